@@ -1,0 +1,339 @@
+"""The `handoff` command: parse arguments, build settings, call one function, print the answer."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TextIO
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+from bot.db import open_database, session_factory, upgrade
+from bot.intake.pipeline import IngestResult, Intake, load_directory
+from bot.intake.sources import SourceError, read_paths
+from bot.partners import PartnerError, add_partner, list_partners
+from bot.referrals import list_referrals, show_referral, triage
+
+log = logging.getLogger("handoff")
+PROGRESS_SECONDS = 5.0
+
+
+class UsageError(Exception):
+    """Wrong arguments or a missing record: shown as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="handoff",
+        description="Partner referrals by email, claimed in Slack: the address is the attribution.",
+        epilog="Settings come from HANDOFF_* environment variables and .env; see README.",
+    )
+    parser.add_argument("--version", action="version", version=f"handoff {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    commands.add_parser(
+        "migrate",
+        help="bring the database schema up to date (every command also does this by itself)",
+    )
+
+    partners = commands.add_parser("partners", help="register and list partners")
+    partner_cmds = partners.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = partner_cmds.add_parser(
+        "add",
+        help="register a partner, or add addresses to one",
+        description="Register a partner. Run again with the same SLUG to add addresses.",
+    )
+    add.add_argument("slug", metavar="SLUG", help="short name, e.g. acme (refs become ACME-1 …)")
+    add.add_argument("--name", help="display name (required for a new partner)")
+    add.add_argument(
+        "--address",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="one of our addresses that belongs to the partner, e.g. "
+        "acme-intros@ours.example (repeatable)",
+    )
+    add.add_argument(
+        "--contact",
+        action="append",
+        default=[],
+        metavar="EMAIL",
+        help="a person at the partner allowed to send intros (repeatable)",
+    )
+    add.add_argument(
+        "--domain",
+        action="append",
+        default=[],
+        metavar="DOMAIN",
+        help="the partner's own email domain (repeatable)",
+    )
+    plist = partner_cmds.add_parser("list", help="list partners")
+    plist.add_argument("--json", action="store_true", help="print JSON")
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="ingest .eml files, mbox files or Maildirs",
+        description="Process messages in argument order, exactly as the IMAP watcher does.",
+    )
+    ingest.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help=".eml file, mbox file, Maildir, or a folder of .eml files",
+    )
+    ingest.add_argument("--json", action="store_true", help="one JSON object per message")
+    ingest.add_argument(
+        "--dry-run", action="store_true", help="show what would happen and store nothing"
+    )
+
+    referrals = commands.add_parser("referrals", help="list and show referrals")
+    ref_cmds = referrals.add_subparsers(dest="action", metavar="ACTION", required=True)
+    rlist = ref_cmds.add_parser("list", help="list referrals, oldest first")
+    rlist.add_argument("--json", action="store_true", help="print JSON")
+    rlist.add_argument("--partner", metavar="SLUG", help="only this partner's referrals")
+    show = ref_cmds.add_parser("show", help="one referral with its timeline")
+    show.add_argument("ref", metavar="REF", help="e.g. ACME-12")
+    show.add_argument("--json", action="store_true", help="print JSON")
+
+    tri = commands.add_parser(
+        "triage", help="messages that need a person: unknown partner, rejected, digest replies"
+    )
+    tri.add_argument("--json", action="store_true", help="print JSON")
+
+    commands.add_parser(
+        "demo",
+        help="ingest the bundled sample intros into a throwaway database and print the referrals",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `handoff` and `python -m bot`."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="handoff: %(levelname)s %(message)s")
+    try:
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            code = asyncio.run(run_demo(sys.stdout))
+        else:
+            settings = load_settings()
+            code = asyncio.run(_dispatch(args, settings))
+    except (ConfigError, UsageError, PartnerError, SourceError) as exc:
+        print(f"handoff: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("handoff: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (`handoff … | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    sys.exit(code)
+
+
+Handler = Callable[[argparse.Namespace, Any, Settings], Awaitable[int]]
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    handler = _HANDLERS[(args.command, getattr(args, "action", None))]
+    migrate_first = args.command != "migrate"  # `migrate` reports what it did itself
+    async with open_database(settings.database_url, migrate=migrate_first) as engine:
+        return await handler(args, engine, settings)
+
+
+async def _migrate(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    before, after = await upgrade(engine)
+    print(
+        f"database at revision {after}"
+        + (f" (was {before or 'empty'})" if before != after else " (already up to date)")
+    )
+    return 0
+
+
+async def _partners_add(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    async with session_factory(engine)() as session:
+        partner, created = await add_partner(
+            session=session,
+            slug=args.slug,
+            name=args.name,
+            addresses=args.address,
+            contacts=args.contact,
+            domains=args.domain,
+        )
+        await session.commit()
+    verb = "registered" if created else "updated"
+    hint = ""
+    if settings.partner_mailbox:
+        local, _, domain = settings.partner_mailbox.partition("@")
+        hint = f"; intros to {local}+{partner.slug}@{domain} are its"
+    print(f"{verb} partner {partner.slug} ({partner.name}){hint}")
+    return 0
+
+
+async def _partners_list(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    async with session_factory(engine)() as session:
+        views = await list_partners(session=session)
+    if args.json:
+        print(json.dumps([v.as_json() for v in views], indent=2))
+        return 0
+    if not views:
+        print("no partners yet: handoff partners add SLUG --name NAME")
+    for v in views:
+        addresses = ", ".join(v.addresses + v.contacts + [f"@{d}" for d in v.domains]) or "-"
+        print(f"{v.slug:<16} {v.name:<28} {v.referrals:>5} referrals  {addresses}")
+    return 0
+
+
+async def _ingest(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    async with session_factory(engine)() as session:
+        directory = await load_directory(
+            session=session,
+            internal_domains=settings.all_internal_domains,
+            mailbox=settings.partner_mailbox,
+        )
+    counts: Counter[str] = Counter()
+    started = last_report = time.monotonic()
+    protection = timedelta(days=settings.protection_days)
+    async with Intake.open(
+        engine=engine, directory=directory, protection=protection, dry_run=args.dry_run
+    ) as intake:
+        for incoming in read_paths(args.paths):
+            result = await intake.ingest(
+                incoming.raw, arrival_at=incoming.arrival_at, source=incoming.source
+            )
+            counts[str(result.kind)] += 1
+            _print_result(result, args.json, sys.stdout)
+            now = time.monotonic()
+            if now - last_report >= PROGRESS_SECONDS:
+                last_report = now
+                total = sum(counts.values())
+                rate = total / (now - started)
+                print(f"handoff: {total:,} messages so far ({rate:,.0f} msg/s)", file=sys.stderr)
+    total = sum(counts.values())
+    elapsed = time.monotonic() - started
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.most_common()) or "nothing"
+    prefix = "would ingest" if args.dry_run else "ingested"
+    print(
+        f"handoff: {prefix} {total:,} message{'s' if total != 1 else ''} in {elapsed:.1f}s: "
+        f"{summary}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _print_result(result: IngestResult, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        out.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+        return
+    prospect = result.prospect
+    what = (
+        f"{prospect.name} <{prospect.email}>"
+        if prospect and prospect.name
+        else prospect.email
+        if prospect
+        else ""
+    )
+    if result.conflict_with:
+        what += f"  conflicts with {result.conflict_with}"
+    if result.first_response:
+        what += "  first response"
+    if result.reason and result.kind not in ("new_intro", "thread_reply"):
+        what = f"{what}  {result.reason}".strip()
+    out.write(
+        f"{result.kind:<15} {result.referral or '-':<14} {result.partner or '-':<14} {what}\n"
+    )
+
+
+async def _referrals_list(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    async with session_factory(engine)() as session:
+        rows = await list_referrals(session=session, partner=args.partner)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    print_referral_table(rows, sys.stdout)
+    return 0
+
+
+def print_referral_table(rows: list[dict[str, Any]], out: TextIO) -> None:
+    if not rows:
+        out.write("no referrals yet: handoff ingest PATH…\n")
+        return
+    out.write(
+        f"{'REF':<12} {'PARTNER':<12} {'PROSPECT':<40} {'COMPANY':<18} {'STAGE':<9} "
+        f"{'ROLE':<10} RECEIVED\n"
+    )
+    for r in rows:
+        p = r["prospect"]
+        who = f"{p['name']} <{p['email']}>" if p["name"] else p["email"]
+        role = r["role"] or "-"
+        if r["conflict_with"]:
+            role += f" (vs {r['conflict_with']})"
+        out.write(
+            f"{r['ref']:<12} {r['partner']:<12} {who[:40]:<40} "
+            f"{(p['company'] or '-')[:18]:<18} {r['stage']:<9} {role:<10} "
+            f"{r['received_at'][:16].replace('T', ' ')}\n"
+        )
+
+
+async def _referrals_show(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    async with session_factory(engine)() as session:
+        data = await show_referral(session=session, ref=args.ref)
+    if data is None:
+        raise UsageError(f"no referral {args.ref.upper()} (see: handoff referrals list)")
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    p = data["prospect"]
+    print(f"{data['ref']}  {p['name'] or ''} <{p['email']}>  {p['company'] or ''}")
+    for key in (
+        "partner",
+        "subject",
+        "stage",
+        "role",
+        "owner",
+        "received_at",
+        "first_response_at",
+        "conflict_with",
+    ):
+        if data[key]:
+            print(f"  {key.replace('_', ' ')}: {data[key]}")
+    print("  timeline:")
+    for event in data["events"]:
+        print(
+            f"    {event['at'][:19].replace('T', ' ')}  {event['kind']:<15} {event['actor']}"
+            f"  {event['detail'] or ''}"
+        )
+    return 0
+
+
+async def _triage(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    async with session_factory(engine)() as session:
+        rows = await triage(session=session)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("nothing to triage")
+    for row in rows:
+        print(f"#{row['id']:<6} {row['kind']:<16} {row['sender'] or '-':<30} {row['reason']}")
+    return 0
+
+
+_HANDLERS: dict[tuple[str, str | None], Handler] = {
+    ("migrate", None): _migrate,
+    ("partners", "add"): _partners_add,
+    ("partners", "list"): _partners_list,
+    ("ingest", None): _ingest,
+    ("referrals", "list"): _referrals_list,
+    ("referrals", "show"): _referrals_show,
+    ("triage", None): _triage,
+}

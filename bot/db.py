@@ -1,0 +1,131 @@
+"""Engine, sessions, and migrations at start-up (every command migrates by itself)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import ConfigError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Replicas starting together on PostgreSQL take turns migrating (pg_advisory_xact_lock).
+_MIGRATION_LOCK = 0x48414E44  # "HAND"
+
+
+def async_url(url: str) -> str:
+    """Map the user's URL to the async driver SQLAlchemy needs (aiosqlite, asyncpg)."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigError(f"HANDOFF_DATABASE_URL: cannot parse {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres"):
+        query = dict(parsed.query)
+        # asyncpg calls libpq's sslmode "ssl".
+        if "sslmode" in query:
+            query["ssl"] = query.pop("sslmode")
+        fixed = parsed.set(drivername="postgresql+asyncpg", query=query)
+        return fixed.render_as_string(hide_password=False)
+    raise ConfigError(f"HANDOFF_DATABASE_URL: unsupported backend {backend!r}")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the writer; NORMAL sync is safe in WAL (an OS crash can lose
+    # the last commits, never corrupt the file) and the IMAP state lives in the same database,
+    # so a lost commit is simply fetched again.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for HANDOFF_DATABASE_URL, with SQLite tuned for one writer, many readers."""
+    engine = create_async_engine(async_url(url), pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def open_database(url: str, *, migrate: bool = True) -> AsyncIterator[AsyncEngine]:
+    """Open the database, bring its schema up to date, and dispose of the engine afterwards."""
+    engine = create_engine(url)
+    try:
+        try:
+            if migrate:
+                await upgrade(engine)
+            else:
+                await current_revision(engine)
+        except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            raise ConfigError(
+                f"HANDOFF_DATABASE_URL: cannot open the database: {_first_line(exc)}"
+            ) from None
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    inner = getattr(exc, "orig", None) or exc
+    text = str(inner).strip().splitlines()
+    return text[0] if text else type(inner).__name__
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def _current_revision(connection: sa.Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current_revision)
+
+
+async def upgrade(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """Migrate to the newest schema; returns (revision before, revision after)."""
+    async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(sa.text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
+        before = await connection.run_sync(_current_revision)
+        if before != head_revision():
+            await connection.run_sync(_run_upgrade)
+        after = await connection.run_sync(_current_revision)
+    return before, after
+
+
+def _run_upgrade(connection: sa.Connection) -> None:
+    config = _alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

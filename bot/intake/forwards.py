@@ -1,0 +1,115 @@
+"""Find the forwarded message inside a body: Gmail, Outlook, Apple Mail and Thunderbird formats."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Header labels as mail clients write them in forwarded blocks, per language.
+_LABELS = {
+    "from": "from|de|von|van|da|från|fra|od|от|差出人|发件人|寄件者",
+    "to": "to|à|a|an|aan|para|til|till|do|кому|宛先|收件人",
+    "cc": "cc|kopie|copie|копия",
+    "subject": "subject|objet|betreff|onderwerp|asunto|oggetto|assunto|emne|ämne|temat|тема|件名|主题",
+    "date": "date|sent|envoyé|gesendet|datum|verzonden|enviado|fecha|inviato|data|sendt|skickat"
+    "|отправлено|日付|发送时间",
+}
+_LABEL = re.compile(
+    r"^\s*\*?\s*(?P<label>" + "|".join(_LABELS.values()) + r")\s*\*?\s*:\s*\*?\s*(?P<value>.*)$",
+    re.IGNORECASE,
+)
+_KEY = {label: key for key, labels in _LABELS.items() for label in labels.split("|")}
+
+_MARKERS = (
+    (
+        "gmail",
+        r"^-{4,}\s*(forwarded message|message transf[ée]r[ée]|weitergeleitete nachricht"
+        r"|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|mensagem encaminhada"
+        r"|videresendt meddelelse|vidarebefordrat meddelande)\s*-{3,}\s*$",
+    ),
+    (
+        "thunderbird",
+        r"^-{4,}\s*(forwarded message|weitergeleitete nachricht"
+        r"|message transféré)\s*-{4,}\s*$",
+    ),
+    (
+        "outlook",
+        r"^-{3,}\s*(original message|original-nachricht|message d'origine"
+        r"|mensaje original|messaggio originale|oorspronkelijk bericht)\s*-{3,}\s*$",
+    ),
+    ("outlook", r"^_{10,}\s*$"),
+    (
+        "apple",
+        r"^(begin forwarded message|début du message réexpédié"
+        r"|anfang der weitergeleiteten nachricht|inicio del mensaje reenviado)\s*:\s*$",
+    ),
+)
+_MARKER_RES = tuple((client, re.compile(p, re.IGNORECASE)) for client, p in _MARKERS)
+_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|tr|wg|rv|enc|doorst|vs|vb|i)\s*:", re.IGNORECASE)
+_QUOTE = re.compile(r"^(\s*>)+ ?")
+
+
+@dataclass(frozen=True)
+class ForwardBlock:
+    client: str
+    headers: dict[str, list[str]]
+    text: str
+
+
+def find_forward_block(text: str, subject: str = "") -> ForwardBlock | None:
+    """The first forwarded message's headers and text, or None when the body forwards nothing."""
+    if not text:
+        return None
+    lines = [_QUOTE.sub("", line) for line in text.split("\n")]
+    for index, line in enumerate(lines):
+        for client, marker in _MARKER_RES:
+            if marker.match(line.strip()):
+                block = _header_block(lines, index + 1, client)
+                if block:
+                    return block
+    if _FORWARD_SUBJECT.match(subject):
+        # A forward whose marker the client left out (or translated beyond our list).
+        for index, line in enumerate(lines):
+            match = _LABEL.match(line)
+            if match and _KEY.get(match["label"].lower()) == "from":
+                block = _header_block(lines, index, "plain")
+                if block:
+                    return block
+    return None
+
+
+def _header_block(lines: list[str], start: int, client: str) -> ForwardBlock | None:
+    headers: dict[str, list[str]] = {}
+    index, last = start, None
+    # Apple Mail and Outlook leave a blank line or two between the marker and the headers.
+    while index < len(lines) and index < start + 3 and not lines[index].strip():
+        index += 1
+    while index < len(lines):
+        line = lines[index]
+        match = _LABEL.match(line)
+        key = _KEY.get(match["label"].lower()) if match else None
+        if match and key and (key not in headers or key in ("to", "cc")):
+            headers.setdefault(key, []).append(match["value"].strip())
+            last = key
+        elif line.strip() and last in ("to", "cc") and ("@" in line or line[:1].isspace()):
+            headers[last].append(line.strip())  # a wrapped recipient list
+        elif not line.strip() and not headers:
+            pass
+        else:
+            break
+        index += 1
+    if "from" not in headers or len(headers) < 2:
+        return None
+    for key in ("from", "to", "cc"):
+        if key in headers:
+            headers[key] = [_mailto_to_angle(v) for v in headers[key]]
+    return ForwardBlock(client=client, headers=headers, text="\n".join(lines[index:]).strip())
+
+
+_MAILTO = re.compile(r"\[mailto:([^\]\s]+)\]", re.IGNORECASE)
+
+
+def _mailto_to_angle(value: str) -> str:
+    """Outlook writes `Jane Doe [mailto:jane@x]` and separates people with `;`."""
+    value = _MAILTO.sub(r"<\1>", value).replace("*", "")
+    return ", ".join(part.strip() for part in value.split(";") if part.strip())

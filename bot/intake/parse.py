@@ -1,0 +1,309 @@
+"""Bytes to facts: one received message parsed into what intake needs. Pure, and never raises."""
+
+from __future__ import annotations
+
+import codecs
+import email
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.header import decode_header
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import NamedTuple
+
+from bot.intake.forwards import ForwardBlock, find_forward_block
+from bot.intake.html import html_to_text
+
+# Headers a Bcc'd or aliased partner address shows up in (DESIGN "Email intake rules").
+RECIPIENT_HEADERS = ("to", "cc", "resent-to", "delivered-to", "x-original-to", "envelope-to")
+# Headers that differ between two deliveries of the same message, left out of the content hash.
+_HASHED_HEADERS = ("from", "to", "cc", "subject", "date", "in-reply-to")
+_MAX_TEXT = 256 * 1024  # characters of body text kept for rules and excerpts
+_MAX_DEPTH = 3  # message/rfc822 nesting followed (flanker's enclosed-endless.eml nests forever)
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+class Address(NamedTuple):
+    name: str | None
+    email: str  # lower-cased addr-spec
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
+
+    def display(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """The message inside a forward: inline block or message/rfc822 attachment."""
+
+    sender: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    subject: str
+    text: str
+    via: str  # "rfc822" or the client format ("gmail", "outlook", "apple", …)
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    message_id: str | None
+    dedupe_key: str
+    sender: Address | None
+    recipients: tuple[tuple[str, Address], ...]  # (header name, address), in header order
+    subject: str
+    date: datetime | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    headers: dict[str, str]  # first value of each header, lower-cased names, decoded
+    content_type: str
+    report_type: str | None
+    text: str
+    forwarded: Forwarded | None
+    defects: tuple[str, ...] = field(default=())
+
+    def addresses(self, *names: str) -> list[Address]:
+        return [addr for header, addr in self.recipients if header in names]
+
+
+def parse(raw: bytes) -> ParsedMessage:
+    """Parse raw RFC 5322 bytes; malformed input yields what could be read plus its defects."""
+    # compat32 is the lenient policy: header access never raises on malformed values.
+    msg = email.message_from_bytes(raw, policy=policy.compat32)
+    defects = [type(d).__name__ for d in _all_defects(msg)]
+    message_id = _first_msgid(msg.get("message-id"))
+    text, html = _body_text(msg)
+    forwarded = _rfc822_forward(msg) or _inline_forward(msg, text or html_to_text(html))
+    headers = {k.lower(): clean(decode(v)) for k, v in msg.items() if isinstance(v, str)}
+    return ParsedMessage(
+        message_id=message_id,
+        dedupe_key=f"mid:{message_id}" if message_id else f"sha256:{content_hash(raw, msg)}",
+        sender=_first(addresses(msg.get_all("from") or [])),
+        recipients=tuple(
+            (name, addr)
+            for name in RECIPIENT_HEADERS
+            for addr in addresses(msg.get_all(name) or [])
+        ),
+        subject=clean(decode(msg.get("subject") or "")).strip(),
+        date=_date(msg.get("date")),
+        in_reply_to=_msgids(msg.get_all("in-reply-to") or []),
+        references=_msgids(msg.get_all("references") or []),
+        headers=headers,
+        content_type=msg.get_content_type(),
+        report_type=(msg.get_param("report-type") or None) if msg.is_multipart() else None,
+        text=text or html_to_text(html),
+        forwarded=forwarded,
+        defects=tuple(dict.fromkeys(defects)),
+    )
+
+
+def clean(text: str) -> str:
+    """Drop NUL and other C0 controls but tab and newlines (PostgreSQL text cannot hold NUL)."""
+    return _CONTROLS.sub("", text)
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def decode(value: object) -> str:
+    """Decode an RFC 2047 header value in any charset, falling back rather than failing."""
+    if value is None:
+        return ""
+    text = str(value)
+    if "=?" not in text and text.isascii():
+        return " ".join(text.split())
+    try:
+        parts = decode_header(text)
+    except Exception:  # noqa: BLE001 - a malformed encoded-word is kept as written
+        parts = [(text, None)]
+    out = []
+    for chunk, charset in parts:
+        if isinstance(chunk, str):
+            chunk = chunk.encode("utf-8", "surrogateescape")
+        out.append(_decode_bytes(chunk, charset))
+    return " ".join("".join(out).split())
+
+
+def _decode_bytes(data: bytes, charset: str | None) -> str:
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            codecs.lookup(candidate)
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError, ValueError):
+            continue
+    return data.decode("cp1252", "replace")
+
+
+def addresses(values: list[object]) -> list[Address]:
+    """Addresses of one header (all its occurrences), names decoded, lower-cased, de-duplicated."""
+    found: dict[str, Address] = {}
+    raw_values = [
+        str(v).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        for v in values
+        if v is not None
+    ]
+    for name, addr in getaddresses(raw_values):
+        addr = clean(addr).strip().strip("<>").lower()
+        if "@" not in addr or " " in addr or addr.startswith("@") or addr.endswith("@"):
+            continue
+        if addr not in found:
+            display = decode(name).strip().strip("'\"").strip() or None
+            if display and display.lower() == addr:
+                display = None
+            found[addr] = Address(clean(display) if display else None, addr)
+    return list(found.values())
+
+
+def _first(items: list[Address]) -> Address | None:
+    return items[0] if items else None
+
+
+def _first_msgid(value: object) -> str | None:
+    if value is None:
+        return None
+    text = clean(str(value)).strip()
+    match = _MSGID.search(text)
+    found = match.group(1) if match else "".join(text.split())
+    return found[:900] or None
+
+
+def _msgids(values: list[object]) -> tuple[str, ...]:
+    ids: list[str] = []
+    for value in values:
+        text = clean(str(value))
+        found = _MSGID.findall(text) or text.split()
+        ids.extend(i[:900] for i in found if i)
+    return tuple(dict.fromkeys(ids))
+
+
+def _date(value: object) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def content_hash(raw: bytes, msg: Message) -> str:
+    """A stable stand-in for a missing Message-ID: what the sender wrote, not how it travelled."""
+    digest = hashlib.sha256()
+    for name in _HASHED_HEADERS:
+        for value in msg.get_all(name) or []:
+            digest.update(
+                name.encode()
+                + b":"
+                + " ".join(str(value).split()).encode("utf-8", "surrogateescape")
+                + b"\n"
+            )
+    body_at = _body_offset(raw)
+    digest.update(raw[body_at:].replace(b"\r\n", b"\n").rstrip())
+    return digest.hexdigest()
+
+
+def _body_offset(raw: bytes) -> int:
+    positions = [p for p in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if p >= 0]
+    return min(positions) if positions else len(raw)
+
+
+def _all_defects(msg: Message) -> list[object]:
+    found: list[object] = []
+    for part in msg.walk():
+        found.extend(getattr(part, "defects", []))
+    return found
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
+    return disposition == "attachment"
+
+
+def _body_text(msg: Message) -> tuple[str, str]:
+    """The first text/plain and text/html bodies that are not attachments, decoded."""
+    plain = html = ""
+    for part in _walk(msg):
+        ctype = part.get_content_type()
+        if ctype not in ("text/plain", "text/html") or _is_attachment(part):
+            continue
+        if ctype == "text/plain" and not plain:
+            plain = _part_text(part)
+        elif ctype == "text/html" and not html:
+            html = _part_text(part)
+        if plain and html:
+            break
+    return plain, html
+
+
+def _walk(msg: Message, depth: int = 0) -> list[Message]:
+    """Parts of this message, not descending into attached messages (those are forwards)."""
+    if not msg.is_multipart():
+        return [msg]
+    parts: list[Message] = []
+    payload = msg.get_payload()
+    if msg.get_content_type() == "message/rfc822" or not isinstance(payload, list):
+        return parts
+    for sub in payload:
+        if isinstance(sub, Message) and depth < 20:
+            parts.extend(_walk(sub, depth + 1))
+    return parts
+
+
+def _part_text(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        raw_payload = part.get_payload()
+        payload = (
+            raw_payload.encode("utf-8", "surrogateescape") if isinstance(raw_payload, str) else b""
+        )
+    payload = payload[: _MAX_TEXT * 4]
+    text = _decode_bytes(payload, part.get_content_charset())
+    return clean(text.replace("\r\n", "\n"))[:_MAX_TEXT]
+
+
+def _rfc822_forward(msg: Message, depth: int = 0) -> Forwarded | None:
+    """A message attached whole (forward as attachment): its own headers and text."""
+    for part in msg.walk() if msg.is_multipart() else []:
+        if part.get_content_type() != "message/rfc822":
+            continue
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if not isinstance(inner, Message) or depth >= _MAX_DEPTH:
+            continue
+        plain, html = _body_text(inner)
+        return Forwarded(
+            sender=_first(addresses(inner.get_all("from") or [])),
+            to=tuple(addresses(inner.get_all("to") or [])),
+            cc=tuple(addresses(inner.get_all("cc") or [])),
+            subject=clean(decode(inner.get("subject") or "")),
+            text=plain or html_to_text(html),
+            via="rfc822",
+        )
+    return None
+
+
+def _inline_forward(msg: Message, text: str) -> Forwarded | None:
+    subject = decode(msg.get("subject") or "")
+    block: ForwardBlock | None = find_forward_block(text, subject)
+    if block is None:
+        return None
+
+    def parsed(values: list[str]) -> tuple[Address, ...]:
+        return tuple(addresses(values))
+
+    senders = parsed(block.headers.get("from", []))
+    return Forwarded(
+        sender=senders[0] if senders else None,
+        to=parsed(block.headers.get("to", [])),
+        cc=parsed(block.headers.get("cc", [])),
+        subject=" ".join(block.headers.get("subject", [])),
+        text=block.text,
+        via=block.client,
+    )

@@ -1,0 +1,440 @@
+"""Raw message -> referral, event or triage row, stored together. The only intake module that writes."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.intake import queries as q
+from bot.intake import rules
+from bot.intake.parse import ParsedMessage, parse
+from bot.intake.rules import Directory, PartnerInfo, Prospect
+from bot.models import AddressKind, EventKind, Kind, Partner, PartnerAddress, Role, Stage, utcnow
+
+log = logging.getLogger(__name__)
+EXCERPT_CHARS = 500
+
+
+@dataclass
+class IngestResult:
+    """What intake made of one message: the line `handoff ingest --json` prints."""
+
+    kind: Kind
+    message_id: str | None = None
+    partner: str | None = None
+    referral: str | None = None
+    prospect: Prospect | None = None
+    conflict_with: str | None = None
+    first_response: bool = False
+    reason: str | None = None
+    source: str = ""
+    subject: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        prospect = self.prospect
+        return {
+            "message_id": self.message_id,
+            "kind": str(self.kind),
+            "partner": self.partner,
+            "referral": self.referral,
+            "prospect": None
+            if prospect is None
+            else {"email": prospect.email, "name": prospect.name, "company": prospect.company},
+            "conflict_with": self.conflict_with,
+            "first_response": self.first_response,
+            "reason": self.reason,
+            "source": self.source,
+            "subject": self.subject,
+        }
+
+
+async def load_directory(
+    *, session: AsyncSession, internal_domains: frozenset[str], mailbox: str | None
+) -> Directory:
+    """Every partner with its aliases, contacts and domains (a few hundred rows at most)."""
+    partners = (await session.exec(select(Partner))).all()
+    grouped: dict[int, dict[str, set[str]]] = {
+        p.id: {k: set() for k in AddressKind} for p in partners if p.id is not None
+    }
+    for address in (await session.exec(select(PartnerAddress))).all():
+        grouped[address.partner_id][address.kind].add(address.value)
+    infos = {
+        p.id: PartnerInfo(
+            id=p.id,
+            slug=p.slug,
+            name=p.name,
+            aliases=frozenset(grouped[p.id][AddressKind.ALIAS]),
+            contacts=frozenset(grouped[p.id][AddressKind.CONTACT]),
+            domains=frozenset(grouped[p.id][AddressKind.DOMAIN]),
+        )
+        for p in partners
+        if p.id is not None
+    }
+    return Directory(internal_domains=internal_domains, mailbox=mailbox, partners=infos)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message as it arrived: bytes, what the parser read, when and from where."""
+
+    raw: bytes
+    parsed: ParsedMessage
+    arrival_at: datetime
+    source: str
+
+
+class Intake:
+    """Ingests messages one at a time, in order, exactly as the IMAP watcher will.
+
+    One connection serves the whole run, one transaction per message: every statement costs a
+    thread hand-off with aiosqlite, so intake keeps them few (bench/ingest.py measures it).
+    """
+
+    def __init__(
+        self,
+        *,
+        conn: AsyncConnection,
+        directory: Directory,
+        protection: timedelta,
+        dry_run: bool = False,
+    ) -> None:
+        self.conn = conn
+        self.directory = directory
+        self.protection = protection
+        self.dry_run = dry_run
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        *,
+        engine: AsyncEngine,
+        directory: Directory,
+        protection: timedelta,
+        dry_run: bool = False,
+    ) -> AsyncIterator[Intake]:
+        """An Intake on its own connection; a dry run rolls everything back at the end."""
+        async with engine.connect() as conn:
+            intake = cls(conn=conn, directory=directory, protection=protection, dry_run=dry_run)
+            if not dry_run:
+                yield intake
+                return
+            await conn.begin()
+            try:
+                yield intake
+            finally:
+                await conn.rollback()
+
+    async def ingest(
+        self, raw: bytes, *, arrival_at: datetime | None = None, source: str = ""
+    ) -> IngestResult:
+        """Store the raw message with all it causes in one transaction; on our error, keep it.
+
+        The stored message commits together with what it causes, never after it; when
+        processing fails, the bytes are stored as `rejected`, with the cause, on their own.
+        """
+        message = Received(raw, _safe_parse(raw), arrival_at or utcnow(), source[:1000])
+        if self.dry_run:
+            return await process(conn=self.conn, message=message, intake=self)
+        for attempt in range(3):
+            try:
+                async with self.conn.begin():
+                    return await process(conn=self.conn, message=message, intake=self)
+            except IntegrityError:
+                # Another writer committed the same intro (or took the same sequence number)
+                # first: go again, and the message is a duplicate or takes the next number.
+                if attempt == 2:
+                    raise
+            except Exception as exc:  # noqa: BLE001 - our fault, but the message is kept
+                log.exception("intake failed on a message from %s", source or "input")
+                reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
+                result = IngestResult(Kind.REJECTED, reason=reason)
+                async with self.conn.begin():
+                    await store(conn=self.conn, message=message, result=result)
+                return result
+        raise AssertionError("unreachable")
+
+
+def _safe_parse(raw: bytes) -> ParsedMessage:
+    try:
+        return parse(raw)
+    except Exception as exc:  # noqa: BLE001 - parse() is meant never to raise; if it does, keep it
+        log.exception("parser failed")
+        return ParsedMessage(
+            message_id=None,
+            dedupe_key=f"sha256:{hashlib.sha256(raw).hexdigest()}",
+            sender=None,
+            recipients=(),
+            subject="",
+            date=None,
+            in_reply_to=(),
+            references=(),
+            headers={},
+            content_type="application/octet-stream",
+            report_type=None,
+            text="",
+            forwarded=None,
+            defects=(f"parser failed: {type(exc).__name__}",),
+        )
+
+
+async def store(
+    *,
+    conn: AsyncConnection,
+    message: Received,
+    result: IngestResult,
+    partner_id: int | None = None,
+    referral_id: int | None = None,
+) -> None:
+    """Keep the bytes exactly as received, with what intake made of them."""
+    parsed = message.parsed
+    result.message_id = parsed.message_id
+    result.source = message.source
+    result.subject = parsed.subject
+    await conn.execute(
+        q.INSERT_INBOUND,
+        {
+            "message_id": parsed.message_id,
+            "dedupe_key": parsed.dedupe_key,
+            "source": message.source,
+            "arrival_at": message.arrival_at,
+            "size": len(message.raw),
+            "sender": parsed.sender.email[:320] if parsed.sender else None,
+            "subject": parsed.subject[:2000],
+            "raw": message.raw,
+            "kind": str(result.kind),
+            "reason": result.reason,
+            "partner_id": partner_id,
+            "referral_id": referral_id,
+            "processed_at": utcnow(),
+        },
+    )
+
+
+async def process(*, conn: AsyncConnection, message: Received, intake: Intake) -> IngestResult:
+    """duplicate? -> noise? -> thread? -> partner -> sender -> prospect -> referral; store."""
+    result, partner_id, referral_id = await _decide(conn, message, intake)
+    await store(
+        conn=conn, message=message, result=result, partner_id=partner_id, referral_id=referral_id
+    )
+    return result
+
+
+Decision = tuple[IngestResult, int | None, int | None]
+
+
+async def _decide(conn: AsyncConnection, message: Received, intake: Intake) -> Decision:
+    parsed, directory = message.parsed, intake.directory
+    prior = (await conn.execute(q.PRIOR_DELIVERY, {"key": parsed.dedupe_key})).first()
+    if prior is not None:
+        partner = directory.partners.get(prior.partner_id)
+        result = IngestResult(
+            Kind.DUPLICATE,
+            partner=partner.slug if partner else None,
+            referral=prior.ref,
+            reason=f"already received as message #{prior.id}",
+        )
+        return result, prior.partner_id, prior.referral_id
+
+    noise = rules.noise(parsed)
+    if noise is not None:
+        return IngestResult(noise[0], reason=noise[1]), None, None
+
+    ids = list(dict.fromkeys([*parsed.in_reply_to, *reversed(parsed.references)]))[:50]
+    if ids:
+        thread = (await conn.execute(q.THREAD_REFERRAL, {"ids": ids})).first()
+        if thread is not None:
+            return await _thread_reply(conn, message, thread, directory)
+
+    if parsed.sender is None and not parsed.recipients:
+        reason = "not an email message: no From, To or delivery headers" + _defects(parsed)
+        return IngestResult(Kind.REJECTED, reason=reason), None, None
+
+    match = rules.find_partner(parsed, directory)
+    if match.digest_token is not None:
+        reason = "digest replies are kept for triage until digests are enabled"
+        return IngestResult(Kind.DIGEST_REPLY, reason=reason), None, None
+    partner = match.partner
+    if partner is None:
+        if match.unknown_tag:
+            reason = (
+                f"plus tag {match.unknown_tag!r} names no partner "
+                f"(register it: handoff partners add {match.unknown_tag} --name …)"
+            )
+        else:
+            reason = "no partner address in To, Cc or the delivery headers"
+        return IngestResult(Kind.UNKNOWN_PARTNER, reason=reason), None, None
+
+    if rules.sender_role(parsed.sender, partner, directory) == "unknown" and (
+        partner.contacts or partner.domains
+    ):
+        who = parsed.sender.email if parsed.sender else "(no From)"
+        reason = (
+            f"sender {who} is neither a contact of {partner.slug} nor internal "
+            f"(add it: handoff partners add {partner.slug} --contact {who})"
+        )
+        return IngestResult(Kind.REJECTED, partner=partner.slug, reason=reason), partner.id, None
+
+    prospect = rules.find_prospect(parsed, partner, directory)
+    if prospect is None:
+        reason = "no prospect: no external address besides the partner's people" + _defects(parsed)
+        return IngestResult(Kind.REJECTED, partner=partner.slug, reason=reason), partner.id, None
+
+    return await _new_intro(conn, message, partner, prospect, match.via or "", intake.protection)
+
+
+def _defects(parsed: ParsedMessage) -> str:
+    return f" (MIME defects: {', '.join(parsed.defects)})" if parsed.defects else ""
+
+
+async def _thread_reply(
+    conn: AsyncConnection, message: Received, thread: sa.Row[Any], directory: Directory
+) -> Decision:
+    parsed = message.parsed
+    sender = parsed.sender.email if parsed.sender else "(unknown)"
+    partner = directory.partners.get(thread.partner_id)
+    is_internal = parsed.sender is not None and directory.is_internal(sender)
+    first = is_internal and thread.first_response_at is None
+    if first:
+        # The first internal reply in the intro's thread is the first response (DESIGN).
+        await conn.execute(q.MARK_FIRST_RESPONSE, {"b_id": thread.id, "b_at": message.arrival_at})
+    if is_internal:
+        who = "internal"
+    elif partner and partner.owns_person(sender):
+        who = "partner"
+    else:
+        who = "prospect" if sender == thread.prospect_email else "external"
+    kind = EventKind.FIRST_RESPONSE if first else EventKind.ACTIVITY
+    await _event(conn, thread.id, kind, message, f"{who} reply: {parsed.subject}"[:2000])
+    result = IngestResult(
+        Kind.THREAD_REPLY,
+        partner=partner.slug if partner else None,
+        referral=thread.ref,
+        first_response=first,
+    )
+    return result, thread.partner_id, thread.id
+
+
+async def _new_intro(
+    conn: AsyncConnection,
+    message: Received,
+    partner: PartnerInfo,
+    prospect: Prospect,
+    via: str,
+    protection: timedelta,
+) -> Decision:
+    parsed, arrival = message.parsed, message.arrival_at
+    existing = (
+        await conn.execute(
+            q.OPEN_FOR_PROSPECT,
+            {"email": prospect.email, "since": arrival - protection, "until": arrival + protection},
+        )
+    ).all()
+    same = next((r for r in existing if r.partner_id == partner.id), None)
+    if same is not None:
+        note = f"{partner.slug} introduced {prospect.email} again"
+        await _event(conn, same.id, EventKind.REINTRODUCED, message, note)
+        reason = f"{partner.slug} already introduced {prospect.email} as {same.ref}"
+        result = IngestResult(
+            Kind.DUPLICATE, partner=partner.slug, referral=same.ref, reason=reason
+        )
+        return result, partner.id, same.id
+    rival = next((r for r in existing if r.partner_id != partner.id), None)
+    # First in time wins, by arrival (never the sender's Date header): the later one is disputed.
+    disputed = rival is not None and rival.received_at <= arrival
+
+    forwarded = parsed.forwarded
+    subject = forwarded.subject if forwarded and forwarded.subject else parsed.subject
+    inserted = (
+        await conn.execute(
+            q.INSERT_REFERRAL,
+            {
+                "prefix": partner.ref_prefix,
+                "partner_id": partner.id,
+                "b_partner": partner.id,
+                "dedupe_key": parsed.dedupe_key,
+                "prospect_email": prospect.email,
+                "prospect_name": prospect.name,
+                "prospect_company": prospect.company,
+                "prospect_domain": prospect.domain,
+                "subject": _strip_forward_prefix(subject)[:2000],
+                "intro_excerpt": excerpt(forwarded.text if forwarded else parsed.text),
+                "intro_message_id": parsed.message_id,
+                "sender": parsed.sender.email if parsed.sender else None,
+                "received_at": arrival,
+                "stage": str(Stage.NEW),
+                "role": str(Role.DISPUTED) if disputed else None,
+                "conflict_with_id": rival.id if rival is not None and disputed else None,
+                "created_at": utcnow(),
+            },
+        )
+    ).one()
+    referral_id, ref = inserted.id, inserted.ref
+    if forwarded and parsed.sender:
+        via += f"; forwarded ({forwarded.via}) by {parsed.sender.email}"
+    await _event(conn, referral_id, EventKind.INTRO_RECEIVED, message, via)
+    if rival is not None:
+        if not disputed:
+            # A backfill brought an older intro: the one we had is the later one after all.
+            await conn.execute(q.MARK_DISPUTED, {"b_id": rival.id, "b_other": referral_id})
+        earlier, later = (rival.ref, ref) if disputed else (ref, rival.ref)
+        note = f"{ref} and {rival.ref} introduce {prospect.email}; {earlier} came first, {later} is disputed"
+        for target in (referral_id, rival.id):
+            await _event(conn, target, EventKind.CONFLICT, message, note, actor="system")
+    result = IngestResult(
+        Kind.NEW_INTRO,
+        partner=partner.slug,
+        referral=ref,
+        prospect=prospect,
+        conflict_with=rival.ref if rival else None,
+    )
+    return result, partner.id, referral_id
+
+
+async def _event(
+    conn: AsyncConnection,
+    referral_id: int,
+    kind: EventKind,
+    message: Received,
+    detail: str,
+    actor: str | None = None,
+) -> None:
+    """One line of the referral's timeline, with the message as proof."""
+    sender = message.parsed.sender
+    await conn.execute(
+        q.INSERT_EVENT,
+        {
+            "referral_id": referral_id,
+            "kind": str(kind),
+            "actor": actor or (f"email:{sender.email}" if sender else "email:(unknown)"),
+            "at": message.arrival_at,
+            "message_id": message.parsed.message_id,
+            "detail": detail,
+        },
+    )
+
+
+_FWD_PREFIX = re.compile(r"^\s*((fwd?|tr|wg|rv|enc|re|aw|sv)\s*:\s*)+", re.IGNORECASE)
+
+
+def _strip_forward_prefix(subject: str) -> str:
+    return _FWD_PREFIX.sub("", subject).strip()
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of the intro's own words: quoted lines dropped, whitespace folded."""
+    lines = [line for line in text.split("\n")[:200] if not line.lstrip().startswith(">")]
+    folded = " ".join(" ".join(lines).split())
+    return folded if len(folded) <= limit else folded[: limit - 1].rstrip() + "…"

@@ -1,0 +1,78 @@
+"""The SQL intake runs for every message, built once: intake is the hot path of a backfill."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import bindparam
+
+from bot.models import CLOSED_STAGES, TRIAGE_KINDS, Event, InboundMessage, Referral, Role
+
+inbound: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
+referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
+event: sa.Table = Event.__table__  # type: ignore[attr-defined]
+
+INSERT_INBOUND = sa.insert(inbound)
+INSERT_EVENT = sa.insert(event)
+
+# The next per-partner sequence number is taken inside the insert; two writers that take the
+# same one collide on uq_referral_partner_seq and the loser goes again (see Intake.ingest).
+_NEXT_SEQ = (
+    sa.select(sa.func.coalesce(sa.func.max(referral.c.seq), 0) + 1)
+    .where(referral.c.partner_id == bindparam("b_partner"))
+    .scalar_subquery()
+)
+INSERT_REFERRAL = (
+    sa.insert(referral)
+    .values(seq=_NEXT_SEQ, ref=bindparam("prefix") + "-" + sa.cast(_NEXT_SEQ, sa.String))
+    .returning(referral.c.id, referral.c.ref)
+)
+
+# An earlier delivery of the same message that intake settled (triage rows are tried again).
+PRIOR_DELIVERY = (
+    sa.select(inbound.c.id, inbound.c.partner_id, inbound.c.referral_id, referral.c.ref)
+    .select_from(inbound.outerjoin(referral, referral.c.id == inbound.c.referral_id))
+    .where(
+        inbound.c.dedupe_key == bindparam("key"),
+        inbound.c.kind.not_in([str(k) for k in TRIAGE_KINDS]),
+    )
+    .order_by(inbound.c.id)
+    .limit(1)
+)
+
+# The referral whose thread a message answers, through any Message-ID it refers to.
+THREAD_REFERRAL = (
+    sa.select(
+        referral.c.id,
+        referral.c.ref,
+        referral.c.partner_id,
+        referral.c.prospect_email,
+        referral.c.first_response_at,
+    )
+    .select_from(inbound.join(referral, referral.c.id == inbound.c.referral_id))
+    .where(inbound.c.message_id.in_(bindparam("ids", expanding=True)))
+    .order_by(inbound.c.id)
+    .limit(1)
+)
+
+OPEN_FOR_PROSPECT = (
+    sa.select(referral.c.id, referral.c.ref, referral.c.partner_id, referral.c.received_at)
+    .where(
+        referral.c.prospect_email == bindparam("email"),
+        referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
+        referral.c.received_at >= bindparam("since"),
+        referral.c.received_at <= bindparam("until"),
+    )
+    .order_by(referral.c.received_at, referral.c.id)
+)
+
+MARK_FIRST_RESPONSE = (
+    sa.update(referral)
+    .where(referral.c.id == bindparam("b_id"), referral.c.first_response_at.is_(None))
+    .values(first_response_at=bindparam("b_at", type_=referral.c.first_response_at.type))
+)
+
+MARK_DISPUTED = (
+    sa.update(referral)
+    .where(referral.c.id == bindparam("b_id"))
+    .values(role=str(Role.DISPUTED), conflict_with_id=bindparam("b_other"))
+)

@@ -1,0 +1,292 @@
+"""Pure intake rules: which partner, which sender, which prospect, and what is noise."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.intake.parse import Address, ParsedMessage
+from bot.models import Kind
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+DIGEST_TAG_PREFIX = "r-"  # partners+r-<token>@… is a reply to a digest (DESIGN "Reply by email")
+
+FREEMAIL = frozenset(
+    [
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "ymail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "zoho.com",
+        "yandex.com",
+        "yandex.ru",
+        "fastmail.com",
+        "hey.com",
+        "qq.com",
+        "163.com",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "btinternet.com",
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+    ]
+)
+_SECOND_LEVEL = frozenset(
+    ["co", "com", "net", "org", "ac", "gov", "edu", "ltd", "plc", "ne", "or", "go"]
+)
+_NOT_PEOPLE = re.compile(
+    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|noreply-.*|bounces?|notifications?)(\+.*)?@"
+)
+_OOO_SUBJECT = re.compile(
+    r"^\s*(auto(matic|matische)?[ -]?(reply|antwort|response)|autoreply|auto:|out of (the )?office"
+    r"|ooo\b|abwesenheitsnotiz|r[ée]ponse automatique|respuesta autom[áa]tica"
+    r"|risposta automatica|fuera de la oficina|absence|away from (the )?office|on vacation"
+    r"|vacation reply|automatisch antwoord)",
+    re.IGNORECASE,
+)
+_BOUNCE_SUBJECT = re.compile(
+    r"(undeliver|delivery status notification|returned mail|failure notice|mail delivery failed"
+    r"|delivery failure|unzustellbar|non remis)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class PartnerInfo:
+    id: int
+    slug: str
+    name: str
+    aliases: frozenset[str] = frozenset()
+    contacts: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+
+    @property
+    def ref_prefix(self) -> str:
+        return self.slug.upper()
+
+    def owns_person(self, address: str) -> bool:
+        domain = address.rpartition("@")[2]
+        contact_domains = {c.rpartition("@")[2] for c in self.contacts}
+        return address in self.contacts or _in_domains(domain, self.domains | contact_domains)
+
+
+@dataclass
+class Directory:
+    """Everything intake needs to know about partners, loaded once per batch."""
+
+    internal_domains: frozenset[str]
+    mailbox: str | None = None
+    partners: dict[int, PartnerInfo] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_slug = {p.slug: p for p in self.partners.values()}
+        self.by_alias = {a: p for p in self.partners.values() for a in p.aliases}
+        self.by_contact = {c: p for p in self.partners.values() for c in p.contacts}
+        self.by_domain = {d: p for p in self.partners.values() for d in p.domains}
+
+    def is_internal(self, address: str) -> bool:
+        return _in_domains(address.rpartition("@")[2], self.internal_domains)
+
+    def plus_tag(self, address: str) -> str | None:
+        """`partners+acme@ours.example` -> `acme` for the configured partner mailbox."""
+        if not self.mailbox:
+            return None
+        local, _, domain = address.partition("@")
+        box_local, _, box_domain = self.mailbox.partition("@")
+        base, plus, tag = local.partition("+")
+        if plus and base == box_local and domain == box_domain and tag:
+            return tag
+        return None
+
+    def is_partner_address(self, address: str) -> bool:
+        return (
+            address in self.by_alias
+            or address == self.mailbox
+            or self.plus_tag(address) is not None
+        )
+
+
+def _in_domains(domain: str, domains: Iterable[str]) -> bool:
+    return any(domain == d or domain.endswith("." + d) for d in domains)
+
+
+@dataclass(frozen=True)
+class PartnerMatch:
+    partner: PartnerInfo | None = None
+    via: str | None = None  # e.g. "cc: partners+acme@ours.example"
+    digest_token: str | None = None
+    unknown_tag: str | None = None
+
+
+def noise(msg: ParsedMessage) -> tuple[Kind, str] | None:
+    """Auto-replies and bounces: stored, never a referral, never answered (no mail loops)."""
+    headers = msg.headers
+    if msg.content_type == "multipart/report":
+        report = (msg.report_type or "").lower()
+        if report == "disposition-notification":
+            return Kind.AUTO_REPLY, "read receipt (multipart/report; disposition-notification)"
+        return Kind.BOUNCE, f"delivery report (multipart/report; report-type={report or 'none'})"
+    sender = msg.sender.email if msg.sender else ""
+    if sender.startswith(("mailer-daemon@", "postmaster@")) and _BOUNCE_SUBJECT.search(msg.subject):
+        return Kind.BOUNCE, f"bounce from {sender}"
+    auto = headers.get("auto-submitted", "").strip().lower()
+    if auto and auto != "no":
+        return Kind.AUTO_REPLY, f"Auto-Submitted: {auto}"  # RFC 3834
+    precedence = headers.get("precedence", "").strip().lower()
+    if precedence in ("bulk", "junk", "list"):
+        return Kind.AUTO_REPLY, f"Precedence: {precedence}"
+    for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
+        if name in headers:
+            return Kind.AUTO_REPLY, f"{name} header"
+    if _OOO_SUBJECT.match(msg.subject):
+        return Kind.AUTO_REPLY, f"out-of-office subject {msg.subject[:60]!r}"
+    return None
+
+
+def find_partner(msg: ParsedMessage, directory: Directory) -> PartnerMatch:
+    """The partner whose address the message reached, or why none (header order decides ties)."""
+    match = _partner_in(msg.recipients, directory)
+    if match.partner or match.digest_token or match.unknown_tag:
+        return match
+    forwarded = msg.forwarded
+    if forwarded is not None:
+        # Sent to the bare mailbox: the forwarded intro itself names the partner.
+        inner = [("fwd-to", a) for a in forwarded.to] + [("fwd-cc", a) for a in forwarded.cc]
+        match = _partner_in(tuple(inner), directory)
+        if match.partner:
+            return match
+        if forwarded.sender is not None:
+            partner = _partner_of_person(forwarded.sender.email, directory)
+            if partner:
+                return PartnerMatch(partner, f"forwarded from {forwarded.sender.email}")
+    return PartnerMatch()
+
+
+def _partner_in(recipients: tuple[tuple[str, Address], ...], directory: Directory) -> PartnerMatch:
+    unknown: str | None = None
+    for header, address in recipients:
+        email = address.email
+        if email in directory.by_alias:
+            return PartnerMatch(directory.by_alias[email], f"{header}: {email}")
+        tag = directory.plus_tag(email)
+        if tag is None:
+            continue
+        if tag.startswith(DIGEST_TAG_PREFIX):
+            return PartnerMatch(
+                digest_token=tag[len(DIGEST_TAG_PREFIX) :], via=f"{header}: {email}"
+            )
+        if tag in directory.by_slug:
+            return PartnerMatch(directory.by_slug[tag], f"{header}: {email}")
+        unknown = unknown or tag
+    return PartnerMatch(unknown_tag=unknown)
+
+
+def _partner_of_person(email: str, directory: Directory) -> PartnerInfo | None:
+    if email in directory.by_contact:
+        return directory.by_contact[email]
+    domain = email.rpartition("@")[2]
+    for candidate, partner in directory.by_domain.items():
+        if _in_domains(domain, [candidate]):
+            return partner
+    return None
+
+
+def sender_role(sender: Address | None, partner: PartnerInfo, directory: Directory) -> str:
+    """`contact`, `internal` or `unknown`: who may introduce a prospect for this partner."""
+    if sender is None:
+        return "unknown"
+    if directory.is_internal(sender.email):
+        return "internal"
+    if partner.owns_person(sender.email):
+        return "contact"
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class Prospect:
+    email: str
+    name: str | None
+    company: str | None
+    domain: str
+
+
+def find_prospect(
+    msg: ParsedMessage, partner: PartnerInfo, directory: Directory
+) -> Prospect | None:
+    """The external person introduced: not ours, not the partner's people, not a partner address."""
+    excluded = {msg.sender.email} if msg.sender else set()
+    candidates: list[Address] = []
+    forwarded = msg.forwarded
+    if forwarded is not None:
+        # An internal person forwards the partner's intro, so its sender is the partner's;
+        # a partner forwarding a prospect's own message makes that sender the prospect.
+        internal_forward = msg.sender is not None and directory.is_internal(msg.sender.email)
+        if forwarded.sender and not internal_forward:
+            candidates.append(forwarded.sender)
+        elif forwarded.sender:
+            excluded.add(forwarded.sender.email)
+        candidates += [*forwarded.to, *forwarded.cc]
+    candidates += msg.addresses("to", "cc")
+    for address in candidates:
+        if address.email not in excluded and _is_prospect(address.email, partner, directory):
+            return _prospect(address)
+    for email in _emails_in(forwarded.text if forwarded else msg.text):
+        if email not in excluded and _is_prospect(email, partner, directory):
+            return _prospect(Address(None, email))
+    return None
+
+
+def _is_prospect(email: str, partner: PartnerInfo, directory: Directory) -> bool:
+    return not (
+        directory.is_internal(email)
+        or directory.is_partner_address(email)
+        or partner.owns_person(email)
+        or email in directory.by_contact
+        or _NOT_PEOPLE.match(email)
+    )
+
+
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _emails_in(text: str) -> list[str]:
+    return list(dict.fromkeys(m.lower().strip(".") for m in _EMAIL.findall(text[:20000])))
+
+
+def _prospect(address: Address) -> Prospect:
+    domain = address.domain
+    return Prospect(address.email, address.name, company_from_domain(domain), domain)
+
+
+def company_from_domain(domain: str) -> str | None:
+    """`wayne-enterprises.example` -> `Wayne Enterprises`; freemail domains name no company."""
+    domain = domain.lower().strip(".")
+    if domain in FREEMAIL:
+        return None
+    labels = domain.split(".")
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
+        labels = labels[:-2]  # example.co.uk
+    else:
+        labels = labels[:-1]
+    if not labels:
+        return None
+    name = labels[-1]
+    return " ".join(word.capitalize() for word in re.split(r"[-_]+", name) if word) or None

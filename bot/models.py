@@ -1,0 +1,169 @@
+"""SQLModel tables (Partner, Referral, Event, InboundMessage, …) and their vocabularies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset of its own)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class AddressKind(StrEnum):
+    ALIAS = "alias"  # one of our addresses that belongs to the partner
+    CONTACT = "contact"  # one of the partner's people
+    DOMAIN = "domain"  # the partner's own email domain
+
+
+class Role(StrEnum):
+    SOURCED = "sourced"
+    INFLUENCED = "influenced"
+    ASSISTED_CLOSE = "assisted_close"
+    ATTACHED = "attached"
+    UNATTRIBUTED = "unattributed"
+    DISPUTED = "disputed"
+
+
+class Stage(StrEnum):
+    NEW = "new"
+    CLAIMED = "claimed"
+    CONTACTED = "contacted"
+    MEETING = "meeting"
+    OPPORTUNITY = "opportunity"
+    WON = "won"
+    LOST = "lost"
+    DISQUALIFIED = "disqualified"
+
+
+CLOSED_STAGES = frozenset({Stage.WON, Stage.LOST, Stage.DISQUALIFIED})
+
+
+class Kind(StrEnum):
+    """What intake made of one received message."""
+
+    NEW_INTRO = "new_intro"
+    THREAD_REPLY = "thread_reply"
+    DUPLICATE = "duplicate"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    UNKNOWN_PARTNER = "unknown_partner"
+    DIGEST_REPLY = "digest_reply"
+    REJECTED = "rejected"
+
+
+# Triage kinds are stored for a person to look at; re-ingesting them tries again.
+TRIAGE_KINDS = frozenset({Kind.UNKNOWN_PARTNER, Kind.REJECTED, Kind.DIGEST_REPLY})
+
+
+class EventKind(StrEnum):
+    INTRO_RECEIVED = "intro_received"
+    CONFLICT = "conflict"
+    FIRST_RESPONSE = "first_response"
+    ACTIVITY = "activity"
+    REINTRODUCED = "reintroduced"
+
+
+class Partner(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PartnerAddress(SQLModel, table=True):
+    __tablename__ = "partner_address"
+    __table_args__ = (sa.UniqueConstraint("kind", "value", name="uq_partner_address_kind_value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: int = Field(foreign_key="partner.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    value: str = Field(max_length=320)
+
+
+class Referral(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("partner_id", "seq", name="uq_referral_partner_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=60, unique=True)
+    partner_id: int = Field(foreign_key="partner.id", index=True)
+    seq: int
+    # One referral per intro: the intro's Message-ID, or a content hash when it has none.
+    dedupe_key: str = Field(max_length=1000, unique=True)
+    prospect_email: str = Field(max_length=320, index=True)
+    prospect_name: str | None = Field(default=None, max_length=300)
+    prospect_company: str | None = Field(default=None, max_length=300)
+    prospect_domain: str | None = Field(default=None, max_length=255)
+    subject: str = Field(default="", sa_type=sa.Text)
+    intro_excerpt: str = Field(default="", sa_type=sa.Text)
+    intro_message_id: str | None = Field(default=None, max_length=1000)
+    sender: str | None = Field(default=None, max_length=320)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    owner: str | None = Field(default=None, max_length=64)
+    role: str | None = Field(default=None, max_length=32)
+    stage: str = Field(default=Stage.NEW, max_length=32)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_response_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_step: str | None = Field(default=None, sa_type=sa.Text)
+    next_step_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    amount: float | None = None
+    slack_channel: str | None = Field(default=None, max_length=64)
+    slack_ts: str | None = Field(default=None, max_length=64)
+    conflict_with_id: int | None = Field(default=None, foreign_key="referral.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Event(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    kind: str = Field(max_length=32)
+    actor: str = Field(max_length=400)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    message_id: str | None = Field(default=None, max_length=1000)
+    detail: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every received message, stored with what intake made of it; nothing is ever dropped."""
+
+    __tablename__ = "inbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str | None = Field(default=None, max_length=1000, index=True)
+    dedupe_key: str = Field(max_length=1000, index=True)
+    source: str = Field(default="", max_length=1000)
+    arrival_at: datetime = Field(sa_type=UTCDateTime)
+    size: int = 0
+    sender: str | None = Field(default=None, max_length=320)
+    subject: str | None = Field(default=None, sa_type=sa.Text)
+    kind: str | None = Field(default=None, max_length=32, index=True)
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    partner_id: int | None = Field(default=None, foreign_key="partner.id")
+    referral_id: int | None = Field(default=None, foreign_key="referral.id", index=True)
+    processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The bytes exactly as received. Listings select named columns and never load them.
+    raw: bytes = Field(sa_type=sa.LargeBinary)

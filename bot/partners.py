@@ -1,0 +1,123 @@
+"""Registering partners: slug, name, aliases, contacts, domains."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.intake.rules import DIGEST_TAG_PREFIX, SLUG
+from bot.models import AddressKind, Partner, PartnerAddress, Referral
+
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")
+_DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")
+
+
+class PartnerError(Exception):
+    """A partner registration that cannot be applied; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class PartnerView:
+    slug: str
+    name: str
+    addresses: list[str]
+    contacts: list[str]
+    domains: list[str]
+    created_at: str
+    referrals: int
+
+    def as_json(self) -> dict[str, object]:
+        return self.__dict__.copy()
+
+
+def check_slug(slug: str) -> str:
+    slug = slug.strip().lower()
+    if not SLUG.match(slug):
+        raise PartnerError(f"slug {slug!r}: use 1-40 lower-case letters, digits and dashes")
+    if slug.startswith(DIGEST_TAG_PREFIX):
+        raise PartnerError(f"slug {slug!r}: 'r-' is reserved for digest reply addresses")
+    return slug
+
+
+def _checked(values: list[str], pattern: re.Pattern[str], what: str) -> list[str]:
+    cleaned = []
+    for value in values:
+        text = (
+            value.strip().lower().removeprefix("@")
+            if what == "--domain"
+            else (value.strip().lower())
+        )
+        if not pattern.match(text):
+            raise PartnerError(f"{what} {value!r} is not a valid {what[2:]}")
+        cleaned.append(text)
+    return list(dict.fromkeys(cleaned))
+
+
+async def add_partner(
+    *,
+    session: AsyncSession,
+    slug: str,
+    name: str | None,
+    addresses: list[str],
+    contacts: list[str],
+    domains: list[str],
+) -> tuple[Partner, bool]:
+    """Create the partner, or add to an existing one; returns (partner, created)."""
+    slug = check_slug(slug)
+    wanted = (
+        [(AddressKind.ALIAS, a) for a in _checked(addresses, _EMAIL, "--address")]
+        + [(AddressKind.CONTACT, c) for c in _checked(contacts, _EMAIL, "--contact")]
+        + [(AddressKind.DOMAIN, d) for d in _checked(domains, _DOMAIN, "--domain")]
+    )
+    partner = (await session.exec(select(Partner).where(Partner.slug == slug))).first()
+    created = partner is None
+    if partner is None:
+        if not name or not name.strip():
+            raise PartnerError(f"partner {slug!r} is new: give it a --name")
+        partner = Partner(slug=slug, name=name.strip())
+        session.add(partner)
+        await session.flush()
+    elif name and name.strip():
+        partner.name = name.strip()
+    for kind, value in wanted:
+        owner = (
+            await session.exec(
+                select(PartnerAddress, Partner.slug)
+                .join(Partner, col(Partner.id) == PartnerAddress.partner_id)
+                .where(PartnerAddress.kind == kind, PartnerAddress.value == value)
+            )
+        ).first()
+        if owner is None:
+            session.add(PartnerAddress(partner_id=partner.id, kind=kind, value=value))
+        elif owner[1] != slug:
+            raise PartnerError(f"{kind} {value} already belongs to partner {owner[1]}")
+    await session.flush()
+    return partner, created
+
+
+async def list_partners(*, session: AsyncSession) -> list[PartnerView]:
+    """Every partner with its addresses and how many referrals it has brought."""
+    partners = (await session.exec(select(Partner).order_by(col(Partner.slug)))).all()
+    rows = (await session.exec(select(PartnerAddress).order_by(col(PartnerAddress.value)))).all()
+    counted = await session.exec(
+        select(Referral.partner_id, func.count()).group_by(col(Referral.partner_id))
+    )
+    counts = dict(counted.all())
+    views = []
+    for p in partners:
+        mine = [r for r in rows if r.partner_id == p.id]
+        views.append(
+            PartnerView(
+                slug=p.slug,
+                name=p.name,
+                addresses=[r.value for r in mine if r.kind == AddressKind.ALIAS],
+                contacts=[r.value for r in mine if r.kind == AddressKind.CONTACT],
+                domains=[r.value for r in mine if r.kind == AddressKind.DOMAIN],
+                created_at=p.created_at.isoformat(),
+                referrals=counts.get(p.id or 0, 0),
+            )
+        )
+    return views

@@ -1,0 +1,107 @@
+"""The operator's commands: migrate, partners, referrals, triage, and their errors."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def test_migrate_creates_then_reports_up_to_date(tmp_path: Path, handoff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", f"sqlite:///{tmp_path}/sub/dir/new.db")
+    assert "database at revision 0001 (was empty)" in handoff("migrate")
+    assert "already up to date" in handoff("migrate")
+    assert (tmp_path / "sub/dir/new.db").exists()
+
+
+def test_every_command_migrates_an_empty_database(tmp_path: Path, handoff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", f"sqlite:///{tmp_path}/fresh.db")
+    assert handoff.json("partners", "list") == []
+    assert "already up to date" in handoff("migrate")
+
+
+def test_default_database_is_sqlite_file_in_wal_mode(tmp_path: Path, handoff) -> None:  # type: ignore[no-untyped-def]
+    handoff("partners", "list")
+    import sqlite3
+
+    assert (tmp_path / "handoff.db").exists()
+    mode = sqlite3.connect(tmp_path / "handoff.db").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_partners_add_list_and_update(db_url: str, handoff) -> None:  # type: ignore[no-untyped-def]
+    out = handoff(
+        "partners",
+        "add",
+        "acme",
+        "--name",
+        "Acme Consulting",
+        "--contact",
+        "Dana@AcmeConsulting.example",
+        "--domain",
+        "@acmeconsulting.example",
+        "--address",
+        "acme-intros@ours.example",
+    )
+    assert out.strip() == (
+        "registered partner acme (Acme Consulting); intros to partners+acme@ours.example are its"
+    )
+    handoff("partners", "add", "acme", "--contact", "lee@acmeconsulting.example")
+    [acme] = handoff.json("partners", "list")
+    assert acme["slug"] == "acme" and acme["name"] == "Acme Consulting"
+    assert acme["contacts"] == ["dana@acmeconsulting.example", "lee@acmeconsulting.example"]
+    assert acme["domains"] == ["acmeconsulting.example"]
+    assert acme["addresses"] == ["acme-intros@ours.example"]
+    assert "acme" in handoff("partners", "list")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["partners", "add", "Bad Slug!", "--name", "X"], "slug 'bad slug!'"),
+        (["partners", "add", "r-tokens", "--name", "X"], "reserved"),
+        (["partners", "add", "newco"], "give it a --name"),
+        (["partners", "add", "newco", "--name", "N", "--contact", "not-an-email"], "--contact"),
+        (["partners", "add", "newco", "--name", "N", "--domain", "nodot"], "--domain"),
+        (["referrals", "show", "NOPE-1"], "no referral NOPE-1"),
+        (["ingest", "/does/not/exist.eml"], "no such file"),
+    ],
+)
+def test_user_errors_are_one_line(db_url: str, handoff, args: list[str], says: str) -> None:  # type: ignore[no-untyped-def]
+    handoff(*args, expect=2)
+    lines = handoff.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("handoff: ") and says in lines[0]
+
+
+def test_address_of_another_partner_is_refused(db_url: str, handoff) -> None:  # type: ignore[no-untyped-def]
+    handoff("partners", "add", "acme", "--name", "Acme", "--address", "intros@ours.example")
+    handoff(
+        "partners",
+        "add",
+        "globex",
+        "--name",
+        "Globex",
+        "--address",
+        "intros@ours.example",
+        expect=2,
+    )
+    assert "already belongs to partner acme" in handoff.err
+    assert [p["slug"] for p in handoff.json("partners", "list")] == ["acme"]
+
+
+def test_unreachable_database_is_one_line(handoff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    handoff("partners", "list", expect=2)
+    assert handoff.err.startswith("handoff: HANDOFF_DATABASE_URL: cannot open the database")
+
+
+def test_console_script_is_installed() -> None:
+    handoff_bin = shutil.which("handoff") or str(ROOT / ".venv" / "bin" / "handoff")
+    done = subprocess.run([handoff_bin, "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for command in ("migrate", "partners", "ingest", "referrals", "triage", "demo"):
+        assert command in done.stdout
