@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
-from bot.db import open_database, session_factory, upgrade
+from bot.db import open_database, session_factory, share_one_cpu, upgrade
 from bot.intake.pipeline import IngestResult, Intake, load_directory
 from bot.intake.sources import SourceError, read_paths
 from bot.partners import PartnerError, add_partner, list_partners
@@ -145,6 +145,8 @@ Handler = Callable[[argparse.Namespace, Any, Settings], Awaitable[int]]
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     handler = _HANDLERS[(args.command, getattr(args, "action", None))]
+    if settings.database_url.startswith("sqlite"):
+        share_one_cpu()  # before aiosqlite starts its thread, which inherits the affinity
     migrate_first = args.command != "migrate"  # `migrate` reports what it did itself
     async with open_database(settings.database_url, migrate=migrate_first) as engine:
         return await handler(args, engine, settings)

@@ -235,38 +235,77 @@ async def process(*, conn: AsyncConnection, message: Received, intake: Intake) -
 Decision = tuple[IngestResult, int | None, int | None]
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the database knows that bears on one message (queries.FACTS)."""
+
+    prior: sa.Row[Any] | None  # the first settled delivery of the same message
+    thread: sa.Row[Any] | None  # the referral whose thread the message answers
+    open: list[sa.Row[Any]]  # the prospect's open referrals in the window, oldest first
+
+
+async def _facts(
+    conn: AsyncConnection,
+    parsed: ParsedMessage,
+    prospect: Prospect | None,
+    arrival: datetime,
+    protection: timedelta,
+) -> Facts:
+    ids = list(dict.fromkeys([*parsed.in_reply_to, *reversed(parsed.references)]))[:50]
+    rows = (
+        await conn.execute(
+            q.FACTS,
+            {
+                "key": parsed.dedupe_key,
+                "ids": ids,
+                "email": prospect.email if prospect else None,
+                "since": arrival - protection,
+                "until": arrival + protection,
+            },
+        )
+    ).all()
+    prior = [r for r in rows if r.what == "prior"]
+    thread = [r for r in rows if r.what == "thread"]
+    return Facts(
+        prior=min(prior, key=lambda r: r.row_id) if prior else None,
+        thread=min(thread, key=lambda r: r.row_id) if thread else None,
+        open=sorted((r for r in rows if r.what == "open"), key=lambda r: (r.received_at, r.row_id)),
+    )
+
+
 async def _decide(conn: AsyncConnection, message: Received, intake: Intake) -> Decision:
     parsed, directory = message.parsed, intake.directory
-    prior = (await conn.execute(q.PRIOR_DELIVERY, {"key": parsed.dedupe_key})).first()
-    if prior is not None:
-        partner = directory.partners.get(prior.partner_id)
+    # The pure rules first, so that one query fetches every fact the decision needs.
+    noise = rules.noise(parsed)
+    match = rules.find_partner(parsed, directory)
+    partner = match.partner
+    prospect = rules.find_prospect(parsed, partner, directory) if partner else None
+    facts = await _facts(conn, parsed, prospect, message.arrival_at, intake.protection)
+
+    if facts.prior is not None:
+        prior = facts.prior
+        known = directory.partners.get(prior.partner_id)
         result = IngestResult(
             Kind.DUPLICATE,
-            partner=partner.slug if partner else None,
+            partner=known.slug if known else None,
             referral=prior.ref,
-            reason=f"already received as message #{prior.id}",
+            reason=f"already received as message #{prior.row_id}",
         )
         return result, prior.partner_id, prior.referral_id
 
-    noise = rules.noise(parsed)
     if noise is not None:
         return IngestResult(noise[0], reason=noise[1]), None, None
 
-    ids = list(dict.fromkeys([*parsed.in_reply_to, *reversed(parsed.references)]))[:50]
-    if ids:
-        thread = (await conn.execute(q.THREAD_REFERRAL, {"ids": ids})).first()
-        if thread is not None:
-            return await _thread_reply(conn, message, thread, directory)
+    if facts.thread is not None:
+        return await _thread_reply(conn, message, facts.thread, directory)
 
     if parsed.sender is None and not parsed.recipients:
         reason = "not an email message: no From, To or delivery headers" + _defects(parsed)
         return IngestResult(Kind.REJECTED, reason=reason), None, None
 
-    match = rules.find_partner(parsed, directory)
     if match.digest_token is not None:
         reason = "digest replies are kept for triage until digests are enabled"
         return IngestResult(Kind.DIGEST_REPLY, reason=reason), None, None
-    partner = match.partner
     if partner is None:
         if match.unknown_tag:
             reason = (
@@ -287,12 +326,11 @@ async def _decide(conn: AsyncConnection, message: Received, intake: Intake) -> D
         )
         return IngestResult(Kind.REJECTED, partner=partner.slug, reason=reason), partner.id, None
 
-    prospect = rules.find_prospect(parsed, partner, directory)
     if prospect is None:
         reason = "no prospect: no external address besides the partner's people" + _defects(parsed)
         return IngestResult(Kind.REJECTED, partner=partner.slug, reason=reason), partner.id, None
 
-    return await _new_intro(conn, message, partner, prospect, match.via or "", intake.protection)
+    return await _new_intro(conn, message, partner, prospect, match.via or "", facts.open)
 
 
 def _defects(parsed: ParsedMessage) -> str:
@@ -309,7 +347,9 @@ async def _thread_reply(
     first = is_internal and thread.first_response_at is None
     if first:
         # The first internal reply in the intro's thread is the first response (DESIGN).
-        await conn.execute(q.MARK_FIRST_RESPONSE, {"b_id": thread.id, "b_at": message.arrival_at})
+        await conn.execute(
+            q.MARK_FIRST_RESPONSE, {"b_id": thread.referral_id, "b_at": message.arrival_at}
+        )
     if is_internal:
         who = "internal"
     elif partner and partner.owns_person(sender):
@@ -317,14 +357,14 @@ async def _thread_reply(
     else:
         who = "prospect" if sender == thread.prospect_email else "external"
     kind = EventKind.FIRST_RESPONSE if first else EventKind.ACTIVITY
-    await _event(conn, thread.id, kind, message, f"{who} reply: {parsed.subject}"[:2000])
+    await _event(conn, thread.referral_id, kind, message, f"{who} reply: {parsed.subject}"[:2000])
     result = IngestResult(
         Kind.THREAD_REPLY,
         partner=partner.slug if partner else None,
         referral=thread.ref,
         first_response=first,
     )
-    return result, thread.partner_id, thread.id
+    return result, thread.partner_id, thread.referral_id
 
 
 async def _new_intro(
@@ -333,24 +373,18 @@ async def _new_intro(
     partner: PartnerInfo,
     prospect: Prospect,
     via: str,
-    protection: timedelta,
+    existing: list[sa.Row[Any]],
 ) -> Decision:
     parsed, arrival = message.parsed, message.arrival_at
-    existing = (
-        await conn.execute(
-            q.OPEN_FOR_PROSPECT,
-            {"email": prospect.email, "since": arrival - protection, "until": arrival + protection},
-        )
-    ).all()
     same = next((r for r in existing if r.partner_id == partner.id), None)
     if same is not None:
         note = f"{partner.slug} introduced {prospect.email} again"
-        await _event(conn, same.id, EventKind.REINTRODUCED, message, note)
+        await _event(conn, same.row_id, EventKind.REINTRODUCED, message, note)
         reason = f"{partner.slug} already introduced {prospect.email} as {same.ref}"
         result = IngestResult(
             Kind.DUPLICATE, partner=partner.slug, referral=same.ref, reason=reason
         )
-        return result, partner.id, same.id
+        return result, partner.id, same.row_id
     rival = next((r for r in existing if r.partner_id != partner.id), None)
     # First in time wins, by arrival (never the sender's Date header): the later one is disputed.
     disputed = rival is not None and rival.received_at <= arrival
@@ -376,7 +410,7 @@ async def _new_intro(
                 "received_at": arrival,
                 "stage": str(Stage.NEW),
                 "role": str(Role.DISPUTED) if disputed else None,
-                "conflict_with_id": rival.id if rival is not None and disputed else None,
+                "conflict_with_id": rival.row_id if rival is not None and disputed else None,
                 "created_at": utcnow(),
             },
         )
@@ -388,10 +422,10 @@ async def _new_intro(
     if rival is not None:
         if not disputed:
             # A backfill brought an older intro: the one we had is the later one after all.
-            await conn.execute(q.MARK_DISPUTED, {"b_id": rival.id, "b_other": referral_id})
+            await conn.execute(q.MARK_DISPUTED, {"b_id": rival.row_id, "b_other": referral_id})
         earlier, later = (rival.ref, ref) if disputed else (ref, rival.ref)
         note = f"{ref} and {rival.ref} introduce {prospect.email}; {earlier} came first, {later} is disputed"
-        for target in (referral_id, rival.id):
+        for target in (referral_id, rival.row_id):
             await _event(conn, target, EventKind.CONFLICT, message, note, actor="system")
     result = IngestResult(
         Kind.NEW_INTRO,

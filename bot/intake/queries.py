@@ -27,42 +27,55 @@ INSERT_REFERRAL = (
     .returning(referral.c.id, referral.c.ref)
 )
 
-# An earlier delivery of the same message that intake settled (triage rows are tried again).
-PRIOR_DELIVERY = (
-    sa.select(inbound.c.id, inbound.c.partner_id, inbound.c.referral_id, referral.c.ref)
+# Everything intake must know of the database about one message, in one round trip (each
+# statement costs thread hand-offs with aiosqlite): earlier deliveries of the same message
+# (settled ones; triage rows are tried again), the referral whose thread it answers through
+# any Message-ID it names, and the prospect's open referrals inside the protection window.
+_NO_TIME = sa.cast(sa.null(), referral.c.received_at.type)
+_NO_TEXT = sa.cast(sa.null(), sa.String)
+FACTS = sa.union_all(
+    sa.select(
+        sa.literal("prior").label("what"),
+        inbound.c.id.label("row_id"),
+        referral.c.ref,
+        inbound.c.partner_id,
+        inbound.c.referral_id,
+        _NO_TIME.label("received_at"),
+        _NO_TEXT.label("prospect_email"),
+        _NO_TIME.label("first_response_at"),
+    )
     .select_from(inbound.outerjoin(referral, referral.c.id == inbound.c.referral_id))
     .where(
         inbound.c.dedupe_key == bindparam("key"),
         inbound.c.kind.not_in([str(k) for k in TRIAGE_KINDS]),
-    )
-    .order_by(inbound.c.id)
-    .limit(1)
-)
-
-# The referral whose thread a message answers, through any Message-ID it refers to.
-THREAD_REFERRAL = (
+    ),
     sa.select(
-        referral.c.id,
+        sa.literal("thread"),
+        inbound.c.id,
         referral.c.ref,
         referral.c.partner_id,
+        referral.c.id,
+        referral.c.received_at,
         referral.c.prospect_email,
         referral.c.first_response_at,
     )
     .select_from(inbound.join(referral, referral.c.id == inbound.c.referral_id))
-    .where(inbound.c.message_id.in_(bindparam("ids", expanding=True)))
-    .order_by(inbound.c.id)
-    .limit(1)
-)
-
-OPEN_FOR_PROSPECT = (
-    sa.select(referral.c.id, referral.c.ref, referral.c.partner_id, referral.c.received_at)
-    .where(
+    .where(inbound.c.message_id.in_(bindparam("ids", expanding=True))),
+    sa.select(
+        sa.literal("open"),
+        referral.c.id,
+        referral.c.ref,
+        referral.c.partner_id,
+        referral.c.id,
+        referral.c.received_at,
+        referral.c.prospect_email,
+        referral.c.first_response_at,
+    ).where(
         referral.c.prospect_email == bindparam("email"),
         referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
         referral.c.received_at >= bindparam("since"),
         referral.c.received_at <= bindparam("until"),
-    )
-    .order_by(referral.c.received_at, referral.c.id)
+    ),
 )
 
 MARK_FIRST_RESPONSE = (

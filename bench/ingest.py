@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Benchmark: build a 10,000-message mbox of intros, replies and noise, and ingest it.
+
+    uv run python bench/ingest.py [--messages 10000] [--database-url URL] [--keep DIR]
+
+Runs the real `handoff ingest` in a child process against a fresh database (SQLite by default)
+and prints messages/second and the child's peak RSS. Target (issue 2): >= 500 msg/s on SQLite
+with peak RSS under 200 MB on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import make_mbox  # noqa: E402
+
+TARGET_RATE = 500
+TARGET_RSS_MB = 200
+
+
+def handoff(env: dict[str, str], *args: str, stdout: int | None = None) -> None:
+    command = [sys.executable, "-m", "bot", *args]
+    subprocess.run(command, env=env, check=True, stdout=stdout or subprocess.DEVNULL)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
+    parser.add_argument("--keep", type=Path, help="keep the mbox and database in this folder")
+    args = parser.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="handoff-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    mbox = work / "export.mbox"
+    started = time.perf_counter()
+    counts = make_mbox.write_mbox(mbox, messages=args.messages, seed=args.seed)
+    print(f"built {mbox} ({mbox.stat().st_size / 1e6:.1f} MB, {args.messages:,} messages) "
+          f"in {time.perf_counter() - started:.1f}s: "
+          + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+    env = {**os.environ,
+           "HANDOFF_DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.db'}",
+           "HANDOFF_INTERNAL_DOMAINS": ",".join(make_mbox.INTERNAL_DOMAINS),
+           "HANDOFF_PARTNER_MAILBOX": make_mbox.PARTNER_MAILBOX,
+           "PYTHONPATH": str(HERE.parent)}
+    handoff(env, "migrate")
+    for partner in make_mbox.PARTNERS:
+        options = ["--name", partner["name"]]
+        options += [x for c in partner["contacts"] for x in ("--contact", c)]
+        options += [x for d in partner["domains"] for x in ("--domain", d)]
+        options += [x for a in partner["addresses"] for x in ("--address", a)]
+        handoff(env, "partners", "add", partner["slug"], *options)
+
+    out = work / "ingest.jsonl"
+    started = time.perf_counter()
+    with out.open("wb") as sink:
+        handoff(env, "ingest", str(mbox), "--json", stdout=sink.fileno())
+    elapsed = time.perf_counter() - started
+    # The children's peak: migrate and `partners add` are smaller than ingest, so this is ingest.
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    kinds = Counter(json.loads(line)["kind"] for line in out.open())
+    rate = sum(kinds.values()) / elapsed
+    print("kinds: " + ", ".join(f"{n} {k}" for k, n in kinds.most_common()))
+    print(f"ingested {sum(kinds.values()):,} messages in {elapsed:.1f}s: {rate:,.0f} msg/s "
+          f"(target >= {TARGET_RATE}), peak RSS {peak_mb:.0f} MB (target < {TARGET_RSS_MB} MB)")
+    if not args.keep:
+        for path in work.iterdir():
+            path.unlink()
+        work.rmdir()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
