@@ -266,12 +266,13 @@ async def _referrals_list(args: argparse.Namespace, engine: Any, settings: Setti
 
 
 def print_referral_table(rows: list[dict[str, Any]], out: TextIO) -> None:
+    """The referral list as `handoff referrals list` and the demo print it."""
     if not rows:
         out.write("no referrals yet: handoff ingest PATH…\n")
         return
     out.write(
-        f"{'REF':<12} {'PARTNER':<12} {'PROSPECT':<40} {'COMPANY':<18} {'STAGE':<9} "
-        f"{'ROLE':<10} RECEIVED\n"
+        f"{'REF':<12} {'PARTNER':<12} {'PROSPECT':<44} {'COMPANY':<18} {'STAGE':<9} "
+        f"{'ROLE':<22} RECEIVED (UTC)\n"
     )
     for r in rows:
         p = r["prospect"]
@@ -279,10 +280,10 @@ def print_referral_table(rows: list[dict[str, Any]], out: TextIO) -> None:
         role = r["role"] or "-"
         if r["conflict_with"]:
             role += f" (vs {r['conflict_with']})"
+        received = r["received_at"][:16].replace("T", " ")
         out.write(
-            f"{r['ref']:<12} {r['partner']:<12} {who[:40]:<40} "
-            f"{(p['company'] or '-')[:18]:<18} {r['stage']:<9} {role:<10} "
-            f"{r['received_at'][:16].replace('T', ' ')}\n"
+            f"{r['ref']:<12} {r['partner']:<12} {who[:44]:<44} "
+            f"{(p['company'] or '-')[:18]:<18} {r['stage']:<9} {role:<22} {received}\n"
         )
 
 

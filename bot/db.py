@@ -53,6 +53,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # The driver opens its implicit transaction at the first write with BEGIN IMMEDIATE, which
+    # takes the write lock and so waits busy_timeout for another writer; a deferred BEGIN would
+    # fail at once with "database is locked" when a read had to be upgraded to a write.
+    dbapi_connection.isolation_level = "IMMEDIATE"
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -82,6 +82,7 @@ async def add_partner(
         await session.flush()
     elif name and name.strip():
         partner.name = name.strip()
+    assert partner.id is not None  # flushed above
     for kind, value in wanted:
         owner = (
             await session.exec(

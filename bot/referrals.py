@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -95,14 +96,13 @@ async def show_referral(*, session: AsyncSession, ref: str) -> dict[str, Any] | 
 
 async def triage(*, session: AsyncSession) -> list[dict[str, Any]]:
     """Messages a person has to look at: unknown partner, rejected, digest replies."""
-    m = InboundMessage
+    m = InboundMessage.__table__.c  # type: ignore[attr-defined]
     columns = (m.id, m.kind, m.reason, m.message_id, m.sender, m.subject, m.source, m.arrival_at)
-    rows = (
-        await session.exec(
-            select(*columns)
-            .where(col(m.kind).in_([str(k) for k in TRIAGE_KINDS]))
-            .order_by(col(m.id))
-        )
-    ).all()
+    query = (
+        sa.select(*columns)  # named columns: never the raw bytes
+        .where(m.kind.in_([str(k) for k in TRIAGE_KINDS]))
+        .order_by(m.id)
+    )
+    rows = (await (await session.connection()).execute(query)).all()
     names = ("id", "kind", "reason", "message_id", "sender", "subject", "source", "arrival_at")
     return [dict(zip(names, (*row[:-1], _iso(row[-1])), strict=True)) for row in rows]

@@ -83,7 +83,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         engine = create_engine(f"sqlite:///{path}")
         await upgrade(engine)
         async with engine.connect() as conn:
-            await conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
         await engine.dispose()
 
     asyncio.run(make())

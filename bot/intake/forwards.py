@@ -10,7 +10,8 @@ _LABELS = {
     "from": "from|de|von|van|da|från|fra|od|от|差出人|发件人|寄件者",
     "to": "to|à|a|an|aan|para|til|till|do|кому|宛先|收件人",
     "cc": "cc|kopie|copie|копия",
-    "subject": "subject|objet|betreff|onderwerp|asunto|oggetto|assunto|emne|ämne|temat|тема|件名|主题",
+    "subject": "subject|objet|betreff|onderwerp|asunto|oggetto|assunto|emne|ämne|temat|тема"
+    "|件名|主题",
     "date": "date|sent|envoyé|gesendet|datum|verzonden|enviado|fecha|inviato|data|sendt|skickat"
     "|отправлено|日付|发送时间",
 }

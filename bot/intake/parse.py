@@ -6,6 +6,7 @@ import codecs
 import email
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -95,11 +96,18 @@ def parse(raw: bytes) -> ParsedMessage:
         references=_msgids(msg.get_all("references") or []),
         headers=headers,
         content_type=msg.get_content_type(),
-        report_type=(msg.get_param("report-type") or None) if msg.is_multipart() else None,
+        report_type=_param(msg, "report-type") if msg.is_multipart() else None,
         text=text or html_to_text(html),
         forwarded=forwarded,
         defects=tuple(dict.fromkeys(defects)),
     )
+
+
+def _param(msg: Message, name: str) -> str | None:
+    value = msg.get_param(name)
+    if isinstance(value, tuple):  # RFC 2231 (charset, language, text)
+        value = value[2]
+    return str(value) if value else None
 
 
 def clean(text: str) -> str:
@@ -141,7 +149,7 @@ def _decode_bytes(data: bytes, charset: str | None) -> str:
     return data.decode("cp1252", "replace")
 
 
-def addresses(values: list[object]) -> list[Address]:
+def addresses(values: Sequence[object]) -> list[Address]:
     """Addresses of one header (all its occurrences), names decoded, lower-cased, de-duplicated."""
     found: dict[str, Address] = {}
     raw_values = [
@@ -174,7 +182,7 @@ def _first_msgid(value: object) -> str | None:
     return found[:900] or None
 
 
-def _msgids(values: list[object]) -> tuple[str, ...]:
+def _msgids(values: Sequence[object]) -> tuple[str, ...]:
     ids: list[str] = []
     for value in values:
         text = clean(str(value))

@@ -1,7 +1,8 @@
-"""Raw message -> referral, event or triage row, stored together. The only intake module that writes."""
+"""Raw message -> referral, event or triage row, stored together. Intake's only writer."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -114,6 +115,8 @@ class Intake:
         self.directory = directory
         self.protection = protection
         self.dry_run = dry_run
+        # One connection runs one statement at a time: callers sharing an Intake take turns.
+        self._turn = asyncio.Lock()
 
     @classmethod
     @asynccontextmanager
@@ -146,6 +149,10 @@ class Intake:
         processing fails, the bytes are stored as `rejected`, with the cause, on their own.
         """
         message = Received(raw, _safe_parse(raw), arrival_at or utcnow(), source[:1000])
+        async with self._turn:
+            return await self._ingest(message)
+
+    async def _ingest(self, message: Received) -> IngestResult:
         if self.dry_run:
             return await process(conn=self.conn, message=message, intake=self)
         for attempt in range(3):
@@ -158,7 +165,7 @@ class Intake:
                 if attempt == 2:
                     raise
             except Exception as exc:  # noqa: BLE001 - our fault, but the message is kept
-                log.exception("intake failed on a message from %s", source or "input")
+                log.exception("intake failed on a message from %s", message.source or "input")
                 reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
                 result = IngestResult(Kind.REJECTED, reason=reason)
                 async with self.conn.begin():
@@ -424,7 +431,10 @@ async def _new_intro(
             # A backfill brought an older intro: the one we had is the later one after all.
             await conn.execute(q.MARK_DISPUTED, {"b_id": rival.row_id, "b_other": referral_id})
         earlier, later = (rival.ref, ref) if disputed else (ref, rival.ref)
-        note = f"{ref} and {rival.ref} introduce {prospect.email}; {earlier} came first, {later} is disputed"
+        note = (
+            f"{ref} and {rival.ref} introduce {prospect.email}; "
+            f"{earlier} came first, {later} is disputed"
+        )
         for target in (referral_id, rival.row_id):
             await _event(conn, target, EventKind.CONFLICT, message, note, actor="system")
     result = IngestResult(

@@ -26,6 +26,9 @@ _ENVELOPE = re.compile(
     rb"^From \S*\s+(?:\w{3}\s+)?(?P<mon>\w{3})\s+(?P<day>\d{1,2})\s+(?P<time>\d{1,2}:\d{2}:\d{2})"
     rb"(?:\s+(?P<tz>[+-]\d{4}|[A-Z]{2,4}))?\s+(?P<year>\d{4})"
 )
+# Writers that forget to escape body lines make "From " ambiguous (mboxo): a line only starts a
+# message when it reads like an envelope, a sender and then a time of day.
+_LOOSE = re.compile(rb"^From \S+\s.*\d{1,2}:\d{2}")
 _ESCAPED_FROM = re.compile(rb"^>+From ")
 _MONTHS = {
     m: i
@@ -70,7 +73,9 @@ def read_mbox(path: Path) -> Iterator[Incoming]:
     previous_blank = True
     with path.open("rb") as handle:
         for line in handle:
-            if line.startswith(b"From ") and (previous_blank or _ENVELOPE.match(line)):
+            if line.startswith(b"From ") and (
+                envelope is None or _ENVELOPE.match(line) or (previous_blank and _LOOSE.match(line))
+            ):
                 if envelope is not None:
                     count += 1
                     yield _mbox_message(lines, envelope, f"{path}#{count}")
@@ -117,7 +122,7 @@ def envelope_time(envelope: bytes) -> datetime | None:
 
 def read_maildir(path: Path) -> Iterator[Incoming]:
     """Maildir `new/` and `cur/`, oldest delivery first (the file name starts with its time)."""
-    entries = []
+    entries: list[os.DirEntry[str]] = []
     for sub in ("new", "cur"):
         folder = path / sub
         if folder.is_dir():

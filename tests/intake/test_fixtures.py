@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.demo import PARTNERS
 from tests.conftest import FIXTURES
 
 INTAKE = FIXTURES / "intake"
@@ -19,13 +20,16 @@ EXPECTED = json.loads((INTAKE / "expected.json").read_text())
 
 def register_scenario(handoff) -> None:  # type: ignore[no-untyped-def]
     """The partners the fixtures were written for (tests/fixtures/intake/README.md)."""
-    handoff("partners", "add", "acme", "--name", "Acme Consulting",
-            "--contact", "dana@acmeconsulting.example", "--domain", "acmeconsulting.example")
-    handoff("partners", "add", "globex", "--name", "Globex Partners",
-            "--address", "globex-intros@ours.example", "--domain", "globexpartners.example",
-            "--contact", "hank@globexpartners.example")
-    handoff("partners", "add", "initech", "--name", "Initech Advisory",
-            "--contact", "bill@initech.example", "--address", "initech@ours.example")
+    for p in PARTNERS:
+        options = ["--name", p.name]
+        for flag, values in (
+            ("--address", p.addresses),
+            ("--contact", p.contacts),
+            ("--domain", p.domains),
+        ):
+            for value in values:
+                options += [flag, value]
+        handoff("partners", "add", p.slug, *options)
 
 
 @pytest.mark.parametrize("index", range(len(EXPECTED)), ids=[e["file"][:-4] for e in EXPECTED])

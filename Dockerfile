@@ -1,0 +1,30 @@
+# Handoff: `docker build -t handoff .` then
+# `docker run -v handoff-data:/data --env-file .env -p 3000:3000 handoff`.
+# Its build steps run in .ci/run as well (`uv sync --locked --no-dev --no-editable`).
+
+FROM python:3.11-slim AS build
+COPY --from=ghcr.io/astral-sh/uv:0.9 /uv /usr/local/bin/uv
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+WORKDIR /app
+# Dependencies first, from the lock file, so that code changes reuse this layer.
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --locked --no-dev --no-install-project
+COPY bot ./bot
+RUN uv sync --locked --no-dev --no-editable
+
+FROM python:3.11-slim
+LABEL org.opencontainers.image.title="handoff" \
+      org.opencontainers.image.licenses="GPL-3.0-or-later"
+RUN useradd --system --uid 10001 --home-dir /data handoff \
+    && mkdir -p /data && chown handoff /data
+COPY --from=build /app/.venv /app/.venv
+COPY LICENSE /app/LICENSE
+ENV PATH=/app/.venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    HANDOFF_DATABASE_URL=sqlite:////data/handoff.db
+USER handoff
+WORKDIR /data
+VOLUME ["/data"]
+# `handoff serve` (Slack, IMAP watcher, outbox, scheduler) arrives with the Slack and IMAP
+# issues; until then the image migrates its database and answers `handoff ingest`.
+CMD ["handoff", "migrate"]
