@@ -48,15 +48,19 @@ def main() -> int:
     mbox = work / "export.mbox"
     started = time.perf_counter()
     counts = make_mbox.write_mbox(mbox, messages=args.messages, seed=args.seed)
-    print(f"built {mbox} ({mbox.stat().st_size / 1e6:.1f} MB, {args.messages:,} messages) "
-          f"in {time.perf_counter() - started:.1f}s: "
-          + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    print(
+        f"built {mbox} ({mbox.stat().st_size / 1e6:.1f} MB, {args.messages:,} messages) "
+        f"in {time.perf_counter() - started:.1f}s: "
+        + ", ".join(f"{n} {k}" for k, n in counts.items())
+    )
 
-    env = {**os.environ,
-           "HANDOFF_DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.db'}",
-           "HANDOFF_INTERNAL_DOMAINS": ",".join(make_mbox.INTERNAL_DOMAINS),
-           "HANDOFF_PARTNER_MAILBOX": make_mbox.PARTNER_MAILBOX,
-           "PYTHONPATH": str(HERE.parent)}
+    env = {
+        **os.environ,
+        "HANDOFF_DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.db'}",
+        "HANDOFF_INTERNAL_DOMAINS": ",".join(make_mbox.INTERNAL_DOMAINS),
+        "HANDOFF_PARTNER_MAILBOX": make_mbox.PARTNER_MAILBOX,
+        "PYTHONPATH": str(HERE.parent),
+    }
     handoff(env, "migrate")
     for partner in make_mbox.PARTNERS:
         options = ["--name", partner["name"]]
@@ -75,8 +79,10 @@ def main() -> int:
     kinds = Counter(json.loads(line)["kind"] for line in out.open())
     rate = sum(kinds.values()) / elapsed
     print("kinds: " + ", ".join(f"{n} {k}" for k, n in kinds.most_common()))
-    print(f"ingested {sum(kinds.values()):,} messages in {elapsed:.1f}s: {rate:,.0f} msg/s "
-          f"(target >= {TARGET_RATE}), peak RSS {peak_mb:.0f} MB (target < {TARGET_RSS_MB} MB)")
+    print(
+        f"ingested {sum(kinds.values()):,} messages in {elapsed:.1f}s: {rate:,.0f} msg/s "
+        f"(target >= {TARGET_RATE}), peak RSS {peak_mb:.0f} MB (target < {TARGET_RSS_MB} MB)"
+    )
     if not args.keep:
         for path in work.iterdir():
             path.unlink()

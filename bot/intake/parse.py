@@ -20,6 +20,21 @@ from bot.intake.html import html_to_text
 
 # Headers a Bcc'd or aliased partner address shows up in (DESIGN "Email intake rules").
 RECIPIENT_HEADERS = ("to", "cc", "resent-to", "delivered-to", "x-original-to", "envelope-to")
+# Headers the rules read by name (others are parsed where they are needed).
+RULE_HEADERS = frozenset(
+    {
+        "auto-submitted",
+        "precedence",
+        "x-autoreply",
+        "x-autorespond",
+        "x-autoresponder",
+        "list-id",
+        "return-path",
+        "reply-to",
+        "x-mailer",
+        "user-agent",
+    }
+)
 # Headers that differ between two deliveries of the same message, left out of the content hash.
 _HASHED_HEADERS = ("from", "to", "cc", "subject", "date", "in-reply-to")
 _MAX_TEXT = 256 * 1024  # characters of body text kept for rules and excerpts
@@ -61,7 +76,7 @@ class ParsedMessage:
     date: datetime | None
     in_reply_to: tuple[str, ...]
     references: tuple[str, ...]
-    headers: dict[str, str]  # first value of each header, lower-cased names, decoded
+    headers: dict[str, str]  # RULE_HEADERS present, lower-cased names, decoded
     content_type: str
     report_type: str | None
     text: str
@@ -80,7 +95,11 @@ def parse(raw: bytes) -> ParsedMessage:
     message_id = _first_msgid(msg.get("message-id"))
     text, html = _body_text(msg)
     forwarded = _rfc822_forward(msg) or _inline_forward(msg, text or html_to_text(html))
-    headers = {k.lower(): clean(decode(v)) for k, v in msg.items() if isinstance(v, str)}
+    headers = {
+        name: clean(decode(value))
+        for name, value in ((k.lower(), v) for k, v in msg.items())
+        if name in RULE_HEADERS and isinstance(value, str)
+    }
     return ParsedMessage(
         message_id=message_id,
         dedupe_key=f"mid:{message_id}" if message_id else f"sha256:{content_hash(raw, msg)}",
