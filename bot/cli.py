@@ -20,7 +20,7 @@ from bot.db import open_database, session_factory, share_one_cpu, upgrade
 from bot.intake.pipeline import IngestResult, Intake, load_directory
 from bot.intake.sources import SourceError, read_paths
 from bot.partners import PartnerError, add_partner, list_partners
-from bot.referrals import list_referrals, show_referral, triage
+from bot.referrals import list_referrals, raw_message, show_referral, triage
 
 log = logging.getLogger("handoff")
 PROGRESS_SECONDS = 5.0
@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         "triage", help="messages that need a person: unknown partner, rejected, digest replies"
     )
     tri.add_argument("--json", action="store_true", help="print JSON")
+    tri_cmds = tri.add_subparsers(dest="action", metavar="ACTION")
+    tri_show = tri_cmds.add_parser("show", help="print one stored message exactly as received")
+    tri_show.add_argument("id", type=int, metavar="ID", help="the message number `triage` lists")
 
     commands.add_parser(
         "demo",
@@ -331,6 +334,16 @@ async def _triage(args: argparse.Namespace, engine: Any, settings: Settings) -> 
     return 0
 
 
+async def _triage_show(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    async with session_factory(engine)() as session:
+        raw = await raw_message(session=session, message_id=args.id)
+    if raw is None:
+        raise UsageError(f"no stored message #{args.id} (see: handoff triage)")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(raw)
+    return 0
+
+
 _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("migrate", None): _migrate,
     ("partners", "add"): _partners_add,
@@ -339,4 +352,5 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("referrals", "list"): _referrals_list,
     ("referrals", "show"): _referrals_show,
     ("triage", None): _triage,
+    ("triage", "show"): _triage_show,
 }

@@ -106,3 +106,10 @@ async def triage(*, session: AsyncSession) -> list[dict[str, Any]]:
     rows = (await (await session.connection()).execute(query)).all()
     names = ("id", "kind", "reason", "message_id", "sender", "subject", "source", "arrival_at")
     return [dict(zip(names, (*row[:-1], _iso(row[-1])), strict=True)) for row in rows]
+
+
+async def raw_message(*, session: AsyncSession, message_id: int) -> bytes | None:
+    """The bytes of one stored message, exactly as received."""
+    table = InboundMessage.__table__  # type: ignore[attr-defined]
+    query = sa.select(table.c.raw).where(table.c.id == message_id)
+    return (await (await session.connection()).execute(query)).scalar_one_or_none()

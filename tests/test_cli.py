@@ -69,6 +69,7 @@ def test_partners_add_list_and_update(db_url: str, handoff) -> None:  # type: ig
         (["partners", "add", "newco", "--name", "N", "--domain", "nodot"], "--domain"),
         (["referrals", "show", "NOPE-1"], "no referral NOPE-1"),
         (["ingest", "/does/not/exist.eml"], "no such file"),
+        (["triage", "show", "999"], "no stored message #999"),
     ],
 )
 def test_user_errors_are_one_line(db_url: str, handoff, args: list[str], says: str) -> None:  # type: ignore[no-untyped-def]

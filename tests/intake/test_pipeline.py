@@ -6,6 +6,9 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import create_engine, session_factory
 from bot.intake.pipeline import Intake, load_directory
+from tests.conftest import ROOT
 from tests.intake.test_fixtures import register_scenario
 from tests.mail import mbox, message
 
@@ -195,6 +199,14 @@ def test_bad_input_is_stored_with_a_reason(
     assert result["kind"] == kind and says in result["reason"]
     [row] = scenario.json("triage")
     assert says in row["reason"]
+    # Kept exactly as received, NUL and all: a person can look at it, or ingest it again.
+    shown = subprocess.run(
+        [sys.executable, "-m", "bot", "triage", "show", str(row["id"])],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == raw
 
 
 def test_25_mb_attachment(scenario, tmp_path: Path, db_url: str) -> None:  # type: ignore[no-untyped-def]
