@@ -33,6 +33,15 @@ INSERT_REFERRAL = (
 # any Message-ID it names, and the prospect's open referrals inside the protection window.
 _NO_TIME = sa.cast(sa.null(), referral.c.received_at.type)
 _NO_TEXT = sa.cast(sa.null(), sa.String)
+# Columns after (what, row_id) in every branch: the referral a fact is about.
+_REFERRAL_FACTS = (
+    referral.c.ref,
+    referral.c.partner_id,
+    referral.c.id,
+    referral.c.received_at,
+    referral.c.prospect_email,
+    referral.c.first_response_at,
+)
 FACTS = sa.union_all(
     sa.select(
         sa.literal("prior").label("what"),
@@ -49,28 +58,10 @@ FACTS = sa.union_all(
         inbound.c.dedupe_key == bindparam("key"),
         inbound.c.kind.not_in([str(k) for k in TRIAGE_KINDS]),
     ),
-    sa.select(
-        sa.literal("thread"),
-        inbound.c.id,
-        referral.c.ref,
-        referral.c.partner_id,
-        referral.c.id,
-        referral.c.received_at,
-        referral.c.prospect_email,
-        referral.c.first_response_at,
-    )
+    sa.select(sa.literal("thread"), inbound.c.id, *_REFERRAL_FACTS)
     .select_from(inbound.join(referral, referral.c.id == inbound.c.referral_id))
     .where(inbound.c.message_id.in_(bindparam("ids", expanding=True))),
-    sa.select(
-        sa.literal("open"),
-        referral.c.id,
-        referral.c.ref,
-        referral.c.partner_id,
-        referral.c.id,
-        referral.c.received_at,
-        referral.c.prospect_email,
-        referral.c.first_response_at,
-    ).where(
+    sa.select(sa.literal("open"), referral.c.id, *_REFERRAL_FACTS).where(
         referral.c.prospect_email == bindparam("email"),
         referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
         referral.c.received_at >= bindparam("since"),
