@@ -28,8 +28,12 @@ def async_url(url: str) -> str:
     """Map the user's URL to the async driver SQLAlchemy needs (aiosqlite, asyncpg)."""
     try:
         parsed = make_url(url)
-    except sa.exc.ArgumentError:
-        raise ConfigError(f"HANDOFF_DATABASE_URL: cannot parse {url!r}") from None
+    except (sa.exc.ArgumentError, ValueError):
+        # Never echo the URL: it may carry a password.
+        raise ConfigError(
+            "HANDOFF_DATABASE_URL: not a database URL (expected "
+            "sqlite:///path/handoff.db or postgresql://user@host/db)"
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)

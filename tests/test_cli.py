@@ -106,3 +106,14 @@ def test_console_script_is_installed() -> None:
     assert done.returncode == 0
     for command in ("migrate", "partners", "ingest", "referrals", "triage", "demo"):
         assert command in done.stdout
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://admin:s3cr3t-pw@127.0.0.1:1/none", "postgresql://admin:s3cr3t-pw@[bad:host/x"],
+)
+def test_database_password_never_shown(handoff, monkeypatch, url: str) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", url)
+    handoff("partners", "list", expect=2)
+    assert handoff.err.startswith("handoff: HANDOFF_DATABASE_URL: ")
+    assert "s3cr3t-pw" not in handoff.err
