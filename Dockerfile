@@ -3,7 +3,7 @@
 # Its build steps run in .ci/run as well (`uv sync --locked --no-dev --no-editable`).
 
 FROM python:3.11-slim AS build
-COPY --from=ghcr.io/astral-sh/uv:0.9 /uv /usr/local/bin/uv
+RUN pip install --no-cache-dir --root-user-action=ignore uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 # Dependencies first, from the lock file, so that code changes reuse this layer.
