@@ -88,7 +88,7 @@ async def open_database(url: str, *, migrate: bool = True) -> AsyncIterator[Asyn
                 await upgrade(engine)
             else:
                 await current_revision(engine)
-        except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        except (OSError, sa.exc.DBAPIError) as exc:  # refused, wrong role, no such database…
             raise ConfigError(
                 f"HANDOFF_DATABASE_URL: cannot open the database: {_first_line(exc)}"
             ) from None

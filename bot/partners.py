@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.intake.rules import DIGEST_TAG_PREFIX, SLUG
+from bot.intake.rules import DIGEST_TAG_PREFIX, FREEMAIL, SLUG
 from bot.models import AddressKind, Partner, PartnerAddress, Referral
 
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")
@@ -72,6 +72,12 @@ async def add_partner(
         + [(AddressKind.CONTACT, c) for c in _checked(contacts, _EMAIL, "--contact")]
         + [(AddressKind.DOMAIN, d) for d in _checked(domains, _DOMAIN, "--domain")]
     )
+    freemail = [value for kind, value in wanted if kind == AddressKind.DOMAIN and value in FREEMAIL]
+    if freemail:
+        raise PartnerError(
+            f"--domain {freemail[0]} is a freemail domain: register the partner's people there "
+            "with --contact instead"
+        )
     partner = (await session.exec(select(Partner).where(Partner.slug == slug))).first()
     created = partner is None
     if partner is None:

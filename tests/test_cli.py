@@ -117,3 +117,11 @@ def test_database_password_never_shown(handoff, monkeypatch, url: str) -> None: 
     handoff("partners", "list", expect=2)
     assert handoff.err.startswith("handoff: HANDOFF_DATABASE_URL: ")
     assert "s3cr3t-pw" not in handoff.err
+
+
+def test_wrong_postgres_role_is_one_line(postgres_server: str, handoff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", postgres_server.replace("//postgres@", "//nobody@"))
+    handoff("partners", "list", expect=2)
+    [line] = handoff.err.strip().splitlines()
+    assert line.startswith("handoff: HANDOFF_DATABASE_URL: cannot open the database")
+    assert '"nobody"' in line

@@ -15,8 +15,14 @@ _LABELS = {
     "date": "date|sent|envoyé|gesendet|datum|verzonden|enviado|fecha|inviato|data|sendt|skickat"
     "|отправлено|日付|发送时间",
 }
+# Labels may be bold ("*From:*", as Gmail renders Outlook's HTML). Each run of blanks can match
+# one way only (no "\s*\*?\s*"), so a line of spaces costs linear time, not quadratic.
+_SP = r"[ \t]*"
+_STAR = rf"(?:\*{_SP})?"
 _LABEL = re.compile(
-    r"^\s*\*?\s*(?P<label>" + "|".join(_LABELS.values()) + r")\s*\*?\s*:\s*\*?\s*(?P<value>.*)$",
+    rf"^{_SP}{_STAR}(?P<label>"
+    + "|".join(_LABELS.values())
+    + rf"){_SP}{_STAR}:{_SP}{_STAR}(?P<value>.*)$",
     re.IGNORECASE,
 )
 _KEY = {label: key for key, labels in _LABELS.items() for label in labels.split("|")}
@@ -24,25 +30,25 @@ _KEY = {label: key for key, labels in _LABELS.items() for label in labels.split(
 _MARKERS = (
     (
         "gmail",
-        r"^-{4,}\s*(forwarded message|message transf[ée]r[ée]|weitergeleitete nachricht"
+        r"^-{4,}[ \t]*(forwarded message|message transf[ée]r[ée]|weitergeleitete nachricht"
         r"|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|mensagem encaminhada"
-        r"|videresendt meddelelse|vidarebefordrat meddelande)\s*-{3,}\s*$",
+        r"|videresendt meddelelse|vidarebefordrat meddelande)[ \t]*-{3,}[ \t]*$",
     ),
     (
         "thunderbird",
-        r"^-{4,}\s*(forwarded message|weitergeleitete nachricht"
-        r"|message transféré)\s*-{4,}\s*$",
+        r"^-{4,}[ \t]*(forwarded message|weitergeleitete nachricht"
+        r"|message transféré)[ \t]*-{4,}[ \t]*$",
     ),
     (
         "outlook",
-        r"^-{3,}\s*(original message|original-nachricht|message d'origine"
-        r"|mensaje original|messaggio originale|oorspronkelijk bericht)\s*-{3,}\s*$",
+        r"^-{3,}[ \t]*(original message|original-nachricht|message d'origine"
+        r"|mensaje original|messaggio originale|oorspronkelijk bericht)[ \t]*-{3,}[ \t]*$",
     ),
-    ("outlook", r"^_{10,}\s*$"),
+    ("outlook", r"^_{10,}[ \t]*$"),
     (
         "apple",
         r"^(begin forwarded message|début du message réexpédié"
-        r"|anfang der weitergeleiteten nachricht|inicio del mensaje reenviado)\s*:\s*$",
+        r"|anfang der weitergeleiteten nachricht|inicio del mensaje reenviado)[ \t]*:[ \t]*$",
     ),
 )
 # Searched over the whole body at once (C speed), allowing "> " quoting before the marker.
@@ -51,7 +57,7 @@ _MARKER_RES = tuple(
     for client, p in _MARKERS
 )
 _FROM_LINE = re.compile(
-    r"^(?:[ \t]*>)*[ \t]*\*?[ \t]*(?:" + _LABELS["from"] + r")[ \t]*\*?[ \t]*:",
+    rf"^(?:[ \t]*>)*{_SP}{_STAR}(?:" + _LABELS["from"] + rf"){_SP}{_STAR}:",
     re.IGNORECASE | re.MULTILINE,
 )
 _FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|tr|wg|rv|enc|doorst|vs|vb|i)\s*:", re.IGNORECASE)
@@ -63,6 +69,11 @@ class ForwardBlock:
     client: str
     headers: dict[str, list[str]]
     text: str
+
+
+def is_forward_subject(subject: str) -> bool:
+    """`Fwd:`, `FW:`, `TR:`, `WG:`… (a reply's quoted history looks like a forward otherwise)."""
+    return bool(_FORWARD_SUBJECT.match(subject))
 
 
 def find_forward_block(text: str, subject: str = "") -> ForwardBlock | None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import NamedTuple
 
@@ -38,6 +39,8 @@ RULE_HEADERS = frozenset(
 # Headers that differ between two deliveries of the same message, left out of the content hash.
 _HASHED_HEADERS = ("from", "to", "cc", "subject", "date", "in-reply-to")
 _MAX_TEXT = 256 * 1024  # characters of body text kept for rules and excerpts
+_MAX_HEADER = 16 * 1024  # characters of one header value decoded (a Subject, say)
+_ADDR_SPEC = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _MAX_DEPTH = 3  # message/rfc822 nesting followed (flanker's enclosed-endless.eml nests forever)
 _MSGID = re.compile(r"<([^<>\s]+)>")
 
@@ -65,6 +68,9 @@ class Forwarded:
     text: str
     via: str  # "rfc822" or the client format ("gmail", "outlook", "apple", …)
 
+    def addresses(self) -> list[Address]:
+        return [a for a in (self.sender, *self.to, *self.cc) if a is not None]
+
 
 @dataclass(frozen=True)
 class ParsedMessage:
@@ -90,16 +96,24 @@ class ParsedMessage:
 def parse(raw: bytes) -> ParsedMessage:
     """Parse raw RFC 5322 bytes; malformed input yields what could be read plus its defects."""
     # compat32 is the lenient policy: header access never raises on malformed values.
-    msg = email.message_from_bytes(raw, policy=policy.compat32)
-    defects = [type(d).__name__ for d in _all_defects(msg)]
+    try:
+        msg = email.message_from_bytes(raw, policy=policy.compat32)
+        defects = [type(d).__name__ for d in _all_defects(msg)]
+        text, html = _body_text(msg)
+        attached = _rfc822_forward(msg)
+    except RecursionError:
+        # MIME nested thousands deep: keep the headers, read the body as plain text.
+        msg = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+        defects = ["MIME nested too deep"]
+        text = _decode_bytes(raw[_body_offset(raw) :][:_MAX_TEXT], None)
+        html, attached = "", None
+    subject = clean(decode(msg.get("subject") or "")).strip()
+    plain = text or html_to_text(html)
+    forwarded = attached or _inline_forward(subject, plain)
+    if html and text and (forwarded is None or not forwarded.addresses()):
+        # Outlook's plain part may show only names where its HTML links the addresses.
+        forwarded = _inline_forward(subject, html_to_text(html)) or forwarded
     message_id = _first_msgid(msg.get("message-id"))
-    text, html = _body_text(msg)
-    forwarded = _rfc822_forward(msg) or _inline_forward(msg, text or html_to_text(html))
-    headers = {
-        name: clean(decode(value))
-        for name, value in ((k.lower(), v) for k, v in msg.items())
-        if name in RULE_HEADERS and isinstance(value, str)
-    }
     return ParsedMessage(
         message_id=message_id,
         dedupe_key=f"mid:{message_id}" if message_id else f"sha256:{content_hash(raw, msg)}",
@@ -109,14 +123,18 @@ def parse(raw: bytes) -> ParsedMessage:
             for name in RECIPIENT_HEADERS
             for addr in addresses(msg.get_all(name) or [])
         ),
-        subject=clean(decode(msg.get("subject") or "")).strip(),
+        subject=subject,
         date=_date(msg.get("date")),
         in_reply_to=_msgids(msg.get_all("in-reply-to") or []),
         references=_msgids(msg.get_all("references") or []),
-        headers=headers,
+        headers={
+            name: clean(decode(value))
+            for name, value in ((k.lower(), v) for k, v in msg.items())
+            if name in RULE_HEADERS and isinstance(value, str)
+        },
         content_type=msg.get_content_type(),
         report_type=_param(msg, "report-type") if msg.is_multipart() else None,
-        text=text or html_to_text(html),
+        text=plain,
         forwarded=forwarded,
         defects=tuple(dict.fromkeys(defects)),
     )
@@ -134,14 +152,15 @@ def clean(text: str) -> str:
     return _CONTROLS.sub("", text)
 
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone surrogates too: no database stores them (an encoded-word can produce one).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def decode(value: object) -> str:
     """Decode an RFC 2047 header value in any charset, falling back rather than failing."""
     if value is None:
         return ""
-    text = str(value)
+    text = str(value)[:_MAX_HEADER]
     if "=?" not in text and text.isascii():
         return " ".join(text.split())
     try:
@@ -157,15 +176,27 @@ def decode(value: object) -> str:
 
 
 def _decode_bytes(data: bytes, charset: str | None) -> str:
-    for candidate in (charset, "utf-8"):
+    for candidate in (_text_codec(charset), "utf-8"):
         if not candidate:
             continue
         try:
-            codecs.lookup(candidate)
             return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError, ValueError):
+        except Exception:  # noqa: BLE001, S112 - any codec failure: try the next one
             continue
     return data.decode("cp1252", "replace")
+
+
+def _text_codec(charset: str | None) -> str | None:
+    """A charset a message may name, if it is a real text encoding (not unicode_escape, rot13…)."""
+    if not charset:
+        return None
+    try:
+        info = codecs.lookup(charset.strip().strip('"'))
+    except (LookupError, ValueError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or "escape" in info.name:
+        return None
+    return info.name
 
 
 def addresses(values: Sequence[object]) -> list[Address]:
@@ -176,7 +207,11 @@ def addresses(values: Sequence[object]) -> list[Address]:
         for v in values
         if v is not None
     ]
-    for name, addr in getaddresses(raw_values):
+    try:
+        pairs = getaddresses([v[: _MAX_HEADER * 4] for v in raw_values])
+    except Exception:  # noqa: BLE001 - e.g. RecursionError on "((((…": take the bare addresses
+        pairs = [("", found) for v in raw_values for found in _ADDR_SPEC.findall(v[:_MAX_HEADER])]
+    for name, addr in pairs:
         addr = clean(addr).strip().strip("<>").lower()
         if "@" not in addr or " " in addr or addr.startswith("@") or addr.endswith("@"):
             continue
@@ -214,8 +249,8 @@ def _date(value: object) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError, IndexError):
+        parsed = parsedate_to_datetime(str(value)[:200])
+    except Exception:  # noqa: BLE001 - OverflowError, ValueError…: a Date we cannot read
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
@@ -316,8 +351,7 @@ def _rfc822_forward(msg: Message, depth: int = 0) -> Forwarded | None:
     return None
 
 
-def _inline_forward(msg: Message, text: str) -> Forwarded | None:
-    subject = decode(msg.get("subject") or "")
+def _inline_forward(subject: str, text: str) -> Forwarded | None:
     block: ForwardBlock | None = find_forward_block(text, subject)
     if block is None:
         return None

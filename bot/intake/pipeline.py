@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.intake import queries as q
 from bot.intake import rules
+from bot.intake.forwards import is_forward_subject
 from bot.intake.parse import ParsedMessage, parse
 from bot.intake.rules import Directory, PartnerInfo, Prospect
 from bot.models import AddressKind, EventKind, Kind, Partner, PartnerAddress, Role, Stage, utcnow
@@ -135,6 +136,10 @@ class Intake:
                 yield intake
                 return
             await conn.begin()
+            if conn.dialect.name == "sqlite":
+                # The driver begins transactions only at a write; without this BEGIN, releasing
+                # a message's SAVEPOINT would commit it.
+                await conn.exec_driver_sql("BEGIN")
             try:
                 yield intake
             finally:
@@ -154,24 +159,47 @@ class Intake:
 
     async def _ingest(self, message: Received) -> IngestResult:
         if self.dry_run:
-            return await process(conn=self.conn, message=message, intake=self)
+            try:
+                async with self.conn.begin_nested():
+                    return await process(conn=self.conn, message=message, intake=self)
+            except Exception as exc:  # noqa: BLE001 - reported; the dry run goes on
+                log.error("intake failed on a message from %s", message.source, exc_info=exc)
+                reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
+                return IngestResult(Kind.REJECTED, reason=reason, source=message.source)
         for attempt in range(3):
             try:
                 async with self.conn.begin():
                     return await process(conn=self.conn, message=message, intake=self)
-            except IntegrityError:
+            except IntegrityError as exc:
                 # Another writer committed the same intro (or took the same sequence number)
                 # first: go again, and the message is a duplicate or takes the next number.
                 if attempt == 2:
-                    raise
+                    return await self._keep_rejected(message, exc)
             except Exception as exc:  # noqa: BLE001 - our fault, but the message is kept
-                log.exception("intake failed on a message from %s", message.source or "input")
-                reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
-                result = IngestResult(Kind.REJECTED, reason=reason)
-                async with self.conn.begin():
-                    await store(conn=self.conn, message=message, result=result)
-                return result
+                return await self._keep_rejected(message, exc)
         raise AssertionError("unreachable")
+
+    async def _keep_rejected(self, message: Received, exc: Exception) -> IngestResult:
+        """Store a message intake failed on as `rejected`, with the cause, so none is lost."""
+        log.error("intake failed on a message from %s", message.source or "input", exc_info=exc)
+        reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
+        result = IngestResult(Kind.REJECTED, reason=reason)
+        try:
+            async with self.conn.begin():
+                await store(conn=self.conn, message=message, result=result)
+        except Exception:  # noqa: BLE001 - maybe a field was the trouble: keep the bytes alone
+            bare = replace(message, parsed=_bare(message))
+            async with self.conn.begin():
+                await store(conn=self.conn, message=bare, result=result)
+        return result
+
+
+def _bare(message: Received) -> ParsedMessage:
+    """Only what identifies the message: for storing what the database refused otherwise."""
+    digest = hashlib.sha256(message.raw).hexdigest()
+    return replace(
+        message.parsed, message_id=None, dedupe_key=f"sha256:{digest}", sender=None, subject=""
+    )
 
 
 def _safe_parse(raw: bytes) -> ParsedMessage:
@@ -280,13 +308,28 @@ async def _facts(
     )
 
 
+async def _serialize(conn: AsyncConnection, key: str) -> None:
+    """Let no other writer decide about the same prospect between our read and our writes.
+
+    Two intros of one prospect ingested at once would otherwise both see no open referral and
+    neither be marked disputed. SQLite: take the write lock before reading (BEGIN IMMEDIATE).
+    PostgreSQL: a transaction-scoped advisory lock on the prospect (or the message, without one).
+    """
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        await conn.execute(q.LOCK_KEY, {"key": key})
+
+
 async def _decide(conn: AsyncConnection, message: Received, intake: Intake) -> Decision:
     parsed, directory = message.parsed, intake.directory
     # The pure rules first, so that one query fetches every fact the decision needs.
-    noise = rules.noise(parsed)
+    noise = rules.noise(parsed, directory)
     match = rules.find_partner(parsed, directory)
     partner = match.partner
     prospect = rules.find_prospect(parsed, partner, directory) if partner else None
+    if not intake.dry_run:
+        await _serialize(conn, prospect.email if prospect else parsed.dedupe_key)
     facts = await _facts(conn, parsed, prospect, message.arrival_at, intake.protection)
 
     if facts.prior is not None:
@@ -351,14 +394,20 @@ async def _thread_reply(
     sender = parsed.sender.email if parsed.sender else "(unknown)"
     partner = directory.partners.get(thread.partner_id)
     is_internal = parsed.sender is not None and directory.is_internal(sender)
-    first = is_internal and thread.first_response_at is None
+    # A first response reaches the prospect: not a forward, not a note to the partner alone.
+    to_prospect = thread.prospect_email in {a.email for a in parsed.addresses("to", "cc")}
+    forwards = is_forward_subject(parsed.subject) or (
+        parsed.forwarded is not None and parsed.forwarded.via == "rfc822"
+    )
+    responds = is_internal and to_prospect and not forwards
+    first = responds and thread.first_response_at is None
     if first:
         # The first internal reply in the intro's thread is the first response (DESIGN).
         await conn.execute(
             q.MARK_FIRST_RESPONSE, {"b_id": thread.referral_id, "b_at": message.arrival_at}
         )
     if is_internal:
-        who = "internal"
+        who = "internal" if to_prospect else "internal (not to the prospect)"
     elif partner and partner.owns_person(sender):
         who = "partner"
     else:

@@ -55,11 +55,12 @@ _SECOND_LEVEL = frozenset(
 _NOT_PEOPLE = re.compile(
     r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|noreply-.*|bounces?|notifications?)(\+.*)?@"
 )
+# Out-of-office subjects as clients write them: the phrase, then ":" (or nothing more).
 _OOO_SUBJECT = re.compile(
-    r"^\s*(auto(matic|matische)?[ -]?(reply|antwort|response)|autoreply|auto:|out of (the )?office"
-    r"|ooo\b|abwesenheitsnotiz|r[ée]ponse automatique|respuesta autom[áa]tica"
-    r"|risposta automatica|fuera de la oficina|absence|away from (the )?office|on vacation"
-    r"|vacation reply|automatisch antwoord)",
+    r"^[ \t]*(auto(matic|matische)?[ -]?(reply|antwort|response)|autoreply|auto"
+    r"|out of (the )?office( auto ?reply)?|abwesenheitsnotiz|r[ée]ponse automatique"
+    r"|respuesta autom[áa]tica|risposta automatica|automatisch antwoord|absence|ooo"
+    r"|on vacation|vacation reply)[ \t]*(:|$)",
     re.IGNORECASE,
 )
 _BOUNCE_SUBJECT = re.compile(
@@ -83,8 +84,13 @@ class PartnerInfo:
         return self.slug.upper()
 
     def owns_person(self, address: str) -> bool:
+        """One of the partner's people: a contact, or an address at its (or its contacts') domain.
+
+        A contact's freemail domain says nothing: a freelancer on gmail.com does not make every
+        Gmail user the partner's.
+        """
         domain = address.rpartition("@")[2]
-        contact_domains = {c.rpartition("@")[2] for c in self.contacts}
+        contact_domains = {c.rpartition("@")[2] for c in self.contacts} - FREEMAIL
         return address in self.contacts or _in_domains(domain, self.domains | contact_domains)
 
 
@@ -116,6 +122,12 @@ class Directory:
             return tag
         return None
 
+    def knows(self, address: str) -> bool:
+        """Ours, or one of any partner's people."""
+        if self.is_internal(address) or address in self.by_contact:
+            return True
+        return any(p.owns_person(address) for p in self.partners.values())
+
     def is_partner_address(self, address: str) -> bool:
         return (
             address in self.by_alias
@@ -136,8 +148,14 @@ class PartnerMatch:
     unknown_tag: str | None = None
 
 
-def noise(msg: ParsedMessage) -> tuple[Kind, str] | None:
-    """Auto-replies and bounces: stored, never a referral, never answered (no mail loops)."""
+def noise(msg: ParsedMessage, directory: Directory) -> tuple[Kind, str] | None:
+    """Auto-replies and bounces: stored, never a referral, never answered (no mail loops).
+
+    Strong evidence (a delivery report, RFC 3834 Auto-Submitted, X-Autoreply) is noise from
+    anyone. Weak evidence (Precedence: bulk/list, an out-of-office subject) is not enough from a
+    sender we know: a Google Group relays intros with Precedence: list, and "Absence management
+    rollout: intro" is a real intro.
+    """
     headers = msg.headers
     if msg.content_type == "multipart/report":
         report = (msg.report_type or "").lower()
@@ -150,12 +168,14 @@ def noise(msg: ParsedMessage) -> tuple[Kind, str] | None:
     auto = headers.get("auto-submitted", "").strip().lower()
     if auto and auto != "no":
         return Kind.AUTO_REPLY, f"Auto-Submitted: {auto}"  # RFC 3834
-    precedence = headers.get("precedence", "").strip().lower()
-    if precedence in ("bulk", "junk", "list"):
-        return Kind.AUTO_REPLY, f"Precedence: {precedence}"
     for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
         if name in headers:
             return Kind.AUTO_REPLY, f"{name} header"
+    if sender and directory.knows(sender):
+        return None
+    precedence = headers.get("precedence", "").strip().lower()
+    if precedence in ("bulk", "junk", "list"):
+        return Kind.AUTO_REPLY, f"Precedence: {precedence}"
     if _OOO_SUBJECT.match(msg.subject):
         return Kind.AUTO_REPLY, f"out-of-office subject {msg.subject[:60]!r}"
     return None
@@ -238,12 +258,14 @@ def find_prospect(
     if forwarded is not None:
         # An internal person forwards the partner's intro, so its sender is the partner's;
         # a partner forwarding a prospect's own message makes that sender the prospect.
+        # An internal person mostly forwards the partner's intro, whose recipients hold the
+        # prospect, and sometimes the prospect's own message ("Dana said to write to you"),
+        # whose sender is the prospect; a partner forwarding is mostly the latter.
+        inner = [*forwarded.to, *forwarded.cc]
         internal_forward = msg.sender is not None and directory.is_internal(msg.sender.email)
-        if forwarded.sender and not internal_forward:
-            candidates.append(forwarded.sender)
-        elif forwarded.sender:
-            excluded.add(forwarded.sender.email)
-        candidates += [*forwarded.to, *forwarded.cc]
+        if forwarded.sender is not None:
+            inner = [*inner, forwarded.sender] if internal_forward else [forwarded.sender, *inner]
+        candidates += inner
     candidates += msg.addresses("to", "cc")
     for address in candidates:
         if address.email not in excluded and _is_prospect(address.email, partner, directory):
@@ -255,7 +277,7 @@ def find_prospect(
 
 
 def _is_prospect(email: str, partner: PartnerInfo, directory: Directory) -> bool:
-    return not (
+    return len(email) <= 254 and not (  # RFC 5321: no longer address is deliverable
         directory.is_internal(email)
         or directory.is_partner_address(email)
         or partner.owns_person(email)
@@ -273,7 +295,8 @@ def _emails_in(text: str) -> list[str]:
 
 def _prospect(address: Address) -> Prospect:
     domain = address.domain
-    return Prospect(address.email, address.name, company_from_domain(domain), domain)
+    name = address.name[:300] if address.name else None
+    return Prospect(address.email, name, company_from_domain(domain), domain)
 
 
 def company_from_domain(domain: str) -> str | None:
@@ -289,4 +312,5 @@ def company_from_domain(domain: str) -> str | None:
     if not labels:
         return None
     name = labels[-1]
-    return " ".join(word.capitalize() for word in re.split(r"[-_]+", name) if word) or None
+    words = " ".join(word.capitalize() for word in re.split(r"[-_]+", name) if word)
+    return words[:300] or None

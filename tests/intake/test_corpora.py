@@ -40,14 +40,15 @@ def test_parser_survives(path: Path) -> None:
         internal_domains=frozenset({"ours.example"}), mailbox="partners@ours.example"
     )
     find_partner(msg, directory)
-    noise(msg)
+    noise(msg, directory)
 
 
 def test_known_bounce_is_classified() -> None:
     bounces = sorted((CORPORA / "mime" / "flanker" / "bounce").glob("*.eml"))
     if not bounces:
         pytest.skip("flanker bounce corpus missing")
-    kinds = [noise(parse(p.read_bytes())) for p in bounces]
+    directory = Directory(internal_domains=frozenset(), mailbox=None)
+    kinds = [noise(parse(p.read_bytes()), directory) for p in bounces]
     assert sum(1 for k in kinds if k and k[0] == "bounce") >= len(bounces) // 2
 
 

@@ -66,7 +66,10 @@ def test_header_decoding_never_fails(encoded: str, text: str) -> None:
     ],
 )
 def test_noise(headers: dict[str, str], subject: str, kind: str | None) -> None:
-    found = noise(parse(message(subject=subject, headers=headers)))
+    found = noise(
+        parse(message(sender="Jane <jane@hooli.example>", subject=subject, headers=headers)),
+        DIRECTORY,
+    )
     assert (found[0] if found else None) == kind
 
 
