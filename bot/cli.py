@@ -18,12 +18,13 @@ from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_database, session_factory, share_one_cpu, upgrade
 from bot.intake.pipeline import IngestResult, Intake, load_directory
-from bot.intake.sources import SourceError, read_paths
+from bot.intake.sources import SourceError, batched, read_paths
 from bot.partners import PartnerError, add_partner, list_partners
 from bot.referrals import list_referrals, raw_message, show_referral, triage
 
 log = logging.getLogger("handoff")
 PROGRESS_SECONDS = 5.0
+BATCH = 100  # messages per transaction in `ingest` (a batch in flight is at most this many)
 
 
 class UsageError(Exception):
@@ -211,12 +212,10 @@ async def _ingest(args: argparse.Namespace, engine: Any, settings: Settings) -> 
     async with Intake.open(
         engine=engine, directory=directory, protection=protection, dry_run=args.dry_run
     ) as intake:
-        for incoming in read_paths(args.paths):
-            result = await intake.ingest(
-                incoming.raw, arrival_at=incoming.arrival_at, source=incoming.source
-            )
-            counts[str(result.kind)] += 1
-            _print_result(result, args.json, sys.stdout)
+        for batch in batched(read_paths(args.paths), BATCH):
+            for result in await intake.ingest_batch(batch):
+                counts[str(result.kind)] += 1
+                _print_result(result, args.json, sys.stdout)
             now = time.monotonic()
             if now - last_report >= PROGRESS_SECONDS:
                 last_report = now

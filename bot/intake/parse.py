@@ -107,29 +107,36 @@ def parse(raw: bytes) -> ParsedMessage:
         defects = ["MIME nested too deep"]
         text = _decode_bytes(raw[_body_offset(raw) :][:_MAX_TEXT], None)
         html, attached = "", None
-    subject = clean(decode(msg.get("subject") or "")).strip()
+    # One pass over the headers: Message.get scans them all, lower-casing each, every call.
+    index: dict[str, list[str]] = {}
+    for key, value in msg.items():
+        index.setdefault(key.lower(), []).append(value)
+
+    def first(name: str) -> str | None:
+        values = index.get(name)
+        return values[0] if values else None
+
+    subject = clean(decode(first("subject") or "")).strip()
     plain = text or html_to_text(html)
     forwarded = attached or _inline_forward(subject, plain)
     if html and text and (forwarded is None or not forwarded.addresses()):
         # Outlook's plain part may show only names where its HTML links the addresses.
         forwarded = _inline_forward(subject, html_to_text(html)) or forwarded
-    message_id = _first_msgid(msg.get("message-id"))
+    message_id = _first_msgid(first("message-id"))
     return ParsedMessage(
         message_id=message_id,
         dedupe_key=f"mid:{message_id}" if message_id else f"sha256:{content_hash(raw, msg)}",
-        sender=_first(addresses(msg.get_all("from") or [])),
+        sender=_first(addresses(index.get("from", []))),
         recipients=tuple(
-            (name, addr)
-            for name in RECIPIENT_HEADERS
-            for addr in addresses(msg.get_all(name) or [])
+            (name, addr) for name in RECIPIENT_HEADERS for addr in addresses(index.get(name, []))
         ),
         subject=subject,
-        date=_date(msg.get("date")),
-        in_reply_to=_msgids(msg.get_all("in-reply-to") or []),
-        references=_msgids(msg.get_all("references") or []),
+        date=_date(first("date")),
+        in_reply_to=_msgids(index.get("in-reply-to", [])),
+        references=_msgids(index.get("references", [])),
         headers={
             name: clean(decode(value))
-            for name, value in ((k.lower(), v) for k, v in msg.items())
+            for name, (value, *_) in index.items()
             if name in RULE_HEADERS and isinstance(value, str)
         },
         content_type=msg.get_content_type(),
@@ -208,7 +215,7 @@ def addresses(values: Sequence[object]) -> list[Address]:
         if v is not None
     ]
     try:
-        pairs = getaddresses([v[: _MAX_HEADER * 4] for v in raw_values])
+        pairs = [pair for v in raw_values for pair in _simple_addresses(v[: _MAX_HEADER * 4])]
     except Exception:  # noqa: BLE001 - e.g. RecursionError on "((((…": take the bare addresses
         pairs = [("", found) for v in raw_values for found in _ADDR_SPEC.findall(v[:_MAX_HEADER])]
     for name, addr in pairs:
@@ -221,6 +228,26 @@ def addresses(values: Sequence[object]) -> list[Address]:
                 display = None
             found[addr] = Address(clean(display) if display else None, addr)
     return list(found.values())
+
+
+# `Name <addr>` and bare `addr`, the forms nearly every header takes; anything else (quotes,
+# comments, groups, routes) goes to getaddresses, the full RFC 5322 parser (and 10x slower).
+_SIMPLE = re.compile(
+    r"\s*(?:([^\"<>,;:@()\\]*?)\s*<([^<>\s,;:\"()\\]+@[^<>\s,;:\"()\\]+)>"
+    r"|([^<>\s,;:\"()\\]+@[^<>\s,;:\"()\\]+))\s*"
+)
+
+
+def _simple_addresses(value: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in value.split(","):
+        match = _SIMPLE.fullmatch(part)
+        if match is None:
+            if part.strip():
+                return getaddresses([value])
+            continue
+        pairs.append((match[1] or "", match[2] or match[3]))
+    return pairs
 
 
 def _first(items: list[Address]) -> Address | None:

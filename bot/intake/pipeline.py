@@ -23,6 +23,7 @@ from bot.intake import rules
 from bot.intake.forwards import is_forward_subject
 from bot.intake.parse import ParsedMessage, parse
 from bot.intake.rules import Directory, PartnerInfo, Prospect
+from bot.intake.sources import Incoming
 from bot.models import AddressKind, EventKind, Kind, Partner, PartnerAddress, Role, Stage, utcnow
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,27 @@ class Intake:
         async with self._turn:
             return await self._ingest(message)
 
+    async def ingest_batch(self, messages: list[Incoming]) -> list[IngestResult]:
+        """Several messages in one transaction, in order: a backfill's throughput.
+
+        If any of them fails, the whole batch is rolled back and each message is ingested again
+        in a transaction of its own, so the others still land and the failing one is kept.
+        """
+        received = [
+            Received(m.raw, _safe_parse(m.raw), m.arrival_at or utcnow(), m.source[:1000])
+            for m in messages
+        ]
+        async with self._turn:
+            if not self.dry_run and len(received) > 1:
+                try:
+                    async with self.conn.begin():
+                        return [
+                            await process(conn=self.conn, message=m, intake=self) for m in received
+                        ]
+                except Exception:  # noqa: BLE001 - redone one by one below, which says why
+                    pass
+            return [await self._ingest(m) for m in received]
+
     async def _ingest(self, message: Received) -> IngestResult:
         if self.dry_run:
             try:
@@ -279,6 +301,11 @@ class Facts:
     open: list[sa.Row[Any]]  # the prospect's open referrals in the window, oldest first
 
 
+def _thread_ids(parsed: ParsedMessage) -> list[str]:
+    """The Message-IDs a message answers, nearest first."""
+    return list(dict.fromkeys([*parsed.in_reply_to, *reversed(parsed.references)]))[:50]
+
+
 async def _facts(
     conn: AsyncConnection,
     parsed: ParsedMessage,
@@ -286,13 +313,12 @@ async def _facts(
     arrival: datetime,
     protection: timedelta,
 ) -> Facts:
-    ids = list(dict.fromkeys([*parsed.in_reply_to, *reversed(parsed.references)]))[:50]
     rows = (
         await conn.execute(
             q.FACTS,
             {
                 "key": parsed.dedupe_key,
-                "ids": ids,
+                "ids": _thread_ids(parsed),
                 "email": prospect.email if prospect else None,
                 "since": arrival - protection,
                 "until": arrival + protection,
@@ -316,7 +342,11 @@ async def _serialize(conn: AsyncConnection, key: str) -> None:
     PostgreSQL: a transaction-scoped advisory lock on the prospect (or the message, without one).
     """
     if conn.dialect.name == "sqlite":
-        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Inside a batch an earlier write may have begun the transaction (the driver begins
+        # with BEGIN IMMEDIATE too, bot/db.py), and then we hold the lock already.
+        driver = (await conn.get_raw_connection()).driver_connection
+        if driver is None or not driver.in_transaction:
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         await conn.execute(q.LOCK_KEY, {"key": key})
 
@@ -328,7 +358,10 @@ async def _decide(conn: AsyncConnection, message: Received, intake: Intake) -> D
     match = rules.find_partner(parsed, directory)
     partner = match.partner
     prospect = rules.find_prospect(parsed, partner, directory) if partner else None
-    if not intake.dry_run:
+    # Only a message that may touch a referral (an intro, or a reply in a thread) needs the
+    # lock; noise and the unplaceable only ever write their own row.
+    may_touch_referral = noise is None and (prospect is not None or _thread_ids(parsed))
+    if may_touch_referral and not intake.dry_run:
         await _serialize(conn, prospect.email if prospect else parsed.dedupe_key)
     facts = await _facts(conn, parsed, prospect, message.arrival_at, intake.protection)
 

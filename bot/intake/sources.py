@@ -139,3 +139,20 @@ def read_maildir(path: Path) -> Iterator[Incoming]:
 def _maildir_time(entry: os.DirEntry[str]) -> float:
     head = entry.name.split(".", 1)[0]
     return float(head) if head.isdigit() else entry.stat().st_mtime
+
+
+def batched(messages: Iterator[Incoming], size: int) -> Iterator[list[Incoming]]:
+    """Consecutive messages in lists of up to `size`, still streaming; a big one ends a batch."""
+    batch: list[Incoming] = []
+    held = 0
+    for message in messages:
+        batch.append(message)
+        held += len(message.raw)
+        if len(batch) >= size or held >= _BATCH_BYTES:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
+
+
+_BATCH_BYTES = 32 * 1024 * 1024  # bounds memory with large attachments in a batch
