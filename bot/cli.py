@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TextIO
 
+import sqlalchemy as sa
+
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_database, session_factory, share_one_cpu, upgrade
@@ -141,6 +143,14 @@ def main(argv: list[str] | None = None) -> None:
         # The reader went away (`handoff … | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
+    except sa.exc.DBAPIError as exc:
+        # The database went away mid-command (what was committed stays committed).
+        lines = str(exc.orig or exc).strip().splitlines() or [type(exc).__name__]
+        print(f"handoff: database error: {lines[0]}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as exc:  # e.g. a file we may not read
+        print(f"handoff: {exc}", file=sys.stderr)
+        sys.exit(1)
     sys.exit(code)
 
 

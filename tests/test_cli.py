@@ -125,3 +125,9 @@ def test_wrong_postgres_role_is_one_line(postgres_server: str, handoff, monkeypa
     [line] = handoff.err.strip().splitlines()
     assert line.startswith("handoff: HANDOFF_DATABASE_URL: cannot open the database")
     assert '"nobody"' in line
+
+
+def test_unreadable_input_is_one_line(db_url: str, handoff) -> None:  # type: ignore[no-untyped-def]
+    handoff("ingest", "/proc/self/mem", expect=1)  # reading it fails (EIO), even for root
+    [line] = handoff.err.strip().splitlines()
+    assert line.startswith("handoff: [Errno")

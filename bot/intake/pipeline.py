@@ -99,10 +99,11 @@ class Received:
 
 
 class Intake:
-    """Ingests messages one at a time, in order, exactly as the IMAP watcher will.
+    """Ingests messages in order, exactly as the IMAP watcher will.
 
-    One connection serves the whole run, one transaction per message: every statement costs a
-    thread hand-off with aiosqlite, so intake keeps them few (bench/ingest.py measures it).
+    One connection serves the whole run; a message, or a batch of them, is one transaction.
+    Every statement costs a thread hand-off with aiosqlite and every commit a WAL write, so
+    intake keeps both few (bench/ingest.py measures it).
     """
 
     def __init__(
@@ -154,7 +155,7 @@ class Intake:
         The stored message commits together with what it causes, never after it; when
         processing fails, the bytes are stored as `rejected`, with the cause, on their own.
         """
-        message = Received(raw, _safe_parse(raw), arrival_at or utcnow(), source[:1000])
+        message = _received(Incoming(raw, source, arrival_at))
         async with self._turn:
             return await self._ingest(message)
 
@@ -164,10 +165,7 @@ class Intake:
         If any of them fails, the whole batch is rolled back and each message is ingested again
         in a transaction of its own, so the others still land and the failing one is kept.
         """
-        received = [
-            Received(m.raw, _safe_parse(m.raw), m.arrival_at or utcnow(), m.source[:1000])
-            for m in messages
-        ]
+        received = [_received(m) for m in messages]
         async with self._turn:
             if not self.dry_run and len(received) > 1:
                 try:
@@ -214,6 +212,12 @@ class Intake:
             async with self.conn.begin():
                 await store(conn=self.conn, message=bare, result=result)
         return result
+
+
+def _received(incoming: Incoming) -> Received:
+    """Parsed, and timed: the time of ingest is the arrival when the source records none."""
+    arrival = incoming.arrival_at or utcnow()
+    return Received(incoming.raw, _safe_parse(incoming.raw), arrival, incoming.source[:1000])
 
 
 def _bare(message: Received) -> ParsedMessage:
