@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import cli
 from bot.db import async_url, create_engine, session_factory, upgrade
+from bot.demo import PARTNERS
 from bot.models import SQLModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,3 +172,24 @@ class Handoff:
 @pytest.fixture
 def handoff(capsys: pytest.CaptureFixture[str]) -> Handoff:
     return Handoff(capsys)
+
+
+def register_scenario(handoff) -> None:  # type: ignore[no-untyped-def]
+    """The partners the fixtures were written for (tests/fixtures/intake/README.md)."""
+    for p in PARTNERS:
+        options = ["--name", p.name]
+        for flag, values in (
+            ("--address", p.addresses),
+            ("--contact", p.contacts),
+            ("--domain", p.domains),
+        ):
+            for value in values:
+                options += [flag, value]
+        handoff("partners", "add", p.slug, *options)
+
+
+@pytest.fixture
+def scenario(db_url: str, handoff: Handoff) -> Handoff:
+    """`handoff` on a database with the partners of tests/fixtures/intake registered."""
+    register_scenario(handoff)
+    return handoff

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 
 _ids = itertools.count(1)
 
@@ -49,3 +50,10 @@ def mbox(messages: list[tuple[bytes, datetime]]) -> bytes:
         out.append(f"From MAILER-DAEMON {at.strftime('%a %b %d %H:%M:%S %Y')}\n".encode())
         out.append(raw.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n\n")
     return b"".join(out)
+
+
+def write(folder: Path, name: str, data: bytes) -> Path:
+    """Save a message as a file to ingest."""
+    path = folder / name
+    path.write_bytes(data)
+    return path

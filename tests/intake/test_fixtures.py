@@ -11,25 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import PARTNERS
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, register_scenario
 
 INTAKE = FIXTURES / "intake"
 EXPECTED = json.loads((INTAKE / "expected.json").read_text())
-
-
-def register_scenario(handoff) -> None:  # type: ignore[no-untyped-def]
-    """The partners the fixtures were written for (tests/fixtures/intake/README.md)."""
-    for p in PARTNERS:
-        options = ["--name", p.name]
-        for flag, values in (
-            ("--address", p.addresses),
-            ("--contact", p.contacts),
-            ("--domain", p.domains),
-        ):
-            for value in values:
-                options += [flag, value]
-        handoff("partners", "add", p.slug, *options)
 
 
 @pytest.mark.parametrize("index", range(len(EXPECTED)), ids=[e["file"][:-4] for e in EXPECTED])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,20 +14,8 @@ from bot.intake import rules
 from bot.intake.html import html_to_text
 from bot.intake.parse import parse
 from bot.intake.pipeline import Intake, load_directory
-from tests.intake.test_fixtures import register_scenario
-from tests.mail import message
-
-
-@pytest.fixture
-def scenario(db_url: str, handoff):  # type: ignore[no-untyped-def]
-    register_scenario(handoff)
-    return handoff
-
-
-def write(tmp_path: Path, name: str, data: bytes) -> Path:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
+from tests.conftest import register_scenario
+from tests.mail import message, write
 
 
 def test_escape_codecs_and_lone_surrogates_do_not_stop_a_run(scenario, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -17,24 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import create_engine, session_factory
 from bot.intake.pipeline import Intake, load_directory
-from tests.conftest import ROOT
-from tests.intake.test_fixtures import register_scenario
-from tests.mail import mbox, message
+from tests.conftest import ROOT, register_scenario
+from tests.mail import mbox, message, write
 
 DAY = timedelta(days=1)
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def scenario(db_url: str, handoff):  # type: ignore[no-untyped-def]
-    register_scenario(handoff)
-    return handoff
-
-
-def write(tmp_path: Path, name: str, data: bytes) -> Path:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
 
 
 def test_arrival_not_date_header_decides_first_in(scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

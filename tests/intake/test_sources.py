@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.intake.sources import SourceError, envelope_time, read_mbox, read_paths
-from tests.conftest import ROOT
-from tests.intake.test_fixtures import register_scenario
+from tests.conftest import ROOT, register_scenario
 from tests.mail import message
 
 
