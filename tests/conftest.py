@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot import cli
 from bot.db import async_url, create_engine, session_factory, upgrade
 from bot.demo import PARTNERS
+from bot.intake.pipeline import load_directory
+from bot.intake.rules import Directory
 from bot.models import SQLModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,3 +195,14 @@ def scenario(db_url: str, handoff: Handoff) -> Handoff:
     """`handoff` on a database with the partners of tests/fixtures/intake registered."""
     register_scenario(handoff)
     return handoff
+
+
+@pytest.fixture
+async def directory(engine: AsyncEngine, scenario: Handoff) -> Directory:
+    """The scenario's partners as intake sees them, for tests that drive Intake directly."""
+    async with session_factory(engine)() as session:
+        return await load_directory(
+            session=session,
+            internal_domains=frozenset({"ours.example"}),
+            mailbox="partners@ours.example",
+        )

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import create_engine, session_factory
+from bot.db import create_engine
 from bot.intake import rules
 from bot.intake.html import html_to_text
 from bot.intake.parse import parse
-from bot.intake.pipeline import Intake, load_directory
-from tests.conftest import register_scenario
+from bot.intake.pipeline import Intake
+from bot.intake.rules import Directory
 from tests.mail import message, write
 
 
@@ -257,16 +257,9 @@ def test_failure_in_intake_keeps_the_message_and_the_run_goes_on(
 
 
 async def test_two_partners_racing_for_one_prospect(
-    engine: AsyncEngine, db_url: str, handoff
-) -> None:  # type: ignore[no-untyped-def]
+    engine: AsyncEngine, db_url: str, directory: Directory
+) -> None:
     """Acme's and Globex's intros of one prospect at the same instant: exactly one disputed."""
-    await asyncio.to_thread(register_scenario, handoff)
-    async with session_factory(engine)() as session:
-        directory = await load_directory(
-            session=session,
-            internal_domains=frozenset({"ours.example"}),
-            mailbox="partners@ours.example",
-        )
     other = create_engine(db_url)
     try:
         for round_ in range(5):

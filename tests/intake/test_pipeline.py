@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import create_engine, session_factory
-from bot.intake.pipeline import Intake, load_directory
-from tests.conftest import ROOT, register_scenario
+from bot.db import create_engine
+from bot.intake.pipeline import Intake
+from bot.intake.rules import Directory
+from tests.conftest import ROOT
 from tests.mail import mbox, message, write
 
 DAY = timedelta(days=1)
@@ -233,16 +234,9 @@ def test_maildir_in_delivery_order(scenario, tmp_path: Path) -> None:  # type: i
 
 
 async def test_simultaneous_deliveries_make_one_referral(
-    engine: AsyncEngine, db_url: str, handoff
+    engine: AsyncEngine, db_url: str, directory: Directory, scenario
 ) -> None:  # type: ignore[no-untyped-def]
     """Two workers ingest the same intro at the same instant: one referral, one duplicate."""
-    await asyncio.to_thread(register_scenario, handoff)
-    async with session_factory(engine)() as session:
-        directory = await load_directory(
-            session=session,
-            internal_domains=frozenset({"ours.example"}),
-            mailbox="partners@ours.example",
-        )
     raw = message()
     other = create_engine(db_url)  # a second process, as it were
     try:
@@ -258,4 +252,4 @@ async def test_simultaneous_deliveries_make_one_referral(
         await other.dispose()
     assert sorted(r.kind for r in results) == ["duplicate"] * 3 + ["new_intro"]
     assert {r.referral for r in results} == {"ACME-1"}
-    assert len(json.loads(await asyncio.to_thread(handoff, "referrals", "list", "--json"))) == 1
+    assert len(json.loads(await asyncio.to_thread(scenario, "referrals", "list", "--json"))) == 1
