@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.intake.parse import Address, ParsedMessage
 from bot.models import Kind
@@ -89,9 +89,12 @@ class PartnerInfo:
         A contact's freemail domain says nothing: a freelancer on gmail.com does not make every
         Gmail user the partner's.
         """
-        domain = address.rpartition("@")[2]
+        return address in self.contacts or _in_domains(address, self.people_domains)
+
+    @cached_property
+    def people_domains(self) -> frozenset[str]:
         contact_domains = {c.rpartition("@")[2] for c in self.contacts} - FREEMAIL
-        return address in self.contacts or _in_domains(domain, self.domains | contact_domains)
+        return self.domains | contact_domains
 
 
 @dataclass
@@ -107,9 +110,10 @@ class Directory:
         self.by_alias = {a: p for p in self.partners.values() for a in p.aliases}
         self.by_contact = {c: p for p in self.partners.values() for c in p.contacts}
         self.by_domain = {d: p for p in self.partners.values() for d in p.domains}
+        self.people_domains = frozenset(d for p in self.partners.values() for d in p.people_domains)
 
     def is_internal(self, address: str) -> bool:
-        return _in_domains(address.rpartition("@")[2], self.internal_domains)
+        return _in_domains(address, self.internal_domains)
 
     def plus_tag(self, address: str) -> str | None:
         """`partners+acme@ours.example` -> `acme` for the configured partner mailbox."""
@@ -124,9 +128,11 @@ class Directory:
 
     def knows(self, address: str) -> bool:
         """Ours, or one of any partner's people."""
-        if self.is_internal(address) or address in self.by_contact:
-            return True
-        return any(p.owns_person(address) for p in self.partners.values())
+        return (
+            self.is_internal(address)
+            or address in self.by_contact
+            or _in_domains(address, self.people_domains)
+        )
 
     def is_partner_address(self, address: str) -> bool:
         return (
@@ -136,8 +142,15 @@ class Directory:
         )
 
 
-def _in_domains(domain: str, domains: Iterable[str]) -> bool:
-    return any(domain == d or domain.endswith("." + d) for d in domains)
+def _in_domains(address: str, domains: frozenset[str]) -> bool:
+    """At one of the domains or a subdomain of one: `a@mail.ours.example` is at ours.example."""
+    return any(suffix in domains for suffix in _suffixes(address.rpartition("@")[2]))
+
+
+def _suffixes(domain: str) -> list[str]:
+    """`mail.ours.example` -> [`mail.ours.example`, `ours.example`, `example`]."""
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels))]
 
 
 @dataclass(frozen=True)
@@ -222,10 +235,9 @@ def _partner_in(recipients: tuple[tuple[str, Address], ...], directory: Director
 def _partner_of_person(email: str, directory: Directory) -> PartnerInfo | None:
     if email in directory.by_contact:
         return directory.by_contact[email]
-    domain = email.rpartition("@")[2]
-    for candidate, partner in directory.by_domain.items():
-        if _in_domains(domain, [candidate]):
-            return partner
+    for suffix in _suffixes(email.rpartition("@")[2]):
+        if suffix in directory.by_domain:
+            return directory.by_domain[suffix]
     return None
 
 
