@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     tri_show.add_argument("id", type=int, metavar="ID", help="the message number `triage` lists")
 
     commands.add_parser(
+        "serve",
+        help="watch the partner mailboxes (HANDOFF_IMAP_URL) and process each message as it lands",
+        description="Run until SIGTERM or Ctrl-C. Logs one line per event to stderr.",
+    )
+
+    commands.add_parser(
         "demo",
         help="ingest the bundled sample intros into a throwaway database and print the referrals",
     )
@@ -124,7 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `handoff` and `python -m bot`."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="handoff: %(levelname)s %(message)s")
+    if args.command == "serve":
+        # A service's log: one timestamped line per event, on stderr.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        logging.getLogger("aioimaplib").setLevel(logging.WARNING)
+    else:
+        logging.basicConfig(level=logging.WARNING, format="handoff: %(levelname)s %(message)s")
     try:
         if args.command == "demo":
             from bot.demo import run_demo
@@ -164,6 +175,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     migrate_first = args.command != "migrate"  # `migrate` reports what it did itself
     async with open_database(settings.database_url, migrate=migrate_first) as engine:
         return await handler(args, engine, settings)
+
+
+async def _serve(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    from bot.serve import serve
+
+    return await serve(settings, engine)
 
 
 async def _migrate(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
@@ -355,6 +372,7 @@ async def _triage_show(args: argparse.Namespace, engine: Any, settings: Settings
 
 _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("migrate", None): _migrate,
+    ("serve", None): _serve,
     ("partners", "add"): _partners_add,
     ("partners", "list"): _partners_list,
     ("ingest", None): _ingest,

@@ -167,3 +167,18 @@ class InboundMessage(SQLModel, table=True):
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The bytes exactly as received. Listings select named columns and never load them.
     raw: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class ImapFolder(SQLModel, table=True):
+    """How far the watcher got in one IMAP folder (RFC 3501 UIDs: unsigned 32-bit, hence big)."""
+
+    __tablename__ = "imap_folder"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=600, unique=True)  # user@host:port/folder, never a password
+    uidvalidity: int | None = Field(default=None, sa_type=sa.BigInteger)
+    last_uid: int = Field(default=0, sa_type=sa.BigInteger)  # committed through this UID
+    # After a UIDVALIDITY change, messages up to this UID may already be stored under their
+    # old UIDs: those are compared with what is stored before intake sees them.
+    resync_until: int = Field(default=0, sa_type=sa.BigInteger)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

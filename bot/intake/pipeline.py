@@ -23,7 +23,7 @@ from bot.intake import rules
 from bot.intake.forwards import is_forward_subject
 from bot.intake.parse import ParsedMessage, parse
 from bot.intake.rules import Directory, PartnerInfo, Prospect
-from bot.intake.sources import Incoming
+from bot.intake.sources import Checkpoint, Incoming
 from bot.models import AddressKind, EventKind, Kind, Partner, PartnerAddress, Role, Stage, utcnow
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,10 @@ async def load_directory(
     return Directory(internal_domains=internal_domains, mailbox=mailbox, partners=infos)
 
 
+class Superseded(Exception):  # noqa: N818 - a state, not a failure
+    """A checkpoint found the message already processed by another writer: nothing was stored."""
+
+
 @dataclass(frozen=True)
 class Received:
     """One message as it arrived: bytes, what the parser read, when and from where."""
@@ -96,6 +100,7 @@ class Received:
     parsed: ParsedMessage
     arrival_at: datetime
     source: str
+    checkpoint: Checkpoint | None = None
 
 
 class Intake:
@@ -170,9 +175,11 @@ class Intake:
             if not self.dry_run and len(received) > 1:
                 try:
                     async with self.conn.begin():
-                        return [
-                            await process(conn=self.conn, message=m, intake=self) for m in received
-                        ]
+                        results = []
+                        for m in received:
+                            results.append(await process(conn=self.conn, message=m, intake=self))
+                            await _checkpoint(self.conn, m)
+                        return results
                 except Exception:  # noqa: BLE001 - redone one by one below, which says why
                     pass
             return [await self._ingest(m) for m in received]
@@ -189,7 +196,11 @@ class Intake:
         for attempt in range(3):
             try:
                 async with self.conn.begin():
-                    return await process(conn=self.conn, message=message, intake=self)
+                    result = await process(conn=self.conn, message=message, intake=self)
+                    await _checkpoint(self.conn, message)
+                    return result
+            except Superseded:
+                raise
             except IntegrityError as exc:
                 # Another writer committed the same intro (or took the same sequence number)
                 # first: go again, and the message is a duplicate or takes the next number.
@@ -207,17 +218,32 @@ class Intake:
         try:
             async with self.conn.begin():
                 await store(conn=self.conn, message=message, result=result)
+                await _checkpoint(self.conn, message)
+        except Superseded:
+            raise
         except Exception:  # noqa: BLE001 - maybe a field was the trouble: keep the bytes alone
             bare = replace(message, parsed=_bare(message))
             async with self.conn.begin():
                 await store(conn=self.conn, message=bare, result=result)
+                await _checkpoint(self.conn, message)
         return result
+
+
+async def _checkpoint(conn: AsyncConnection, message: Received) -> None:
+    if message.checkpoint is not None:
+        await message.checkpoint(conn)
 
 
 def _received(incoming: Incoming) -> Received:
     """Parsed, and timed: the time of ingest is the arrival when the source records none."""
     arrival = incoming.arrival_at or utcnow()
-    return Received(incoming.raw, _safe_parse(incoming.raw), arrival, incoming.source[:1000])
+    return Received(
+        incoming.raw,
+        _safe_parse(incoming.raw),
+        arrival,
+        incoming.source[:1000],
+        incoming.checkpoint,
+    )
 
 
 def _bare(message: Received) -> ParsedMessage:

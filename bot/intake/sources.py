@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+# Runs inside the transaction that stores the message (the IMAP watcher records its progress
+# there), so the message and the record of having processed it commit together or not at all.
+Checkpoint = Callable[[Any], Awaitable[None]]
 
 
 class SourceError(Exception):
@@ -19,6 +24,7 @@ class Incoming:
     raw: bytes
     source: str
     arrival_at: datetime | None  # None: the time of ingest is the arrival
+    checkpoint: Checkpoint | None = None
 
 
 # mbox envelope: "From sender@example Sat Nov 21 09:15:00 2026" (optionally a +0000 before the year)

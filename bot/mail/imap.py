@@ -1,0 +1,437 @@
+"""The IMAP wire: one connection to one folder, with aioimaplib's errors turned into ours.
+
+Everything here speaks RFC 3501 (IMAP4rev1) plus the extensions a watcher needs where the server
+has them: IDLE (RFC 2177), MOVE (RFC 6851), UIDPLUS (RFC 4315), STARTTLS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import re
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+import aioimaplib
+from aioimaplib import Command, quoted
+
+from bot.config import ImapTarget
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SETTING = "HANDOFF_IMAP_URL"
+
+
+class ImapError(Exception):
+    """Something about an IMAP folder, said in one line that names no password."""
+
+
+class ImapUnavailable(ImapError):
+    """The network, a timeout or the server going away: worth retrying."""
+
+
+class ImapRefused(ImapError):
+    """The server refuses us (credentials, a missing folder): someone must change a setting."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{setting}: {message}")
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    internal_date: datetime | None
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    uidvalidity: int
+    uidnext: int | None
+    exists: int
+
+
+_UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
+_UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
+_EXISTS = re.compile(rb"^(\d+) EXISTS")
+_ANY_EXISTS = re.compile(rb"^(?:\* )?\d+ EXISTS")
+_FETCH = re.compile(rb"\d+ FETCH \(")
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+_INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
+_LITERAL = re.compile(rb"\{(\d+)\}$")
+
+
+def mailbox_name(name: str) -> str:
+    """A folder name as a quoted IMAP string, in RFC 3501's modified UTF-7 (section 5.1.3)."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            data = "".join(pending).encode("utf-16-be")
+            out.append("&" + base64.b64encode(data).decode().rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if " " <= char <= "~":
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    return quoted("".join(out))
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """1,2,3,5 -> "1:3,5": keeps command lines short (RFC 7162 asks for at most 8 kB)."""
+    ordered = sorted(set(uids))
+    parts: list[str] = []
+    start = prev = ordered[0]
+    for uid in ordered[1:] + [0]:
+        if uid == prev + 1:
+            prev = uid
+            continue
+        parts.append(str(start) if start == prev else f"{start}:{prev}")
+        start = prev = uid
+    return ",".join(parts)
+
+
+def parse_internal_date(value: bytes) -> datetime | None:
+    try:
+        return datetime.strptime(value.decode().strip(), "%d-%b-%Y %H:%M:%S %z")
+    except ValueError:
+        return None
+
+
+def parse_fetch(lines: list[Any]) -> list[Fetched]:
+    """FETCH responses with a literal (the message) into Fetched, tolerating any attribute order.
+
+    aioimaplib hands us lines as bytes and each literal as a bytearray right after the line that
+    announced it; attributes may come before or after the literal (RFC 3501 section 7.4.2).
+    """
+    found: list[Fetched] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if isinstance(line, bytes) and _FETCH.search(line) and _LITERAL.search(line):
+            literal = lines[index + 1] if index + 1 < len(lines) else b""
+            tail = lines[index + 2] if index + 2 < len(lines) else b""
+            attributes = line + (tail if isinstance(tail, bytes) else b"")
+            uid = _UID.search(attributes)
+            date = _INTERNALDATE.search(attributes)
+            if uid and isinstance(literal, bytes | bytearray):
+                found.append(
+                    Fetched(
+                        uid=int(uid.group(1)),
+                        internal_date=parse_internal_date(date.group(1)) if date else None,
+                        raw=bytes(literal),
+                    )
+                )
+            index += 2
+            continue
+        index += 1
+    return found
+
+
+def parse_sizes(lines: list[Any]) -> list[tuple[int, int]]:
+    """(uid, size) from `UID FETCH … (UID RFC822.SIZE)` responses."""
+    sizes = []
+    for line in lines:
+        if isinstance(line, bytes) and _FETCH.search(line):
+            uid, size = _UID.search(line), _SIZE.search(line)
+            if uid and size:
+                sizes.append((int(uid.group(1)), int(size.group(1))))
+    return sorted(sizes)
+
+
+class ImapConnection:
+    """One logged-in connection with one folder selected.
+
+    aioimaplib leaves a command waiting when the connection drops (an IDLE forever), so every
+    call races the connection-lost signal and a timeout here, and any failure of the library
+    becomes ImapUnavailable (retry) or ImapRefused (a setting is wrong).
+    """
+
+    def __init__(self, target: ImapTarget, *, timeout: float) -> None:
+        self.target = target
+        self.timeout = timeout
+        self._lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.client: aioimaplib.IMAP4 | None = None
+        self.status = FolderStatus(uidvalidity=0, uidnext=None, exists=0)
+        self._news = False  # an EXISTS came since the last look for new messages
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, target: ImapTarget, *, seconds: float) -> AsyncIterator[ImapConnection]:
+        """Connect, secure, log in and select the folder; log out on the way out.
+
+        `seconds`: how long the server may stay silent before a command counts as failed.
+        """
+        conn = cls(target, timeout=seconds)
+        try:
+            await conn._connect()
+            yield conn
+        finally:
+            await conn._close()
+
+    @property
+    def where(self) -> str:
+        return f"{self.target.user}@{self.target.host}:{self.target.port}"
+
+    def has(self, capability: str) -> bool:
+        return self.client is not None and self.client.has_capability(capability)
+
+    async def _connect(self) -> None:
+        target = self.target
+        context = ssl.create_default_context() if target.tls else None
+        try:
+            if context is not None:
+                client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(
+                    host=target.host, port=target.port, timeout=self.timeout, ssl_context=context
+                )
+            else:
+                client = aioimaplib.IMAP4(host=target.host, port=target.port, timeout=self.timeout)
+        except OSError as exc:
+            raise ImapUnavailable(f"cannot connect to {self.where}: {exc}") from None
+        self.client = client
+        client.protocol.conn_lost_cb = self._on_lost
+        self._notice_exists(client.protocol)
+        await self._call(client.wait_hello_from_server(), "connecting")
+        if not target.tls and self.has("STARTTLS"):
+            await self._starttls()
+        if self.has("LOGINDISABLED"):
+            raise ImapRefused(
+                SETTING,
+                f"{self.where} refuses to log in without TLS and offers no STARTTLS (use imaps://)",
+            )
+        response = await self._call(
+            client.login(quoted(target.user), target.password), "logging in"
+        )
+        if response.result != "OK":
+            raise ImapRefused(
+                SETTING, f"{self.where} refused the login: {_text(response.lines) or 'no reason'}"
+            )
+        # Capabilities change after login (RFC 3501 section 6.2.3): ask again.
+        await self._call(client.protocol.capability(), "CAPABILITY")
+        await self.select()
+
+    def _notice_exists(self, protocol: Any) -> None:
+        """Remember every untagged EXISTS, including those the library drops.
+
+        A server reports new mail whenever it likes (RFC 3501 section 7.3.1), also in the
+        middle of our FETCH; aioimaplib logs such a line as ignored, and the server does not
+        repeat it when IDLE begins, so the message would wait for the next IDLE round.
+        """
+        original = protocol._untagged_response
+
+        def untagged(line: bytes) -> Any:
+            if _ANY_EXISTS.match(line):
+                self._news = True
+            return original(line)
+
+        protocol._untagged_response = untagged
+
+    async def _starttls(self) -> None:
+        assert self.client is not None
+        protocol = self.client.protocol
+        response = await self._call(
+            protocol.execute(Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)),
+            "STARTTLS",
+        )
+        if response.result != "OK":
+            raise ImapUnavailable(f"{self.where} refused STARTTLS: {_text(response.lines)}")
+        loop = asyncio.get_running_loop()
+        try:
+            transport = await loop.start_tls(
+                protocol.transport,
+                protocol,
+                ssl.create_default_context(),
+                server_hostname=self.target.host,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise ImapUnavailable(f"TLS with {self.where} failed: {exc}") from None
+        if transport is None:
+            raise ImapUnavailable(f"TLS with {self.where} failed")
+        protocol.transport = transport
+        # What the server said before TLS may have been tampered with (RFC 3501 section 6.2.1).
+        await self._call(protocol.capability(), "CAPABILITY")
+
+    async def select(self) -> FolderStatus:
+        assert self.client is not None
+        folder = self.target.folder
+        response = await self._call(self.client.select(mailbox_name(folder)), "SELECT")
+        if response.result != "OK":
+            raise ImapRefused(
+                SETTING,
+                f"folder {folder!r} not found on {self.where}: {_text(response.lines)}",
+            )
+        self.status = _folder_status(response.lines)
+        return self.status
+
+    async def folder_exists(self, name: str) -> bool:
+        assert self.client is not None
+        response = await self._call(self.client.list('""', mailbox_name(name)), "LIST")
+        # aioimaplib strips "* LIST " off each answer, leaving "(\\HasNoChildren) "." name".
+        return response.result == "OK" and any(
+            isinstance(line, bytes) and line.lstrip(b"* LIST").startswith(b"(")
+            for line in response.lines
+        )
+
+    async def sizes_after(self, uid: int) -> list[tuple[int, int]]:
+        """(uid, size) of every message above `uid`, oldest first."""
+        assert self.client is not None
+        self._news = False
+        response = await self._uid("fetch", f"{uid + 1}:*", "(UID RFC822.SIZE)")
+        # "n:*" names the highest UID even when it is below n (RFC 3501 section 6.4.8).
+        return [(u, s) for u, s in parse_sizes(response.lines) if u > uid]
+
+    async def fetch(self, uids: list[int]) -> list[Fetched]:
+        """The messages, byte for byte, with their INTERNALDATE; PEEK leaves \\Seen alone."""
+        response = await self._uid("fetch", uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
+        return sorted(parse_fetch(response.lines), key=lambda m: m.uid)
+
+    async def uids_through(self, uid: int) -> list[int]:
+        """UIDs at or below `uid` still in the folder and not marked deleted."""
+        assert self.client is not None
+        if uid < 1:
+            return []
+        response = await self._call(
+            self.client.uid_search(f"UID 1:{uid}", "UNDELETED", charset=None), "UID SEARCH"
+        )
+        self._check(response, "UID SEARCH")
+        found: list[int] = []
+        for line in response.lines:
+            if isinstance(line, bytes) and line.startswith(b"SEARCH"):
+                found.extend(int(n) for n in line.split()[1:] if n.isdigit())
+        return [u for u in found if u <= uid]
+
+    async def move(self, uids: list[int], folder: str) -> None:
+        """MOVE where the server has it; else COPY, flag deleted and UID EXPUNGE (UIDPLUS)."""
+        if not uids:
+            return
+        target, numbers = mailbox_name(folder), uid_set(uids)
+        if self.has("MOVE"):
+            await self._uid("move", numbers, target)
+            return
+        await self._uid("copy", numbers, target)
+        await self._uid("store", numbers, "+FLAGS.SILENT", r"(\Deleted)")
+        if self.has("UIDPLUS"):
+            await self._uid("expunge", numbers)
+
+    async def wait_for_news(self, *, idle_seconds: float, poll_seconds: float) -> None:
+        """Return when the folder may have new mail: an IDLE push, or the next poll."""
+        assert self.client is not None
+        client = self.client
+        if self._news:
+            return  # announced while we were busy
+        if not self.has("IDLE"):
+            await asyncio.wait({self._lost}, timeout=poll_seconds)
+            self._raise_if_lost("polling")
+            await self._call(client.noop(), "NOOP")
+            return
+        idle = await self._call(client.idle_start(timeout=idle_seconds), "IDLE")
+        try:
+            while not self._news:
+                push = await self._call(
+                    client.wait_server_push(timeout=idle_seconds + self.timeout), "IDLE", None
+                )
+                if push == aioimaplib.STOP_WAIT_SERVER_PUSH:
+                    return  # time to re-issue IDLE, well before the server's 30 minutes
+                # "* OK Still here", flag changes, expunges: nothing new to fetch; an EXISTS
+                # has set self._news on its way in.
+        finally:
+            if not self._lost.done() and client.has_pending_idle():
+                client.idle_done()
+                with suppress(ImapError):
+                    await self._call(idle, "DONE")
+
+    async def _uid(self, command: str, *args: str) -> Any:
+        assert self.client is not None
+        # No overall deadline: aioimaplib's own timer fires when the server goes quiet for
+        # `timeout` seconds, so a 25 MB message on a slow link is not cut off.
+        response = await self._call(self.client.uid(command, *args), f"UID {command}", None)
+        self._check(response, f"UID {command.upper()}")
+        return response
+
+    def _check(self, response: Any, what: str) -> None:
+        if response.result != "OK":
+            raise ImapUnavailable(f"{self.where} answered {what} with {response.result}")
+
+    def _on_lost(self, exc: Exception | None) -> None:
+        if not self._lost.done():
+            self._lost.set_result(None)
+
+    def _raise_if_lost(self, what: str) -> None:
+        if self._lost.done():
+            raise ImapUnavailable(f"{self.where} closed the connection during {what}")
+
+    async def _call(self, awaitable: Awaitable[T], what: str, limit: float | None = -1.0) -> T:
+        """Await one library call, racing the connection's loss and a time limit (None: none)."""
+        wait = self.timeout if limit == -1.0 else limit
+        task: asyncio.Future[Any] = asyncio.ensure_future(awaitable)
+        try:
+            done, _ = await asyncio.wait(
+                {task, self._lost}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if task not in done:
+            task.cancel()
+            self._raise_if_lost(what)
+            raise ImapUnavailable(f"{self.where} did not answer {what} within {wait:g}s")
+        try:
+            return cast(T, task.result())
+        except ImapError:
+            raise
+        except ssl.SSLCertVerificationError as exc:
+            # Not a passing outage: the server is not who the URL names, or its certificate
+            # is not trusted here (a private CA goes in SSL_CERT_FILE).
+            raise ImapRefused(
+                SETTING, f"TLS certificate of {self.target.host} not trusted: {exc.verify_message}"
+            ) from None
+        except (aioimaplib.AioImapException, OSError, ssl.SSLError, TimeoutError) as exc:
+            detail = str(exc) or type(exc).__name__
+            raise ImapUnavailable(f"{self.where}: {what} failed: {detail}") from None
+
+    async def _close(self) -> None:
+        client = self.client
+        if client is None:
+            return
+        if not self._lost.done() and client.protocol.transport is not None:
+            with suppress(ImapError):
+                await self._call(client.logout(), "LOGOUT", min(self.timeout, 2.0))
+        transport = client.protocol.transport
+        if transport is not None:
+            transport.close()
+        for task in list(client.tasks) + list(client.protocol.tasks):
+            task.cancel()
+
+
+def _folder_status(lines: list[Any]) -> FolderStatus:
+    uidvalidity, uidnext, exists = 0, None, 0
+    for line in lines:
+        if not isinstance(line, bytes):
+            continue
+        if m := _UIDVALIDITY.search(line):
+            uidvalidity = int(m.group(1))
+        elif m := _UIDNEXT.search(line):
+            uidnext = int(m.group(1))
+        elif m := _EXISTS.match(line):
+            exists = int(m.group(1))
+    return FolderStatus(uidvalidity=uidvalidity, uidnext=uidnext, exists=exists)
+
+
+def _text(lines: list[Any]) -> str:
+    """The server's last words, one line, for an error message."""
+    for line in reversed(lines):
+        if isinstance(line, bytes) and line.strip():
+            return line.decode("utf-8", "replace").strip()[:200]
+    return ""
