@@ -63,6 +63,8 @@ def parse_imap_urls(value: str, password: str | None) -> list[ImapTarget]:
                 "(put it in the URL or in HANDOFF_IMAP_PASSWORD)"
             )
         folder = unquote(url.path.lstrip("/")) or "INBOX"
+        if folder.upper() == "INBOX":
+            folder = "INBOX"  # the one case-insensitive name (RFC 3501 section 5.1)
         targets.append(
             ImapTarget(
                 tls=url.scheme == "imaps",

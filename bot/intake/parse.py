@@ -20,7 +20,16 @@ from bot.intake.forwards import ForwardBlock, find_forward_block
 from bot.intake.html import html_to_text
 
 # Headers a Bcc'd or aliased partner address shows up in (DESIGN "Email intake rules").
-RECIPIENT_HEADERS = ("to", "cc", "resent-to", "delivered-to", "x-original-to", "envelope-to")
+# Gmail keeps the address an alias or catch-all delivery was sent to in X-Gm-Original-To.
+RECIPIENT_HEADERS = (
+    "to",
+    "cc",
+    "resent-to",
+    "delivered-to",
+    "x-original-to",
+    "envelope-to",
+    "x-gm-original-to",
+)
 # Headers the rules read by name (others are parsed where they are needed).
 RULE_HEADERS = frozenset(
     {

@@ -66,6 +66,7 @@ _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 _INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
 _LITERAL = re.compile(rb"\{(\d+)\}$")
+SIZES_PER_FETCH = 200
 
 
 def mailbox_name(name: str) -> str:
@@ -92,6 +93,8 @@ def mailbox_name(name: str) -> str:
 def uid_set(uids: Iterable[int]) -> str:
     """1,2,3,5 -> "1:3,5": keeps command lines short (RFC 7162 asks for at most 8 kB)."""
     ordered = sorted(set(uids))
+    if not ordered:
+        raise ValueError("an empty UID set")
     parts: list[str] = []
     start = prev = ordered[0]
     for uid in ordered[1:] + [0]:
@@ -284,13 +287,29 @@ class ImapConnection:
             for line in response.lines
         )
 
-    async def sizes_after(self, uid: int) -> list[tuple[int, int]]:
-        """(uid, size) of every message above `uid`, oldest first."""
+    async def uids_after(self, uid: int) -> list[int]:
+        """UIDs of every message above `uid`, oldest first, in one line of answer."""
         assert self.client is not None
         self._news = False
-        response = await self._uid("fetch", f"{uid + 1}:*", "(UID RFC822.SIZE)")
+        response = await self._call(
+            self.client.uid_search(f"UID {uid + 1}:*", charset=None), "UID SEARCH"
+        )
+        self._check(response, "UID SEARCH")
         # "n:*" names the highest UID even when it is below n (RFC 3501 section 6.4.8).
-        return [(u, s) for u, s in parse_sizes(response.lines) if u > uid]
+        return [u for u in _search_uids(response.lines) if u > uid]
+
+    async def sizes(self, uids: list[int]) -> list[tuple[int, int]]:
+        """(uid, size) of the given messages.
+
+        Asked for a few at a time: aioimaplib reads a response with one recursive call per
+        line, and thousands of lines in one answer would exhaust Python's recursion limit.
+        """
+        sizes: list[tuple[int, int]] = []
+        for start in range(0, len(uids), SIZES_PER_FETCH):
+            numbers = uid_set(uids[start : start + SIZES_PER_FETCH])
+            response = await self._uid("fetch", numbers, "(UID RFC822.SIZE)")
+            sizes += parse_sizes(response.lines)
+        return sorted(sizes)
 
     async def fetch(self, uids: list[int]) -> list[Fetched]:
         """The messages, byte for byte, with their INTERNALDATE; PEEK leaves \\Seen alone."""
@@ -306,11 +325,7 @@ class ImapConnection:
             self.client.uid_search(f"UID 1:{uid}", "UNDELETED", charset=None), "UID SEARCH"
         )
         self._check(response, "UID SEARCH")
-        found: list[int] = []
-        for line in response.lines:
-            if isinstance(line, bytes) and line.startswith(b"SEARCH"):
-                found.extend(int(n) for n in line.split()[1:] if n.isdigit())
-        return [u for u in found if u <= uid]
+        return [u for u in _search_uids(response.lines) if u <= uid]
 
     async def move(self, uids: list[int], folder: str) -> None:
         """MOVE where the server has it; else COPY, flag deleted and UID EXPUNGE (UIDPLUS)."""
@@ -427,6 +442,20 @@ def _folder_status(lines: list[Any]) -> FolderStatus:
         elif m := _EXISTS.match(line):
             exists = int(m.group(1))
     return FolderStatus(uidvalidity=uidvalidity, uidnext=uidnext, exists=exists)
+
+
+def _search_uids(lines: list[Any]) -> list[int]:
+    """UIDs from SEARCH answers; aioimaplib strips "* SEARCH" and keeps only the numbers."""
+    found: list[int] = []
+    for line in lines[:-1]:  # the last line is the tagged "OK Search completed"
+        if not isinstance(line, bytes):
+            continue
+        words = line.split()
+        if words and words[0].upper() == b"SEARCH":
+            words = words[1:]
+        if all(w.isdigit() for w in words):
+            found.extend(int(w) for w in words)
+    return sorted(found)
 
 
 def _text(lines: list[Any]) -> str:

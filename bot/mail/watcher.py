@@ -61,7 +61,7 @@ class Backoff:
         self.first, self.cap, self.failures = first, cap, 0
 
     def next(self) -> float:
-        ceiling = min(self.cap, self.first * 2**self.failures)
+        ceiling = min(self.cap, self.first * 2 ** min(self.failures, 30))
         self.failures += 1
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
@@ -149,9 +149,10 @@ class FolderWatcher:
         if move_to:
             # Processed but still here: the move did not happen before a crash.
             await conn.move(await conn.uids_through(state.last_uid), move_to)
-        sizes = await conn.sizes_after(state.last_uid)
-        if not sizes:
+        uids = await conn.uids_after(state.last_uid)
+        if not uids:
             return 0
+        sizes = await conn.sizes(uids)
         total, done, said = len(sizes), 0, time.monotonic()
         if total > BATCH_MESSAGES:
             log.info("%s: catching up %d messages", self.name, total)

@@ -83,6 +83,8 @@ def test_partner_from_plus_tag_alias_and_bcc() -> None:
     assert partner_of(cc=None, headers={"Delivered-To": "partners+acme@ours.example"}) == "acme"
     assert partner_of(cc=None, headers={"X-Original-To": "acme@ours.example"}) == "acme"
     assert partner_of(cc=None, headers={"Envelope-To": "partners+acme@ours.example"}) == "acme"
+    # A Google Workspace alias or catch-all keeps the original recipient here.
+    assert partner_of(cc=None, headers={"X-Gm-Original-To": "acme@ours.example"}) == "acme"
     assert partner_of(cc="partners+nosuch@ours.example") == "nosuch"
     assert partner_of(cc="partners@ours.example") is None
     # Reply-To names nothing: it is never an address a message was delivered to.
