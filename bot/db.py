@@ -90,14 +90,15 @@ async def open_database(url: str, *, migrate: bool = True) -> AsyncIterator[Asyn
                 await current_revision(engine)
         except (OSError, sa.exc.DBAPIError) as exc:  # refused, wrong role, no such database…
             raise ConfigError(
-                f"HANDOFF_DATABASE_URL: cannot open the database: {_first_line(exc)}"
+                f"HANDOFF_DATABASE_URL: cannot open the database: {first_line(exc)}"
             ) from None
         yield engine
     finally:
         await engine.dispose()
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """A database or network error in one line (the driver's own message when there is one)."""
     inner = getattr(exc, "orig", None) or exc
     text = str(inner).strip().splitlines()
     return text[0] if text else type(inner).__name__

@@ -20,6 +20,8 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.db import first_line
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -80,9 +82,10 @@ async def _advisory_lock(
     engine: AsyncEngine, name: str, retry: float, check: float
 ) -> AsyncIterator[asyncio.Future[None]]:
     key = lock_key(name)
-    waiting_said = False
-    while True:
-        conn: AsyncConnection | None = None
+    conn: AsyncConnection | None = None
+
+    async def attempt() -> bool:
+        nonlocal conn
         try:
             conn = await engine.connect()
             got = (
@@ -90,17 +93,15 @@ async def _advisory_lock(
             ).scalar()
             await conn.commit()  # a session lock outlives the transaction that took it
             if got:
-                break
+                return True
         except (OSError, sa.exc.DBAPIError) as exc:
-            log.warning("%s: cannot reach the database for its lock: %s", name, _first_line(exc))
+            log.warning("%s: cannot reach the database for its lock: %s", name, first_line(exc))
         if conn is not None:
             await conn.close()
-        if not waiting_said:
-            log.info("%s: another Handoff holds it; standing by", name)
-            waiting_said = True
-        await asyncio.sleep(retry)
-    if waiting_said:
-        log.info("%s: taking over", name)
+        return False
+
+    await _wait_turn(name, retry, attempt)
+    assert conn is not None
     lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def heartbeat() -> None:
@@ -137,23 +138,32 @@ async def _file_lock(
     # exclude each other too.
     fd = await asyncio.to_thread(_open_lock_file, database, name)
     try:
-        waiting_said = False
-        while True:
+
+        async def attempt() -> bool:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return True
             except BlockingIOError:
-                if not waiting_said:
-                    log.info("%s: another Handoff holds it; standing by", name)
-                    waiting_said = True
-                await asyncio.sleep(retry)
-        if waiting_said:
-            log.info("%s: taking over", name)
+                return False
+
+        await _wait_turn(name, retry, attempt)
         os.ftruncate(fd, 0)
         os.write(fd, f"{name}\npid {os.getpid()}\n".encode())
         yield asyncio.get_running_loop().create_future()
     finally:
         os.close(fd)  # releases the lock
+
+
+async def _wait_turn(name: str, retry: float, attempt: Callable[[], Awaitable[bool]]) -> None:
+    """Try to take the lock until it is ours, saying once that we stand by, once that we took it."""
+    standing_by = False
+    while not await attempt():
+        if not standing_by:
+            log.info("%s: another Handoff holds it; standing by", name)
+            standing_by = True
+        await asyncio.sleep(retry)
+    if standing_by:
+        log.info("%s: taking over", name)
 
 
 def _open_lock_file(database: Path, name: str) -> int:
@@ -162,9 +172,3 @@ def _open_lock_file(database: Path, name: str) -> int:
     return os.open(
         folder / f"{lock_key(name) & 0xFFFFFFFF:08x}.lock", os.O_RDWR | os.O_CREAT, 0o600
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    lines = str(orig or exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

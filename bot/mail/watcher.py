@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import ImapTarget
-from bot.db import session_factory
+from bot.db import first_line, session_factory
 from bot.intake.parse import parse
 from bot.intake.pipeline import IngestResult, Intake, Superseded, load_directory
 from bot.intake.sources import Incoming
@@ -136,7 +136,7 @@ class FolderWatcher:
                 # One line per outage, not per attempt; the watcher never gives up.
                 if down_since is None:
                     down_since = time.monotonic()
-                    log.warning("%s: %s; reconnecting", self.name, _one_line(exc))
+                    log.warning("%s: %s; reconnecting", self.name, first_line(exc))
             await asyncio.sleep(backoff.next())
 
     def _connect(self) -> Any:
@@ -277,9 +277,3 @@ def _batches(sizes: list[tuple[int, int]]) -> list[list[int]]:
     if current:
         batches.append(current)
     return batches
-
-
-def _one_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    lines = str(orig or exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
