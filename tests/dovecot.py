@@ -212,17 +212,15 @@ class Dovecot:
         return await asyncio.to_thread(self.append_now, user, raw, folder, when)
 
     def create_folder(self, user: str, folder: str) -> None:
-        imap = self.client(user)
-        try:
-            status, data = imap.create(_quote(folder))
-            assert status == "OK", data
-        finally:
-            imap.logout()
+        self._folder_command(user, "create", folder)
 
     def delete_folder(self, user: str, folder: str) -> None:
+        self._folder_command(user, "delete", folder)
+
+    def _folder_command(self, user: str, command: str, folder: str) -> None:
         imap = self.client(user)
         try:
-            status, data = imap.delete(_quote(folder))
+            status, data = getattr(imap, command)(_quote(folder))
             assert status == "OK", data
         finally:
             imap.logout()

@@ -26,6 +26,7 @@ from bot.config import ImapTarget
 from bot.db import first_line, session_factory
 from bot.intake.parse import parse
 from bot.intake.pipeline import IngestResult, Intake, Superseded, load_directory
+from bot.intake.rules import Directory
 from bot.intake.sources import Incoming
 from bot.locks import run_exclusive
 from bot.mail.imap import Fetched, FolderStatus, ImapConnection, ImapError, ImapRefused
@@ -157,9 +158,16 @@ class FolderWatcher:
         if total > BATCH_MESSAGES:
             log.info("%s: catching up %d messages", self.name, total)
         kinds: Counter[str] = Counter()
+        # Once per round: partners registered meanwhile count from the next message on.
+        async with session_factory(self.engine)() as session:
+            directory = await load_directory(
+                session=session,
+                internal_domains=self.settings.internal_domains,
+                mailbox=self.settings.partner_mailbox,
+            )
         for batch in _batches(sizes):
             fetched = await conn.fetch(batch)
-            results = await self._ingest(fetched, state)
+            results = await self._ingest(fetched, state, directory)
             kinds.update(str(r.kind) for r in results)
             if move_to:
                 await conn.move([m.uid for m in fetched], move_to)
@@ -202,14 +210,10 @@ class FolderWatcher:
                 await db.execute(sa.update(FOLDERS).where(FOLDERS.c.key == key).values(**values))
         return FolderState(status.uidvalidity, 0, resync_until)
 
-    async def _ingest(self, fetched: list[Fetched], state: FolderState) -> list[IngestResult]:
+    async def _ingest(
+        self, fetched: list[Fetched], state: FolderState, directory: Directory
+    ) -> list[IngestResult]:
         results: list[IngestResult] = []
-        async with session_factory(self.engine)() as session:
-            directory = await load_directory(
-                session=session,
-                internal_domains=self.settings.internal_domains,
-                mailbox=self.settings.partner_mailbox,
-            )
         async with Intake.open(
             engine=self.engine, directory=directory, protection=self.settings.protection
         ) as intake:
