@@ -86,6 +86,26 @@ class EventKind(StrEnum):
     FIRST_RESPONSE = "first_response"
     ACTIVITY = "activity"
     REINTRODUCED = "reintroduced"
+    # Changes made in Slack; the actor is `slack:<user id>`.
+    CLAIMED = "claimed"
+    RELEASED = "released"
+    REASSIGNED = "reassigned"
+    ROLE_CHANGED = "role_changed"
+    STAGE_CHANGED = "stage_changed"
+    NEXT_STEP = "next_step"
+    NOT_A_FIT = "not_a_fit"
+
+
+# Events whose line goes into the referral's Slack thread (the intro is the post itself).
+THREADED_EVENTS = frozenset(EventKind) - {EventKind.INTRO_RECEIVED}
+
+
+class JobKind(StrEnum):
+    """Side effects the outbox carries out, each after the commit that caused it."""
+
+    SLACK_POST = "slack_post"  # post a new referral to its channel
+    SLACK_UPDATE = "slack_update"  # re-render the post from the referral as it is now
+    SLACK_THREAD = "slack_thread"  # one event's line in the post's thread
 
 
 class Partner(SQLModel, table=True):
@@ -93,6 +113,7 @@ class Partner(SQLModel, table=True):
     slug: str = Field(max_length=40, unique=True)
     name: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    slack_channel: str | None = Field(default=None, max_length=80)  # else HANDOFF_SLACK_CHANNEL
 
 
 class PartnerAddress(SQLModel, table=True):
@@ -182,3 +203,31 @@ class ImapFolder(SQLModel, table=True):
     # old UIDs: those are compared with what is stored before intake sees them.
     resync_until: int = Field(default=0, sa_type=sa.BigInteger)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OutboxJob(SQLModel, table=True):
+    """A durable side effect: stored with its cause, carried out after, retried until done."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_pending", "done_at", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    referral_id: int | None = Field(default=None, foreign_key="referral.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    due_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    attempts: int = 0
+    # A worker holds a job until then; a job held past it belonged to a worker that vanished.
+    leased_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SlackRequest(SQLModel, table=True):
+    """Slack requests already applied, so that a retried request never applies twice."""
+
+    __tablename__ = "slack_request"
+
+    key: str = Field(primary_key=True, max_length=300)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -24,7 +24,18 @@ from bot.intake.forwards import is_forward_subject
 from bot.intake.parse import ParsedMessage, parse
 from bot.intake.rules import Directory, PartnerInfo, Prospect
 from bot.intake.sources import Checkpoint, Incoming
-from bot.models import AddressKind, EventKind, Kind, Partner, PartnerAddress, Role, Stage, utcnow
+from bot.models import (
+    THREADED_EVENTS,
+    AddressKind,
+    EventKind,
+    JobKind,
+    Kind,
+    Partner,
+    PartnerAddress,
+    Role,
+    Stage,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 EXCERPT_CHARS = 500
@@ -469,6 +480,7 @@ async def _thread_reply(
         await conn.execute(
             q.MARK_FIRST_RESPONSE, {"b_id": thread.referral_id, "b_at": message.arrival_at}
         )
+        await enqueue(conn, JobKind.SLACK_UPDATE, thread.referral_id)  # the post shows it
     if is_internal:
         who = "internal" if to_prospect else "internal (not to the prospect)"
     elif partner and partner.owns_person(sender):
@@ -535,6 +547,7 @@ async def _new_intro(
         )
     ).one()
     referral_id, ref = inserted.id, inserted.ref
+    await enqueue(conn, JobKind.SLACK_POST, referral_id)
     if forwarded and parsed.sender:
         via += f"; forwarded ({forwarded.via}) by {parsed.sender.email}"
     await _event(conn, referral_id, EventKind.INTRO_RECEIVED, message, via)
@@ -549,6 +562,8 @@ async def _new_intro(
         )
         for target in (referral_id, rival.row_id):
             await _event(conn, target, EventKind.CONFLICT, message, note, actor="system")
+        # The rival's post gains the warning that names this referral.
+        await enqueue(conn, JobKind.SLACK_UPDATE, rival.row_id)
     result = IngestResult(
         Kind.NEW_INTRO,
         partner=partner.slug,
@@ -567,9 +582,9 @@ async def _event(
     detail: str,
     actor: str | None = None,
 ) -> None:
-    """One line of the referral's timeline, with the message as proof."""
+    """One line of the referral's timeline, with the message as proof (and in its Slack thread)."""
     sender = message.parsed.sender
-    await conn.execute(
+    event_id = await conn.scalar(
         q.INSERT_EVENT,
         {
             "referral_id": referral_id,
@@ -578,6 +593,26 @@ async def _event(
             "at": message.arrival_at,
             "message_id": message.parsed.message_id,
             "detail": detail,
+        },
+    )
+    if kind in THREADED_EVENTS:
+        await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)
+
+
+async def enqueue(
+    conn: AsyncConnection, kind: JobKind, referral_id: int, *, event_id: int | None = None
+) -> None:
+    """A Slack side effect of this transaction, carried out by the outbox after the commit."""
+    now = utcnow()
+    await conn.execute(
+        q.INSERT_JOB,
+        {
+            "kind": str(kind),
+            "referral_id": referral_id,
+            "event_id": event_id,
+            "created_at": now,
+            "due_at": now,
+            "attempts": 0,
         },
     )
 

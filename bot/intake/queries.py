@@ -5,14 +5,24 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import bindparam
 
-from bot.models import CLOSED_STAGES, TRIAGE_KINDS, Event, InboundMessage, Referral, Role
+from bot.models import (
+    CLOSED_STAGES,
+    TRIAGE_KINDS,
+    Event,
+    InboundMessage,
+    OutboxJob,
+    Referral,
+    Role,
+)
 
 inbound: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]
 
 INSERT_INBOUND = sa.insert(inbound)
-INSERT_EVENT = sa.insert(event)
+INSERT_EVENT = sa.insert(event).returning(event.c.id)
+# A side effect, stored in the transaction that causes it (bot/outbox.py carries it out).
+INSERT_JOB = sa.insert(OutboxJob.__table__)  # type: ignore[attr-defined]
 
 # The next per-partner sequence number is taken inside the insert; two writers that take the
 # same one collide on uq_referral_partner_seq and the loser goes again (see Intake.ingest).
