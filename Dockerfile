@@ -25,6 +25,8 @@ ENV PATH=/app/.venv/bin:$PATH \
 USER handoff
 WORKDIR /data
 VOLUME ["/data"]
-# `handoff serve` (Slack, IMAP watcher, outbox, scheduler) arrives with the Slack and IMAP
-# issues; until then the image migrates its database and answers `handoff ingest`.
-CMD ["handoff", "migrate"]
+EXPOSE 3000
+# /healthz answers 200 while the database is reachable (python: the slim image has no curl).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('HANDOFF_PORT', '3000'), timeout=4)"]
+CMD ["handoff", "serve"]

@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DOMAIN",
         help="the partner's own email domain (repeatable)",
     )
+    add.add_argument(
+        "--slack-channel",
+        metavar="CHANNEL",
+        help="post this partner's intros there instead of HANDOFF_SLACK_CHANNEL (id or name)",
+    )
     plist = partner_cmds.add_parser("list", help="list partners")
     plist.add_argument("--json", action="store_true", help="print JSON")
 
@@ -201,6 +206,7 @@ async def _partners_add(args: argparse.Namespace, engine: Any, settings: Setting
             addresses=args.address,
             contacts=args.contact,
             domains=args.domain,
+            slack_channel=args.slack_channel,
         )
         await session.commit()
     verb = "registered" if created else "updated"

@@ -7,12 +7,23 @@ from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "HANDOFF_"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 _MAILBOX = re.compile(r"^[a-z0-9._%-]+@[a-z0-9.-]+$")
+# Slack ids: users U…/W…, user groups (subteams) S…; a group may also be named by its handle.
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
+_SLACK_HANDLE = re.compile(r"^@?[a-z0-9][a-z0-9._-]{0,79}$")
 
 
 class ConfigError(Exception):
@@ -85,7 +96,11 @@ class Settings(BaseSettings):
     """Handoff's configuration, read from the environment and `.env`."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        extra="ignore",
+        validate_default=True,
+        populate_by_name=True,
     )
 
     database_url: str = "sqlite:///./handoff.db"
@@ -101,6 +116,20 @@ class Settings(BaseSettings):
     imap_idle_seconds: float = Field(default=540.0, ge=1, le=1740)
     imap_timeout_seconds: float = Field(default=30.0, ge=1, le=600)
     imap_move_to: str | None = None
+    # Slack (`handoff serve`): Slack's own variable names, as its tools and docs use them.
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_channel: str = "partner-intros"  # a channel id, or a public channel's name
+    rep_group: str | None = None  # a user group (id S… or @handle) whose members may claim
+    managers: Annotated[list[str], NoDecode] = Field(default_factory=list)  # user ids, groups
+    host: str = "0.0.0.0"  # noqa: S104 - a container listens on every interface
+    port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port (tests)
+    # A job whose worker vanished (killed mid-post) is taken up again after this long.
+    outbox_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     @field_validator("internal_domains", mode="before")
     @classmethod
@@ -151,6 +180,89 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        prefix = "xoxb-" if info.field_name == "slack_bot_token" else "xapp-"
+        if not value.get_secret_value().strip().startswith(prefix):
+            kind = "bot token" if prefix == "xoxb-" else "app-level token (Socket Mode)"
+            # Never echo a token, not even a wrong one.
+            raise ValueError(f"not a Slack {kind}: it should start with {prefix}")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _blank_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        url = urlsplit(value.strip())
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError("not an http(s) URL (expected e.g. https://slack.com/api/)")
+        # slack_sdk appends the method name to the base URL.
+        return value.strip().rstrip("/") + "/"
+
+    @field_validator("slack_channel", mode="before")
+    @classmethod
+    def _check_channel(cls, value: object) -> object:
+        text = str(value).strip().lstrip("#") if value is not None else ""
+        if not text or len(text) > 80 or any(c.isspace() for c in text):
+            raise ValueError(
+                f"{value!r} is not a channel id or name (expected e.g. partner-intros)"
+            )
+        return text
+
+    @field_validator("rep_group", mode="before")
+    @classmethod
+    def _check_group(cls, value: object) -> object:
+        if value is None or not str(value).strip():
+            return None
+        text = str(value).strip()
+        if not (_SLACK_GROUP.match(text) or _SLACK_HANDLE.match(text)):
+            raise ValueError(f"{text!r} is not a user group id (S…) or handle (@sales-reps)")
+        return text
+
+    @field_validator("managers", mode="before")
+    @classmethod
+    def _split_managers(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in (p.strip() for p in value.split(",")) if part]
+        if isinstance(value, list):
+            bad = [
+                str(v)
+                for v in value
+                if not (
+                    _SLACK_USER.match(str(v))
+                    or _SLACK_GROUP.match(str(v))
+                    or _SLACK_HANDLE.match(str(v))
+                )
+            ]
+            if bad:
+                raise ValueError(
+                    f"{bad[0]!r} is not a Slack user id (U…), user group id (S…) or group handle"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _mailbox_from_imap(self) -> Settings:
+        # The watched mailbox is the partner mailbox unless told otherwise: with
+        # imaps://partners%40ours.example@…, partners+acme@ours.example is acme's.
+        if self.partner_mailbox is None:
+            for target in self.imap_targets:
+                user = target.user.strip().lower()
+                if _MAILBOX.match(user) and "+" not in user:
+                    self.partner_mailbox = user
+                    break
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
     @property
     def imap_targets(self) -> list[ImapTarget]:
         """The folders to watch (the URLs were checked when the settings were read)."""
@@ -178,4 +290,13 @@ def load_settings(**overrides: object) -> Settings:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "settings"
         message = str(error["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{ENV_PREFIX}{field.upper()}: {message}") from None
+        # Slack's variables keep Slack's names (SLACK_BOT_TOKEN); ours carry the prefix.
+        info = Settings.model_fields.get(field)
+        alias = info.validation_alias if info is not None else None
+        if isinstance(alias, str):
+            name = alias
+        elif field.isupper():
+            name = field  # pydantic named the alias itself
+        else:
+            name = ENV_PREFIX + field.upper()
+        raise ConfigError(f"{name}: {message}") from None

@@ -28,6 +28,7 @@ class PartnerView:
     domains: list[str]
     created_at: str
     referrals: int
+    slack_channel: str | None = None
 
     def as_json(self) -> dict[str, object]:
         return self.__dict__.copy()
@@ -64,9 +65,15 @@ async def add_partner(
     addresses: list[str],
     contacts: list[str],
     domains: list[str],
+    slack_channel: str | None = None,
 ) -> tuple[Partner, bool]:
     """Create the partner, or add to an existing one; returns (partner, created)."""
     slug = check_slug(slug)
+    channel = (slack_channel or "").strip().lstrip("#")
+    if slack_channel is not None and (
+        not channel or len(channel) > 80 or any(c.isspace() for c in channel)
+    ):
+        raise PartnerError(f"--slack-channel {slack_channel!r} is not a channel id or name")
     wanted = (
         [(AddressKind.ALIAS, a) for a in _checked(addresses, _EMAIL, "--address")]
         + [(AddressKind.CONTACT, c) for c in _checked(contacts, _EMAIL, "--contact")]
@@ -88,6 +95,8 @@ async def add_partner(
         await session.flush()
     elif name and name.strip():
         partner.name = name.strip()
+    if channel:
+        partner.slack_channel = channel
     assert partner.id is not None  # flushed above
     for kind, value in wanted:
         owner = (
@@ -125,6 +134,7 @@ async def list_partners(*, session: AsyncSession) -> list[PartnerView]:
                 domains=[r.value for r in mine if r.kind == AddressKind.DOMAIN],
                 created_at=p.created_at.isoformat(),
                 referrals=counts.get(p.id or 0, 0),
+                slack_channel=p.slack_channel,
             )
         )
     return views

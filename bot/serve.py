@@ -1,19 +1,31 @@
-"""`handoff serve`: the long-running process. For now the IMAP watchers; Slack joins later."""
+"""`handoff serve`: Slack, the IMAP watchers, the outbox and /healthz on one asyncio loop."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings
+from bot.intake.pipeline import IngestResult
 from bot.mail.imap import ImapRefused
 from bot.mail.watcher import FolderWatcher, Observer, WatchSettings
+from bot.models import utcnow
+from bot.outbox import Outbox
+from bot.slack.app import build_app, web_client
+from bot.slack.poster import HINTS, Poster
+from bot.slack.roster import Roster
+from bot.slack.services import Services
+from bot.slack.web import start_web, web_app
 
 log = logging.getLogger("handoff")
+STOP_SECONDS = 10.0
 
 
 def watch_settings(settings: Settings) -> WatchSettings:
@@ -28,42 +40,126 @@ def watch_settings(settings: Settings) -> WatchSettings:
     )
 
 
+async def check_slack(client: AsyncWebClient) -> str:
+    """auth.test: a wrong token stops start-up; Slack unreachable only delays the posts."""
+    try:
+        answer = await client.auth_test()
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") if exc.response is not None else exc)
+        if error in HINTS:
+            raise ConfigError(f"SLACK_BOT_TOKEN: Slack says {error} ({HINTS[error]})") from None
+        log.warning("slack: auth.test failed (%s); posts wait in the outbox", error)
+        return "?"
+    except (OSError, TimeoutError) as exc:
+        log.warning("slack: unreachable (%s); posts wait in the outbox", exc)
+        return "?"
+    return f"{answer.get('user', '?')} in {answer.get('team', '?')}"
+
+
 async def serve(
     settings: Settings,
     engine: AsyncEngine,
     *,
     stop: asyncio.Event | None = None,
     observer: Observer | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> int:
-    """Check every mailbox, then watch them all until SIGTERM or SIGINT (or `stop`)."""
+    """Start every configured part, then run until SIGTERM or SIGINT (or `stop`)."""
     targets = settings.imap_targets
-    if not targets:
+    if not targets and settings.slack_bot_token is None:
         raise ConfigError(
-            "HANDOFF_IMAP_URL: not set, so there is nothing to watch "
-            "(e.g. imaps://partners%40ours.example:app-password@imap.example.com/INBOX)"
+            "SLACK_BOT_TOKEN and HANDOFF_IMAP_URL: neither is set, so there is nothing to "
+            "serve (see README, quick start)"
         )
-    options = watch_settings(settings)
+    tasks: dict[str, asyncio.Task[None]] = {}
+    cleanups = []
+    outbox = None
+    bolt = None
+    socket = None
+    if settings.slack_bot_token is not None:
+        client = web_client(settings)
+        poster = Poster(engine, client, channel=settings.slack_channel, clock=clock)
+        outbox = Outbox(
+            engine,
+            poster.handlers(),
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+            clock=clock,
+        )
+        roster = Roster(client, rep_group=settings.rep_group, managers=settings.managers)
+        bolt = build_app(settings, Services(engine, client, outbox, roster, clock))
+        who = await check_slack(client)
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert settings.slack_app_token is not None
+            socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+        log.info(
+            "slack: %s, %s, posting to %s",
+            who,
+            "Socket Mode" if socket else f"HTTP on :{settings.port}/slack/events",
+            settings.slack_channel,
+        )
+
     watchers = [
-        FolderWatcher(t, engine=engine, settings=options, observer=observer) for t in targets
+        FolderWatcher(
+            t, engine=engine, settings=watch_settings(settings), observer=_also(observer, outbox)
+        )
+        for t in targets
     ]
     try:
         await asyncio.gather(*(w.check() for w in watchers))
     except ImapRefused as exc:
         raise ConfigError(str(exc)) from None
-    stop = stop or _stop_on_signals()
-    tasks = [asyncio.create_task(w.run(), name=w.name) for w in watchers]
-    log.info("watching %d folder(s): %s", len(watchers), ", ".join(t.key for t in targets))
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    stopping.cancel()
+
+    runner = await start_web(
+        web_app(engine=engine, bolt=None if socket else bolt),
+        host=settings.host,
+        port=settings.port,
+    )
+    cleanups.append(runner.cleanup)
+    try:
+        if socket is not None:
+            await socket.connect_async()
+            cleanups.append(socket.close_async)
+        if outbox is not None:
+            tasks["outbox"] = asyncio.create_task(outbox.run(), name="outbox")
+        for w in watchers:
+            tasks[w.name] = asyncio.create_task(w.run(), name=w.name)
+        if watchers:
+            log.info("watching %d folder(s): %s", len(watchers), ", ".join(t.key for t in targets))
+        stop = stop or _stop_on_signals()
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopping, *tasks.values()], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+    finally:
+        if outbox is not None and "outbox" in tasks:
+            # A post under way is finished, so that its ts is kept; a hung one is cut off and
+            # its job taken up again after the lease.
+            outbox.stop()
+            await asyncio.wait([tasks["outbox"]], timeout=STOP_SECONDS)
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        for cleanup in reversed(cleanups):
+            await cleanup()
     log.info("stopped")
-    for task in tasks:
+    for task in tasks.values():
         if task.done() and not task.cancelled() and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
     return 0
+
+
+def _also(observer: Observer | None, outbox: Outbox | None) -> Observer | None:
+    """The watcher's observer, plus waking the outbox when intake committed something."""
+    if outbox is None:
+        return observer
+
+    def observe(results: list[IngestResult]) -> None:
+        outbox.wake()
+        if observer is not None:
+            observer(results)
+
+    return observe
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -129,11 +129,12 @@ def db_url(
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests see only the settings they set (no developer .env, no stray HANDOFF_*)."""
     for key in list(os.environ):
-        if key.startswith("HANDOFF_") and key != "HANDOFF_TEST_POSTGRES_URL":
+        if key.startswith(("HANDOFF_", "SLACK_")) and key != "HANDOFF_TEST_POSTGRES_URL":
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HANDOFF_INTERNAL_DOMAINS", "ours.example")
     monkeypatch.setenv("HANDOFF_PARTNER_MAILBOX", "partners@ours.example")
+    monkeypatch.setenv("HANDOFF_PORT", "0")  # /healthz on any free port: tests run side by side
 
 
 @pytest.fixture

@@ -66,3 +66,71 @@ def test_console_script_prints_one_line_and_exits_2(tmp_path) -> None:  # type: 
         "string as an integer"
     ]
     assert "Traceback" not in done.stderr
+
+
+def test_the_imap_user_is_the_partner_mailbox_unless_one_is_set(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("HANDOFF_PARTNER_MAILBOX")
+    url = "imaps://Partners%40Ours.example:pw@imap.example.com/INBOX"
+    settings = load_settings(imap_url=url)
+    assert settings.partner_mailbox == "partners@ours.example"
+    assert "ours.example" in settings.all_internal_domains
+    assert load_settings(imap_url="imaps://bob:pw@imap.example.com").partner_mailbox is None
+    assert load_settings(imap_url=url, partner_mailbox="intros@x.example").partner_mailbox == (
+        "intros@x.example"
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"SLACK_BOT_TOKEN": "xoxp-user-token"},
+            "SLACK_BOT_TOKEN: not a Slack bot token: it should start with xoxb-",
+        ),
+        (
+            {"SLACK_APP_TOKEN": "xoxb-1"},
+            "SLACK_APP_TOKEN: not a Slack app-level token (Socket Mode): it should start with xapp-",
+        ),
+        (
+            {"SLACK_API_URL": "slack.com"},
+            "SLACK_API_URL: not an http(s) URL (expected e.g. https://slack.com/api/)",
+        ),
+        (
+            {"HANDOFF_SLACK_CHANNEL": "partner intros"},
+            "HANDOFF_SLACK_CHANNEL: 'partner intros' is not a channel id or name (expected e.g. partner-intros)",
+        ),
+        (
+            {"HANDOFF_REP_GROUP": "Sales Reps"},
+            "HANDOFF_REP_GROUP: 'Sales Reps' is not a user group id (S…) or handle (@sales-reps)",
+        ),
+        (
+            {"HANDOFF_MANAGERS": "U0BOSS,boss@ours.example"},
+            "HANDOFF_MANAGERS: 'boss@ours.example' is not a Slack user id (U…), user group id (S…) or group handle",
+        ),
+        ({"HANDOFF_PORT": "70000"}, "HANDOFF_PORT: Input should be less than or equal to 65535"),
+    ],
+)
+def test_slack_settings_are_checked_and_never_echo_a_token(monkeypatch, env, line) -> None:  # type: ignore[no-untyped-def]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert str(error.value) == line
+    assert "xoxp-user-token" not in str(error.value)
+
+
+def test_slack_settings_read_slacks_own_variable_names(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SLACK_BOT_TOKEN", " xoxb-123 ")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("HANDOFF_MANAGERS", "U0BOSS, S0LEADS ,@leads")
+    settings = load_settings()
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-123"
+    assert "xoxb-123" not in repr(settings)
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert settings.managers == ["U0BOSS", "S0LEADS", "@leads"]
+    assert (settings.slack_channel, settings.port, settings.socket_mode) == (
+        "partner-intros",
+        0,
+        False,
+    )

@@ -320,9 +320,12 @@ def test_a_missing_folder_stops_serve_at_start_up(
     assert "HANDOFF_IMAP_MOVE_TO: folder 'Done' not found" in handoff.err
 
 
-def test_serve_without_a_mailbox_says_what_to_set(db_url: str, handoff: Handoff) -> None:
+def test_serve_without_a_mailbox_or_slack_says_what_to_set(db_url: str, handoff: Handoff) -> None:
     handoff("serve", expect=2)
-    assert "HANDOFF_IMAP_URL: not set" in handoff.err
+    assert handoff.err == (
+        "handoff: SLACK_BOT_TOKEN and HANDOFF_IMAP_URL: neither is set, "
+        "so there is nothing to serve (see README, quick start)\n"
+    )
 
 
 async def test_processed_mail_can_be_moved_to_a_folder(

@@ -1,0 +1,336 @@
+"""What reps and managers do to a referral from Slack: claim, release, role, stage, next step.
+
+Each action is one transaction: it records the Slack request (so a retried request applies
+once), changes the referral with a compare-and-set, writes the event with the Slack user as
+actor, and queues the Slack update of the post and the line in its thread (bot/outbox.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.intake import queries as q
+from bot.intake.pipeline import enqueue
+from bot.models import CLOSED_STAGES, EventKind, JobKind, Referral, Role, SlackRequest, Stage
+
+referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
+applied_requests: sa.Table = SlackRequest.__table__  # type: ignore[attr-defined]
+
+ROLE_LABELS = {
+    Role.SOURCED: "Sourced",
+    Role.INFLUENCED: "Influenced",
+    Role.ASSISTED_CLOSE: "Assisted close",
+    Role.ATTACHED: "Attached",
+    Role.UNATTRIBUTED: "Unattributed",
+    Role.DISPUTED: "Disputed",
+}
+CLAIM_ROLES = frozenset(ROLE_LABELS) - {Role.DISPUTED}  # disputes are settled by managers
+STAGE_LABELS = {stage: stage.value.capitalize() for stage in Stage}
+
+
+class Refused(Exception):  # noqa: N818 - an answer to the user, not a crash
+    """The action is not allowed or no longer possible; the message is shown to the user."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who clicked, and what Slack's user groups let them do (bot/slack/roster.py)."""
+
+    user: str
+    may_claim: bool = True
+    manager: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"slack:{self.user}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ref: str
+    applied: bool  # False: this very request was applied before (a Slack retry)
+    note: str | None = None  # told to the user alone (ephemeral)
+
+
+async def claim(
+    *, engine: AsyncEngine, ref: str, actor: Actor, role: Role, at: datetime, request: str
+) -> Outcome:
+    """Make the actor the owner: exactly one of any number of simultaneous claims wins."""
+    if role not in CLAIM_ROLES:
+        raise Refused(f"{role} is not a role one claims with")
+    if not actor.may_claim:
+        raise Refused("Only members of the reps' user group can claim referrals.")
+    async with engine.begin() as conn:
+        if not await _first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await _load(conn, ref)
+        won = await conn.execute(
+            sa.update(referral)
+            .where(
+                referral.c.id == row.id,
+                referral.c.owner.is_(None),
+                referral.c.stage.notin_([str(s) for s in CLOSED_STAGES]),
+            )
+            # A disputed referral stays disputed until a manager settles it (/attribution).
+            .values(
+                owner=actor.user,
+                role=sa.case((referral.c.role == str(Role.DISPUTED), referral.c.role), else_=role),
+                stage=str(Stage.CLAIMED),
+                claimed_at=at,
+            )
+        )
+        if won.rowcount != 1:
+            # Another claim won meanwhile; read the row again to name the winner (on
+            # PostgreSQL the UPDATE waited for it, and this read sees its commit).
+            row = await _load(conn, ref)
+            if row.owner == actor.user:
+                raise Refused(f"You already claimed {row.ref}.")
+            if row.owner:
+                raise Refused(f"{row.ref} is already claimed by <@{row.owner}>.")
+            raise Refused(f"{row.ref} is closed ({row.stage}); nothing to claim.")
+        detail = f"claimed as {ROLE_LABELS[role]}"
+        if row.role == Role.DISPUTED:
+            detail += " (the partner's role stays disputed until a manager settles it)"
+        await _changed(conn, row.id, EventKind.CLAIMED, actor, at, detail)
+    note = None
+    if row.role == Role.DISPUTED:
+        note = f"{row.ref} is yours. Its partner role is disputed until a manager settles it."
+    return Outcome(row.ref, applied=True, note=note)
+
+
+async def not_a_fit(*, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str):
+    """Close an unclaimed intro as not a fit (it stays in the reports, as disqualified)."""
+    if not (actor.may_claim or actor.manager):
+        raise Refused("Only members of the reps' user group can triage referrals.")
+    async with engine.begin() as conn:
+        if not await _first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await _load(conn, ref)
+        done = await conn.execute(
+            sa.update(referral)
+            .where(
+                referral.c.id == row.id,
+                referral.c.owner.is_(None),
+                referral.c.stage.notin_([str(s) for s in CLOSED_STAGES]),
+            )
+            .values(stage=str(Stage.DISQUALIFIED))
+        )
+        if done.rowcount != 1:
+            raise Refused(f"{row.ref} is already claimed or closed.")
+        await _changed(conn, row.id, EventKind.NOT_A_FIT, actor, at, "marked not a fit")
+    return Outcome(row.ref, applied=True)
+
+
+async def release(
+    *, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str
+) -> Outcome:
+    """Give the referral back to the channel: no owner, claimable again."""
+    async with engine.begin() as conn:
+        if not await _first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await _load(conn, ref)
+        _owner_or_manager(row, actor, "release")
+        done = await conn.execute(
+            sa.update(referral)
+            .where(referral.c.id == row.id, referral.c.owner == row.owner)
+            .values(
+                owner=None,
+                claimed_at=None,
+                stage=str(Stage.NEW),
+                role=sa.case(
+                    (referral.c.role == str(Role.DISPUTED), referral.c.role), else_=sa.null()
+                ),
+            )
+        )
+        if done.rowcount != 1:
+            raise Refused(f"{row.ref} changed meanwhile; look at the post again.")
+        await _changed(conn, row.id, EventKind.RELEASED, actor, at, f"released (was {row.owner})")
+    return Outcome(row.ref, applied=True)
+
+
+async def reassign(
+    *, engine: AsyncEngine, ref: str, actor: Actor, owner: str, at: datetime, request: str
+) -> Outcome:
+    """A manager hands the referral to another rep."""
+    if not actor.manager:
+        raise Refused("Only managers can reassign referrals.")
+    async with engine.begin() as conn:
+        if not await _first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await _load(conn, ref)
+        if row.owner == owner:
+            raise Refused(f"{row.ref} already belongs to <@{owner}>.")
+        values: dict[str, Any] = {"owner": owner}
+        if row.owner is None:
+            values.update(claimed_at=at, stage=str(Stage.CLAIMED))
+        await conn.execute(sa.update(referral).where(referral.c.id == row.id).values(**values))
+        detail = f"reassigned from {row.owner or 'nobody'} to {owner}"
+        await _changed(conn, row.id, EventKind.REASSIGNED, actor, at, detail)
+    return Outcome(row.ref, applied=True)
+
+
+async def change_role(
+    *, engine: AsyncEngine, ref: str, actor: Actor, role: Role, at: datetime, request: str
+) -> Outcome:
+    """The partner's role on the deal; settling a dispute is a manager's call."""
+    if role not in CLAIM_ROLES:
+        raise Refused(f"{role} cannot be chosen here")
+    async with engine.begin() as conn:
+        if not await _first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await _load(conn, ref)
+        _owner_or_manager(row, actor, "change the role of")
+        if row.role == Role.DISPUTED and not actor.manager:
+            raise Refused(f"{row.ref} is disputed: only a manager can settle its role.")
+        if row.role == role:
+            return Outcome(row.ref, applied=True, note=f"{row.ref} is already {ROLE_LABELS[role]}.")
+        await conn.execute(sa.update(referral).where(referral.c.id == row.id).values(role=role))
+        before = ROLE_LABELS.get(Role(row.role), row.role) if row.role else "none"
+        detail = f"role {before} → {ROLE_LABELS[role]}"
+        await _changed(conn, row.id, EventKind.ROLE_CHANGED, actor, at, detail)
+    return Outcome(row.ref, applied=True)
+
+
+async def mark_first_response(
+    *, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str
+) -> Outcome:
+    """The owner answered the prospect outside the intro's thread: the clock stops now."""
+    async with engine.begin() as conn:
+        if not await _first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await _load(conn, ref)
+        _owner_or_manager(row, actor, "mark the first response of")
+        done = await conn.execute(q.MARK_FIRST_RESPONSE, {"b_id": row.id, "b_at": at})
+        if done.rowcount != 1:
+            return Outcome(row.ref, applied=True, note=f"{row.ref} had its first response already.")
+        await _changed(conn, row.id, EventKind.FIRST_RESPONSE, actor, at, "marked in Slack")
+    return Outcome(row.ref, applied=True)
+
+
+async def set_next_step(
+    *,
+    engine: AsyncEngine,
+    ref: str,
+    actor: Actor,
+    text: str,
+    due: date,
+    at: datetime,
+    request: str,
+) -> Outcome:
+    """The next joint step with the partner, and the day it is due."""
+    text = " ".join(text.split())
+    if not text:
+        raise Refused("Describe the next joint step.")
+    async with engine.begin() as conn:
+        if not await _first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await _load(conn, ref)
+        _owner_or_manager(row, actor, "set the next step of")
+        due_at = datetime.combine(due, time(), tzinfo=UTC)  # a day, kept as its UTC midnight
+        await conn.execute(
+            sa.update(referral)
+            .where(referral.c.id == row.id)
+            .values(next_step=text[:500], next_step_due=due_at)
+        )
+        detail = f"next joint step: {text[:500]} (due {due.isoformat()})"
+        await _changed(conn, row.id, EventKind.NEXT_STEP, actor, at, detail)
+    return Outcome(row.ref, applied=True)
+
+
+async def set_stage(
+    *,
+    engine: AsyncEngine,
+    ref: str,
+    actor: Actor,
+    stage: Stage,
+    amount: float | None,
+    at: datetime,
+    request: str,
+) -> Outcome:
+    """Move the deal along; won needs its amount."""
+    if stage == Stage.NEW:
+        raise Refused("Release the referral to make it new again.")
+    if stage == Stage.WON and (amount is None or amount <= 0):
+        raise Refused("A won deal needs its amount.")
+    async with engine.begin() as conn:
+        if not await _first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await _load(conn, ref)
+        _owner_or_manager(row, actor, "update the stage of")
+        kept = amount if stage == Stage.WON else row.amount
+        await conn.execute(
+            sa.update(referral).where(referral.c.id == row.id).values(stage=stage, amount=kept)
+        )
+        detail = f"stage {row.stage} → {stage}"
+        if stage == Stage.WON:
+            detail += f" (amount {amount:,.2f})"
+        await _changed(conn, row.id, EventKind.STAGE_CHANGED, actor, at, detail)
+    return Outcome(row.ref, applied=True)
+
+
+async def _first_time(conn: AsyncConnection, request: str, at: datetime) -> bool:
+    """Record a Slack request as applied; False when it was applied before (a retry)."""
+    values = {"key": request[:300], "at": at}
+    insert: Any
+    if conn.dialect.name == "postgresql":
+        insert = postgresql.insert(applied_requests).values(**values).on_conflict_do_nothing()
+    else:
+        insert = sqlite.insert(applied_requests).values(**values).on_conflict_do_nothing()
+    return (await conn.execute(insert)).rowcount == 1
+
+
+async def _load(conn: AsyncConnection, ref: str) -> Any:
+    row = (
+        await conn.execute(
+            sa.select(
+                referral.c.id,
+                referral.c.ref,
+                referral.c.owner,
+                referral.c.role,
+                referral.c.stage,
+                referral.c.amount,
+            ).where(referral.c.ref == ref.strip().upper())
+        )
+    ).first()
+    if row is None:
+        raise Refused(f"There is no referral {ref}.")
+    return row
+
+
+def _owner_or_manager(row: sa.Row[Any], actor: Actor, doing: str) -> None:
+    if row.owner is None and doing != "release":
+        raise Refused(f"Claim {row.ref} first.")
+    if row.owner is None:
+        raise Refused(f"{row.ref} has no owner to release it from.")
+    if row.owner != actor.user and not actor.manager:
+        raise Refused(f"Only {row.ref}'s owner <@{row.owner}> or a manager can {doing} it.")
+
+
+async def _changed(
+    conn: AsyncConnection,
+    referral_id: int,
+    kind: EventKind,
+    actor: Actor,
+    at: datetime,
+    detail: str,
+) -> None:
+    """The event with the Slack user as actor; the post re-rendered; a line in its thread."""
+    event_id = await conn.scalar(
+        q.INSERT_EVENT,
+        {
+            "referral_id": referral_id,
+            "kind": str(kind),
+            "actor": actor.name,
+            "at": at,
+            "message_id": None,
+            "detail": detail,
+        },
+    )
+    await enqueue(conn, JobKind.SLACK_UPDATE, referral_id)
+    await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)

@@ -1,0 +1,1 @@
+"""Slack: Block Kit builders and, in time, the app and its listeners."""

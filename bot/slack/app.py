@@ -1,0 +1,59 @@
+"""The Slack app: one AsyncApp, its Web API client, and the listener groups registered on it."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import ConfigError, Settings
+from bot.slack.listeners import claims, commands, home, modals
+from bot.slack.services import Services
+
+log = logging.getLogger("handoff.slack")
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL, with slack_sdk's retries for 429, 5xx and resets.
+
+    One retry each, inside the call (a 429 waits its Retry-After); whatever still fails is
+    the outbox's to retry later, so a long outage never holds a worker.
+    """
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN: not set (the app's Bot User OAuth Token, xoxb-…)")
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+            AsyncServerErrorRetryHandler(max_retry_count=1),
+        ],
+    )
+
+
+def build_app(settings: Settings, services: Services) -> AsyncApp:
+    """The AsyncApp with every listener group; HTTP requests must carry Slack's signature."""
+    secret = settings.slack_signing_secret
+    if not settings.socket_mode and secret is None:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET: not set; without SLACK_APP_TOKEN (Socket Mode) Handoff "
+            "answers Slack over HTTP and must verify each request's signature"
+        )
+    app = AsyncApp(
+        client=services.client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        # Socket Mode messages come over our own authenticated connection, unsigned.
+        request_verification_enabled=not settings.socket_mode,
+        logger=logging.getLogger("handoff.bolt"),
+    )
+    for group in (claims, modals, home, commands):
+        group.register(app, services)
+    return app

@@ -1,0 +1,156 @@
+"""Reading what Slack shows of referrals: one post's card, a thread line, the App Home lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import CLOSED_STAGES, Event, EventKind, Partner, Referral, Role
+from bot.slack.blocks import Card
+
+referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
+partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
+event: sa.Table = Event.__table__  # type: ignore[attr-defined]
+
+HOME_LIMIT = 50  # per list; the App Home says how many more there are
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A referral's card and where its post lives (or should go)."""
+
+    id: int
+    card: Card
+    partner_channel: str | None  # the partner's own channel, else HANDOFF_SLACK_CHANNEL
+    channel: str | None  # where it was posted (a channel id), once it was
+    ts: str | None
+
+
+def _cards_query() -> sa.Select[Any]:
+    """Referral, partner, the rival it conflicts with (either way) and who closed it."""
+    rival, rival_partner = referral.alias("rival"), partner.alias("rival_partner")
+    # The later of two intros points at the earlier; the earlier is found by the reverse link.
+    other = referral.alias("later")
+    later = (
+        sa.select(sa.func.min(other.c.id))
+        .where(other.c.conflict_with_id == referral.c.id)
+        .correlate(referral)
+        .scalar_subquery()
+    )
+    closer = (
+        sa.select(event.c.actor)
+        .where(event.c.referral_id == referral.c.id, event.c.kind == str(EventKind.NOT_A_FIT))
+        .order_by(event.c.id.desc())
+        .limit(1)
+        .correlate(referral)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            referral,
+            partner.c.slug.label("partner_slug"),
+            partner.c.name.label("partner_name"),
+            partner.c.slack_channel.label("partner_channel"),
+            rival.c.ref.label("rival_ref"),
+            rival_partner.c.name.label("rival_partner"),
+            closer.label("closed_by"),
+        )
+        .join(partner, partner.c.id == referral.c.partner_id)
+        .outerjoin(rival, rival.c.id == sa.func.coalesce(referral.c.conflict_with_id, later))
+        .outerjoin(rival_partner, rival_partner.c.id == rival.c.partner_id)
+    )
+
+
+def _card(row: sa.Row[Any]) -> Card:
+    closed_by = row.closed_by.removeprefix("slack:") if row.closed_by else None
+    return Card(
+        ref=row.ref,
+        partner_slug=row.partner_slug,
+        partner_name=row.partner_name,
+        prospect_email=row.prospect_email,
+        prospect_name=row.prospect_name,
+        prospect_company=row.prospect_company,
+        subject=row.subject,
+        excerpt=row.intro_excerpt,
+        received_at=row.received_at,
+        stage=row.stage,
+        role=row.role,
+        owner=row.owner,
+        claimed_at=row.claimed_at,
+        first_response_at=row.first_response_at,
+        next_step=row.next_step,
+        next_step_due=row.next_step_due.date() if row.next_step_due else None,
+        amount=row.amount,
+        conflict_ref=row.rival_ref,
+        conflict_partner=row.rival_partner,
+        disputed=row.role == Role.DISPUTED and row.conflict_with_id is not None,
+        closed_by=closed_by,
+    )
+
+
+async def placed(
+    conn: AsyncConnection, *, referral_id: int | None = None, ref: str = ""
+) -> Placed | None:
+    """One referral's card with its post's place, by id or by ref."""
+    query = _cards_query()
+    if referral_id is not None:
+        query = query.where(referral.c.id == referral_id)
+    else:
+        query = query.where(referral.c.ref == ref.strip().upper())
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return Placed(row.id, _card(row), row.partner_channel, row.slack_channel, row.slack_ts)
+
+
+async def thread_event(conn: AsyncConnection, event_id: int) -> Any:
+    """The event a thread line tells: kind, actor, detail."""
+    query = sa.select(event.c.kind, event.c.actor, event.c.detail).where(event.c.id == event_id)
+    return (await conn.execute(query)).first()
+
+
+@dataclass(frozen=True)
+class Home:
+    mine: list[Card]
+    unclaimed: list[Card]
+    disputed: list[Card]
+    totals: tuple[int, int, int]  # the full counts; the lists hold at most HOME_LIMIT each
+
+
+async def home(conn: AsyncConnection, *, user: str, manager: bool) -> Home:
+    """A rep's open referrals (next step first due first); for managers the two queues too."""
+    open_ = referral.c.stage.notin_([str(s) for s in CLOSED_STAGES])
+    base = _cards_query().where(open_)
+    mine_query = (
+        base.where(referral.c.owner == user)
+        .order_by(referral.c.next_step_due.is_(None), referral.c.next_step_due, referral.c.id)
+        .limit(HOME_LIMIT)
+    )
+    mine = [_card(r) for r in (await conn.execute(mine_query)).all()]
+
+    async def total(condition: sa.ColumnElement[bool]) -> int:
+        query = sa.select(sa.func.count()).select_from(referral).where(open_, condition)
+        return int(await conn.scalar(query) or 0)
+
+    mine_total = await total(referral.c.owner == user) if len(mine) == HOME_LIMIT else len(mine)
+    if not manager:
+        return Home(mine, [], [], (mine_total, 0, 0))
+    unclaimed_query = (
+        base.where(referral.c.owner.is_(None)).order_by(referral.c.received_at).limit(HOME_LIMIT)
+    )
+    disputed_query = (
+        base.where(referral.c.role == str(Role.DISPUTED))
+        .order_by(referral.c.received_at)
+        .limit(HOME_LIMIT)
+    )
+    unclaimed = [_card(r) for r in (await conn.execute(unclaimed_query)).all()]
+    disputed = [_card(r) for r in (await conn.execute(disputed_query)).all()]
+    totals = (
+        mine_total,
+        await total(referral.c.owner.is_(None)),
+        await total(referral.c.role == str(Role.DISPUTED)),
+    )
+    return Home(mine, unclaimed, disputed, totals)

@@ -1,0 +1,1 @@
+"""Listener groups, each with a `register(app, services)`."""

@@ -1,0 +1,142 @@
+"""The buttons on a referral's post: claim, not a fit, first response, role, release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import claims
+from bot.models import Role
+from bot.slack import blocks
+from bot.slack.services import Services, request_key
+from bot.slack.views import next_step_modal, reassign_modal, stage_modal
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def claim_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        role = Role.SOURCED if action["action_id"] == blocks.CLAIM_SOURCED else Role.INFLUENCED
+        await _claim(body, action["value"], role)
+
+    async def _claim(body: dict[str, Any], ref: str, role: Role) -> None:
+        await services.act(
+            user=body["user"]["id"],
+            channel=_channel(body),
+            do=lambda actor: claims.claim(
+                engine=services.engine,
+                ref=ref,
+                actor=actor,
+                role=role,
+                at=services.clock(),
+                request=request_key(body),
+            ),
+        )
+
+    async def intro_more(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        verb, arg, ref = blocks.parse_value(action["selected_option"]["value"])
+        if verb == "claim":
+            await _claim(body, ref, Role(arg))
+        elif verb == "not_a_fit":
+            await services.act(
+                user=body["user"]["id"],
+                channel=_channel(body),
+                do=lambda actor: claims.not_a_fit(
+                    engine=services.engine,
+                    ref=ref,
+                    actor=actor,
+                    at=services.clock(),
+                    request=request_key(body),
+                ),
+            )
+
+    async def first_response(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await services.act(
+            user=body["user"]["id"],
+            channel=_channel(body),
+            do=lambda actor: claims.mark_first_response(
+                engine=services.engine,
+                ref=action["value"],
+                actor=actor,
+                at=services.clock(),
+                request=request_key(body),
+            ),
+        )
+
+    async def change_role(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        _, role, ref = blocks.parse_value(action["selected_option"]["value"])
+        await services.act(
+            user=body["user"]["id"],
+            channel=_channel(body),
+            do=lambda actor: claims.change_role(
+                engine=services.engine,
+                ref=ref,
+                actor=actor,
+                role=Role(role),
+                at=services.clock(),
+                request=request_key(body),
+            ),
+        )
+
+    async def claimed_more(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        verb, _, ref = blocks.parse_value(action["selected_option"]["value"])
+        if verb == "release":
+            await services.act(
+                user=body["user"]["id"],
+                channel=_channel(body),
+                do=lambda actor: claims.release(
+                    engine=services.engine,
+                    ref=ref,
+                    actor=actor,
+                    at=services.clock(),
+                    request=request_key(body),
+                ),
+            )
+        elif verb == "reassign":
+            await _open(body, ref, "reassign")
+
+    async def open_modal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        what = "next_step" if action["action_id"] == blocks.NEXT_STEP else "stage"
+        await _open(body, action["value"], what)
+
+    async def _open(body: dict[str, Any], ref: str, what: str) -> None:
+        """A modal for the referral, opened only for someone allowed to submit it."""
+        user = body["user"]["id"]
+        placed = await services.card(ref)
+        if placed is None:
+            await services.tell(
+                user=user, channel=_channel(body), text=f"There is no referral {ref}."
+            )
+            return
+        actor = await services.roster.actor(user)
+        card = placed.card
+        refusal = None
+        if what == "reassign" and not actor.manager:
+            refusal = "Only managers can reassign referrals."
+        elif what != "reassign" and card.owner != user and not actor.manager:
+            refusal = f"Only {card.ref}'s owner <@{card.owner}> or a manager can change it."
+        if refusal:
+            await services.tell(user=user, channel=_channel(body), text=refusal)
+            return
+        view = {"next_step": next_step_modal, "stage": stage_modal, "reassign": reassign_modal}[
+            what
+        ](card)
+        await services.client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    app.action(blocks.CLAIM_SOURCED)(claim_button)
+    app.action(blocks.CLAIM_INFLUENCED)(claim_button)
+    app.action(blocks.INTRO_MORE)(intro_more)
+    app.action(blocks.FIRST_RESPONSE)(first_response)
+    app.action(blocks.CHANGE_ROLE)(change_role)
+    app.action(blocks.CLAIMED_MORE)(claimed_more)
+    app.action(blocks.NEXT_STEP)(open_modal)
+    app.action(blocks.UPDATE_STAGE)(open_modal)
+
+
+def _channel(body: dict[str, Any]) -> str | None:
+    return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")

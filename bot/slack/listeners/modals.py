@@ -1,0 +1,105 @@
+"""Modal submissions: next joint step, stage (won asks for the amount), reassign."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import claims
+from bot.models import Stage
+from bot.slack import blocks
+from bot.slack.services import Services, request_key
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def next_step(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        text = (values["step"]["text"].get("value") or "").strip()
+        picked = values["due"]["date"].get("selected_date")
+        errors = {}
+        if not text:
+            errors["step"] = "Describe the next joint step."
+        due = date.fromisoformat(picked) if picked else None
+        if due is None:
+            errors["due"] = "Pick the day it is due."
+        # Yesterday still passes: the user's day may lag UTC's.
+        elif due < services.clock().date() - timedelta(days=1):
+            errors["due"] = "Pick today or a later day."
+        if errors:
+            # Validation answers in the ack itself, so Slack shows it on the fields.
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        assert due is not None
+        await _apply(
+            body,
+            view,
+            lambda actor: claims.set_next_step(
+                engine=services.engine,
+                ref=view["private_metadata"],
+                actor=actor,
+                text=text,
+                due=due,
+                at=services.clock(),
+                request=request_key(body),
+            ),
+        )
+
+    async def stage(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        chosen = Stage(values["stage"]["stage"]["selected_option"]["value"])
+        raw = values["amount"]["amount"].get("value")
+        amount = None
+        try:
+            amount = float(raw) if raw not in (None, "") else None
+        except ValueError:
+            await ack(response_action="errors", errors={"amount": "Enter a number."})
+            return
+        if chosen == Stage.WON and (amount is None or amount <= 0):
+            await ack(response_action="errors", errors={"amount": "A won deal needs its amount."})
+            return
+        await ack()
+        await _apply(
+            body,
+            view,
+            lambda actor: claims.set_stage(
+                engine=services.engine,
+                ref=view["private_metadata"],
+                actor=actor,
+                stage=chosen,
+                amount=amount,
+                at=services.clock(),
+                request=request_key(body),
+            ),
+        )
+
+    async def reassign(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        owner = view["state"]["values"]["owner"]["user"].get("selected_user")
+        if not owner:
+            await ack(response_action="errors", errors={"owner": "Choose the new owner."})
+            return
+        await ack()
+        await _apply(
+            body,
+            view,
+            lambda actor: claims.reassign(
+                engine=services.engine,
+                ref=view["private_metadata"],
+                actor=actor,
+                owner=owner,
+                at=services.clock(),
+                request=request_key(body),
+            ),
+        )
+
+    async def _apply(body: dict[str, Any], view: dict[str, Any], do: Any) -> None:
+        # A modal has no channel: refusals go where the referral is posted.
+        placed = await services.card(view["private_metadata"])
+        channel = placed.channel if placed else None
+        await services.act(user=body["user"]["id"], channel=channel, do=do)
+
+    app.view(blocks.NEXT_STEP_MODAL)(next_step)
+    app.view(blocks.STAGE_MODAL)(stage)
+    app.view(blocks.REASSIGN_MODAL)(reassign)

@@ -1,0 +1,74 @@
+"""What the listeners need, in one object: the database, the outbox, the roster, the clock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.claims import Actor, Outcome, Refused
+from bot.outbox import Outbox
+from bot.slack import cards
+from bot.slack.roster import Roster
+
+log = logging.getLogger("handoff.slack")
+
+
+@dataclass
+class Services:
+    engine: AsyncEngine
+    client: AsyncWebClient
+    outbox: Outbox
+    roster: Roster
+    clock: Callable[[], datetime]
+
+    async def act(
+        self,
+        *,
+        user: str,
+        channel: str | None,
+        do: Callable[[Actor], Awaitable[Outcome]],
+    ) -> Outcome | None:
+        """Run one action for the user; a refusal or a note is told to them alone."""
+        try:
+            actor = await self.roster.actor(user)
+            outcome = await do(actor)
+        except Refused as exc:
+            await self.tell(user=user, channel=channel, text=str(exc))
+            return None
+        self.outbox.wake()
+        if outcome.note:
+            await self.tell(user=user, channel=channel, text=outcome.note)
+        return outcome
+
+    async def tell(self, *, user: str, channel: str | None, text: str) -> None:
+        """An ephemeral answer in the channel where the user acted (else a DM from the app)."""
+        try:
+            if channel:
+                await self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+            else:
+                await self.client.chat_postMessage(channel=user, text=text)
+        except SlackApiError as exc:
+            # Only the acting user would have seen it; the action itself stands or was refused.
+            log.warning("slack: could not tell %s %r: %s", user, text, exc.response.get("error"))
+
+    async def card(self, ref: str) -> cards.Placed | None:
+        async with self.engine.connect() as conn:
+            return await cards.placed(conn, ref=ref)
+
+
+def request_key(body: dict[str, Any]) -> str:
+    """Slack's identity of one user gesture, the same on every retry of its request."""
+    user = body.get("user", {}).get("id", "")
+    if body.get("type") == "view_submission":
+        view = body.get("view", {})
+        return f"view:{view.get('id')}:{view.get('hash')}:{user}"
+    action = (body.get("actions") or [{}])[0]
+    container = body.get("container", {})
+    return f"action:{container.get('message_ts', '')}:{action.get('action_ts')}:{user}"

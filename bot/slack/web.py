@@ -1,0 +1,56 @@
+"""The HTTP side of `handoff serve`: Slack's requests at /slack/events, and /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import sqlalchemy as sa
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db import first_line
+
+log = logging.getLogger("handoff.web")
+EVENTS_PATH = "/slack/events"
+HEALTH_SECONDS = 2.0
+
+
+def web_app(*, engine: AsyncEngine, bolt: AsyncApp | None) -> web.Application:
+    """/healthz always; /slack/events when Slack talks to us over HTTP (not Socket Mode)."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        try:
+            async with asyncio.timeout(HEALTH_SECONDS), engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy, said in one line
+            return web.Response(status=503, text=f"database unreachable: {first_line(exc)}\n")
+        return web.Response(text="ok\n")
+
+    async def events(request: web.Request) -> web.Response:
+        assert bolt is not None
+        # Bolt checks the signature and its timestamp (5 minutes), acks, and runs the listener.
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_get("/healthz", healthz)
+    if bolt is not None:
+        app.router.add_post(EVENTS_PATH, events)
+    return app
+
+
+async def start_web(app: web.Application, *, host: str, port: int) -> web.AppRunner:
+    """Listen on host:port; the runner's cleanup() stops it."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        from bot.config import ConfigError
+
+        raise ConfigError(f"HANDOFF_PORT: cannot listen on {host}:{port}: {exc.strerror}") from None
+    return runner

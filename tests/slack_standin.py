@@ -1,0 +1,437 @@
+"""A Slack Web API and Socket Mode stand-in: a real local aiohttp server that answers like Slack."""
+
+# wait_for and socket_send take a timeout (ASYNC109) on purpose: each wait is a test's assertion.
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import WSMsgType, web
+
+BOT_USER, BOT_ID, TEAM_ID, APP_ID = "UBOT", "BBOT", "T0TEAM", "A0APP"
+PERMALINK_HOST = "https://standin.slack.example"
+# slack_sdk form-encodes nested arguments as JSON strings; record them as the objects they were.
+JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+APP_TOKEN_METHODS = {"apps.connections.open"}
+
+Args = dict[str, Any]
+
+
+@dataclass
+class Call:
+    """One Web API call as the stand-in received it; `ok` is set once it is answered ok."""
+
+    method: str
+    args: Args
+    token: str | None
+    at: float
+    ok: bool = False
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A canned answer for one call: an HTTP error, a dropped connection or a delay."""
+
+    status: int | None = None  # None: answer normally, after `delay`
+    body: str = ""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    disconnect: bool = False
+    delay: float = 0.0
+
+
+def rate_limited(retry_after: int = 1) -> Failure:
+    """HTTP 429 with Retry-After, as Slack rate-limits (docs.slack.dev/apis/web-api/rate-limits)."""
+    body = json.dumps({"ok": False, "error": "ratelimited"})
+    return Failure(status=429, body=body, headers={"Retry-After": str(retry_after)})
+
+
+def server_error(status: int = 500) -> Failure:
+    """An HTTP 5xx with an HTML body, as Slack's edge answers when it is unwell."""
+    return Failure(status=status, body="<html>Server Error</html>", content_type="text/html")
+
+
+def slack_error(error: str) -> Failure:
+    """HTTP 200 with {"ok": false, "error": error}."""
+    return Failure(status=200, body=json.dumps({"ok": False, "error": error}))
+
+
+def disconnect() -> Failure:
+    """Close the connection without answering."""
+    return Failure(disconnect=True)
+
+
+def slow(seconds: float) -> Failure:
+    """Answer normally, but only after `seconds`."""
+    return Failure(delay=seconds)
+
+
+def signed_headers(body: str, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
+    """Headers that sign `body` the way Slack signs the requests it sends."""
+    # https://api.slack.com/authentication/verifying-requests-from-slack
+    ts = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def form_body(payload: dict[str, Any]) -> str:
+    """An interactivity request body: the payload as JSON in a `payload` form field."""
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def command_body(**fields: str) -> str:
+    """A slash command request body: the fields form-encoded."""
+    return urlencode(fields)
+
+
+class SlackError(Exception):
+    """Refuse a call with {"ok": false, "error": ...}."""
+
+
+def _need(args: Args, *names: str) -> None:
+    if not all(args.get(name) for name in names):
+        raise SlackError("invalid_arguments")
+
+
+def _need_text(args: Args) -> None:
+    if not args.get("text") and not args.get("blocks"):
+        raise SlackError("no_text")
+
+
+def _public(message: dict[str, Any], *, metadata: bool = True) -> dict[str, Any]:
+    """The message as the API shows it: no empty fields, metadata only when asked for."""
+    return {k: v for k, v in message.items() if v is not None and (metadata or k != "metadata")}
+
+
+class SlackStandIn:
+    """Slack's Web API, response URLs and Socket Mode on 127.0.0.1, recording every call."""
+
+    def __init__(
+        self, *, token: str = "xoxb-test-token", app_token: str = "xapp-test-token"
+    ) -> None:
+        self.token, self.app_token = token, app_token
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self.channels: dict[str, str] = {"partner-intros": "C0INTROS"}
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self.ephemerals: list[dict[str, Any]] = []
+        self.views: dict[str, Any] = {}
+        self.responses: list[dict[str, Any]] = []
+        self.socket_connected = asyncio.Event()
+        self._failures: defaultdict[str, deque[Failure]] = defaultdict(deque)
+        self._answered = asyncio.Condition()
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._methods: dict[str, Callable[[Args], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.getPermalink": self._permalink,
+            "views.open": self._view,
+            "views.update": self._view,
+            "views.publish": self._publish,
+            "usergroups.users.list": self._usergroup_members,
+            "users.info": self._user_info,
+            "conversations.history": self._history,
+            "conversations.list": self._list_channels,
+            "apps.connections.open": self._connections_open,
+        }
+
+    async def start(self) -> SlackStandIn:
+        """Listen on a free port of 127.0.0.1."""
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{n}", self._respond)
+        app.router.add_get("/link", self._link)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+        return self
+
+    async def close(self) -> None:
+        """Close Socket Mode connections, then the server."""
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        """The server's root, http://127.0.0.1:PORT."""
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL; slack_sdk appends the method name to it."""
+        return f"{self.url}/api/"
+
+    def fail(self, method: str, *failures: Failure) -> None:
+        """Queue failures for the next calls to `method`, one per call, in order."""
+        self._failures[method].extend(failures)
+
+    def calls_to(self, method: str) -> list[Args]:
+        """Arguments of every call to `method`, answered ok or not."""
+        return [c.args for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Args]:
+        """Wait until `count` calls to `method` were answered ok; return their arguments."""
+
+        def ok() -> list[Args]:
+            return [c.args for c in self.calls if c.method == method and c.ok]
+
+        try:
+            async with asyncio.timeout(timeout), self._answered:
+                await self._answered.wait_for(lambda: len(ok()) >= count)
+        except TimeoutError:
+            raise AssertionError(
+                f"{method}: {len(ok())} ok of {len(self.calls_to(method))} calls"
+                f" after {timeout}s, wanted {count}"
+            ) from None
+        return ok()
+
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The replies in the thread under (channel, ts), oldest first."""
+        return [m for m in self._timeline(channel) if m["thread_ts"] == ts]
+
+    def response_url(self) -> str:
+        """A fresh response URL that records the JSON POSTed to it into `responses`."""
+        return f"{self.url}/respond/{next(self._ids)}"
+
+    async def socket_send(
+        self, type_: str, payload: dict[str, Any], *, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """Send a Socket Mode envelope to the connected client and return its ack."""
+        envelope_id = str(uuid.uuid4())
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": type_,
+            "payload": payload,
+            "accepts_response_payload": type_ != "events_api",
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        ack: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = ack
+        try:
+            async with asyncio.timeout(timeout):
+                await self.socket_connected.wait()
+                await self._sockets[-1].send_json(envelope)
+                return await ack
+        except TimeoutError:
+            state = "no ack" if self._sockets else "no Socket Mode client connected"
+            raise AssertionError(
+                f"{type_} envelope {envelope_id}: {state} after {timeout}s"
+            ) from None
+        finally:
+            del self._acks[envelope_id]
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        # slack_sdk puts GET and many POST arguments in the query string, the rest in the body.
+        args: Args = dict(request.query)
+        try:
+            if request.content_type == "application/json":
+                args |= await request.json()
+            elif request.method == "POST":
+                args |= dict(await request.post())
+            for name in JSON_FIELDS:
+                if isinstance(args.get(name), str):
+                    args[name] = json.loads(args[name])
+        except ValueError:
+            return web.json_response({"ok": False, "error": "invalid_json"})
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        body_token = args.pop("token", None)
+        call = Call(method, args, bearer or body_token, time.monotonic())
+        self.calls.append(call)
+
+        failure = self._failures[method].popleft() if self._failures[method] else None
+        if failure is not None:
+            await asyncio.sleep(failure.delay)
+            if failure.disconnect:
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response()  # never written: the transport is gone
+            if failure.status is not None:
+                return web.Response(
+                    status=failure.status,
+                    text=failure.body,
+                    content_type=failure.content_type,
+                    headers=failure.headers,
+                )
+        return web.json_response(await self._answer(call))
+
+    async def _answer(self, call: Call) -> dict[str, Any]:
+        handler = self._methods.get(call.method)
+        wanted = self.app_token if call.method in APP_TOKEN_METHODS else self.token
+        try:
+            if handler is None:
+                raise SlackError("unknown_method")
+            if not call.token:
+                raise SlackError("not_authed")
+            if call.token != wanted:
+                raise SlackError("invalid_auth")
+            body = {"ok": True} | handler(call.args)
+        except SlackError as refused:
+            return {"ok": False, "error": str(refused)}
+        async with self._answered:
+            call.ok = True
+            self._answered.notify_all()
+        return body
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        return web.json_response({"ok": True})
+
+    def _auth_test(self, args: Args) -> dict[str, Any]:
+        who = {"team": "Stand-in", "team_id": TEAM_ID, "user_id": BOT_USER, "bot_id": BOT_ID}
+        return who | {"url": f"{PERMALINK_HOST}/", "user": "handoff"}
+
+    def _next_ts(self) -> str:
+        n = next(self._ts)
+        return f"{1_750_000_000 + n // 10_000}.{n % 10_000 * 100:06d}"
+
+    def _channel(self, value: str | None, *, names: bool = True) -> str:
+        value = value or ""
+        if names and value.removeprefix("#") in self.channels:
+            return self.channels[value.removeprefix("#")]
+        if value[:1] in ("C", "G", "D"):
+            return value
+        raise SlackError("channel_not_found")
+
+    def _timeline(self, channel: str) -> list[dict[str, Any]]:
+        in_channel = [m for (c, _), m in self.messages.items() if c == channel]
+        return sorted(in_channel, key=lambda m: float(m["ts"]))
+
+    def _message(self, args: Args) -> tuple[str, str, dict[str, Any]]:
+        channel = self._channel(args.get("channel"), names=False)
+        ts = str(args.get("ts") or args.get("message_ts") or "")
+        if (channel, ts) not in self.messages:
+            raise SlackError("message_not_found")
+        return channel, ts, self.messages[channel, ts]
+
+    def _post_message(self, args: Args) -> dict[str, Any]:
+        channel = self._channel(args.get("channel"))
+        _need_text(args)
+        ts = self._next_ts()
+        message: dict[str, Any] = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "ts": ts}
+        message |= {k: args.get(k) for k in ("text", "blocks", "thread_ts", "metadata")}
+        self.messages[channel, ts] = message
+        return {"channel": channel, "ts": ts, "message": _public(message)}
+
+    def _update(self, args: Args) -> dict[str, Any]:
+        channel, ts, message = self._message(args)
+        message |= {k: args[k] for k in ("text", "blocks", "metadata") if k in args}
+        return {"channel": channel, "ts": ts, "text": message["text"], "message": _public(message)}
+
+    def _post_ephemeral(self, args: Args) -> dict[str, Any]:
+        self._channel(args.get("channel"))
+        _need(args, "user")
+        _need_text(args)
+        self.ephemerals.append(args)
+        return {"message_ts": self._next_ts()}
+
+    def _permalink(self, args: Args) -> dict[str, Any]:
+        channel, ts, _ = self._message(args)
+        link = f"{PERMALINK_HOST}/archives/{channel}/p{ts.replace('.', '')}"
+        return {"channel": channel, "permalink": link}
+
+    def _view(self, args: Args) -> dict[str, Any]:
+        # views.open needs a trigger_id, views.update a view_id or external_id.
+        _need(args, "view")
+        if not any(args.get(k) for k in ("trigger_id", "view_id", "external_id")):
+            raise SlackError("invalid_arguments")
+        view_id = args.get("view_id") or f"V{next(self._ids):08d}"
+        return {"view": {"id": view_id, "team_id": TEAM_ID, **args["view"]}}
+
+    def _publish(self, args: Args) -> dict[str, Any]:
+        _need(args, "user_id", "view")
+        self.views[args["user_id"]] = args["view"]
+        return {"view": {"id": f"V{next(self._ids):08d}", "team_id": TEAM_ID, **args["view"]}}
+
+    def _usergroup_members(self, args: Args) -> dict[str, Any]:
+        if args.get("usergroup") not in self.usergroups:
+            raise SlackError("no_such_subteam")
+        return {"users": list(self.usergroups[args["usergroup"]])}
+
+    def _user_info(self, args: Args) -> dict[str, Any]:
+        if args.get("user") not in self.users:
+            raise SlackError("user_not_found")
+        return {"user": self.users[args["user"]]}
+
+    def _history(self, args: Args) -> dict[str, Any]:
+        channel = self._channel(args.get("channel"), names=False)
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        limit = int(args.get("limit") or 100)
+        metadata = args.get("include_all_metadata") in (True, "1", "true")
+        top = [
+            _public(m, metadata=metadata)
+            for m in reversed(self._timeline(channel))
+            if m["thread_ts"] in (None, m["ts"]) and oldest < float(m["ts"]) < latest
+        ]
+        return {"messages": top[:limit], "has_more": len(top) > limit, "pin_count": 0}
+
+    def _list_channels(self, args: Args) -> dict[str, Any]:
+        # One page per channel, so that callers must follow the cursor as with a big workspace.
+        names = sorted(self.channels)
+        at = int(args.get("cursor") or 0)
+        page = [
+            {"id": self.channels[n], "name": n, "is_archived": False} for n in names[at : at + 1]
+        ]
+        more = at + 1 < len(names)
+        return {"channels": page, "response_metadata": {"next_cursor": str(at + 1) if more else ""}}
+
+    def _connections_open(self, args: Args) -> dict[str, Any]:
+        return {"url": f"ws://127.0.0.1:{self._port}/link?ticket={uuid.uuid4()}&app_id={APP_ID}"}
+
+    async def _link(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()  # autoping: answers the SDK's pings as Slack does
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        self.socket_connected.set()
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {"host": "standin", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
+        try:
+            async for frame in ws:
+                if frame.type == WSMsgType.TEXT:
+                    self._ack(json.loads(frame.data))
+        finally:
+            self._sockets.remove(ws)
+            if not self._sockets:
+                self.socket_connected.clear()
+        return ws
+
+    def _ack(self, message: dict[str, Any]) -> None:
+        waiter = self._acks.get(message.get("envelope_id", ""))
+        if waiter is not None and not waiter.done():
+            waiter.set_result(message)

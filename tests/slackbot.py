@@ -1,0 +1,238 @@
+"""`handoff serve` talking to the Slack stand-in, and Slack's signed requests to it."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import load_settings
+from bot.serve import serve
+from tests.slack_standin import SlackStandIn, form_body, signed_headers
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the signing secret of the tests' Slack app
+_clicks = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Answer:
+    status: int
+    text: str
+    seconds: float
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+@dataclass
+class Bot:
+    """A running `handoff serve` and the Slack around it."""
+
+    slack: SlackStandIn
+    port: int
+    http: aiohttp.ClientSession
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    async def send(
+        self,
+        body: str,
+        *,
+        headers: dict[str, str] | None = None,
+        secret: str = SECRET,
+        timestamp: int | None = None,
+        retry: int | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
+    ) -> Answer:
+        """POST a body to /slack/events as Slack does: signed, unless headers are given."""
+        sent = signed_headers(body, secret, timestamp=timestamp) if headers is None else headers
+        sent = {**sent, "Content-Type": content_type}
+        if retry is not None:
+            sent["X-Slack-Retry-Num"] = str(retry)
+            sent["X-Slack-Retry-Reason"] = "http_timeout"
+        started = time.perf_counter()
+        async with self.http.post(self.events_url, data=body.encode(), headers=sent) as response:
+            text = await response.text()
+        return Answer(response.status, text, time.perf_counter() - started)
+
+    async def click(
+        self,
+        action_id: str,
+        *,
+        user: str,
+        value: str | None = None,
+        option: str | None = None,
+        ref_post: dict[str, Any] | None = None,
+        retry: int | None = None,
+        body: str | None = None,
+    ) -> Answer:
+        """A block_actions request: a button (value) or a menu choice (option) on a post."""
+        return await self.send(
+            body
+            or self.click_body(action_id, user=user, value=value, option=option, post=ref_post),
+            retry=retry,
+        )
+
+    def click_body(
+        self,
+        action_id: str,
+        *,
+        user: str,
+        value: str | None = None,
+        option: str | None = None,
+        post: dict[str, Any] | None = None,
+    ) -> str:
+        post = post or {}
+        channel, ts = post.get("channel", "C0INTROS"), post.get("ts", "1.000100")
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": "actions",
+            "action_ts": f"{time.time():.6f}{next(_clicks)}",
+        }
+        if option is not None:
+            action.update(type="overflow", selected_option={"value": option})
+        else:
+            action.update(type="button", value=value)
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": "T0TEAM"},
+            "api_app_id": "A0APP",
+            "token": "legacy-verification-token",
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+            "trigger_id": f"{next(_clicks)}.42.abcdef",
+            "team": {"id": "T0TEAM", "domain": "standin"},
+            "channel": {"id": channel, "name": "partner-intros"},
+            "message": {"ts": ts, "text": ""},
+            "response_url": self.slack.response_url(),
+            "actions": [action],
+        }
+        return form_body(payload)
+
+    async def submit(
+        self, callback_id: str, ref: str, values: dict[str, Any], *, user: str
+    ) -> Answer:
+        """A view_submission request: a modal's Save with the given input values."""
+        return await self.send(self.submit_body(callback_id, ref, values, user=user))
+
+    def submit_body(self, callback_id: str, ref: str, values: dict[str, Any], *, user: str) -> str:
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T0TEAM", "domain": "standin"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T0TEAM"},
+            "api_app_id": "A0APP",
+            "token": "legacy-verification-token",
+            "trigger_id": f"{next(_clicks)}.42.abcdef",
+            "view": {
+                "id": f"V{next(_clicks)}",
+                "team_id": "T0TEAM",
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": ref,
+                "hash": f"{time.time():.6f}",
+                "state": {"values": values},
+            },
+        }
+        return form_body(payload)
+
+    async def event(self, event: dict[str, Any], *, retry: int | None = None) -> Answer:
+        """An Events API callback, JSON as Slack sends it."""
+        body = json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": "T0TEAM",
+                "api_app_id": "A0APP",
+                "event": event,
+                "type": "event_callback",
+                "event_id": f"Ev{next(_clicks)}",
+                "event_time": int(time.time()),
+            }
+        )
+        return await self.send(body, retry=retry, content_type="application/json")
+
+    async def post_of(self, ref: str, *, seconds: float = 10.0) -> dict[str, Any]:
+        """The channel message that carries `ref`, once the outbox posted it."""
+
+        def find() -> dict[str, Any] | None:
+            for (channel, ts), message in self.slack.messages.items():
+                if not message.get("thread_ts") and ref in message.get("text", ""):
+                    return {"channel": channel, "ts": ts, **message}
+            return None
+
+        return await self.until(f"{ref} to be posted", find, seconds)  # type: ignore[no-any-return]
+
+    async def until(self, what: str, check: Any, seconds: float = 10.0) -> Any:
+        """Wait for check() to return something truthy (it may be async), and return it."""
+        deadline = time.monotonic() + seconds
+        while True:
+            value = check()
+            if asyncio.iscoroutine(value):
+                value = await value
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.02)
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """Everything a user reads in a message: its text and every text in its blocks."""
+    return (
+        message.get("text", "") + "\n" + json.dumps(message.get("blocks") or [], ensure_ascii=False)
+    )
+
+
+@asynccontextmanager
+async def running_bot(engine: AsyncEngine, **overrides: Any) -> AsyncIterator[Bot]:
+    """A stand-in Slack and `handoff serve` (HTTP mode) using it, stopped on the way out."""
+    slack = await SlackStandIn().start()
+    port = free_port()
+    options: dict[str, Any] = {
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SECRET,
+        "slack_api_url": slack.api_url,
+        "port": port,
+        "host": "127.0.0.1",
+        "outbox_lease_seconds": 3,
+        **overrides,
+    }
+    settings = load_settings(**options)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, engine, stop=stop))
+    http = aiohttp.ClientSession()
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                if task.done():
+                    task.result()  # start-up failed: say why
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.02)
+        yield Bot(slack, port, http)
+    finally:
+        stop.set()
+        await http.close()
+        try:
+            await asyncio.wait_for(task, 15)
+        finally:
+            await slack.close()
