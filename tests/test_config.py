@@ -89,7 +89,8 @@ def test_the_imap_user_is_the_partner_mailbox_unless_one_is_set(monkeypatch) -> 
         ),
         (
             {"SLACK_APP_TOKEN": "xoxb-1"},
-            "SLACK_APP_TOKEN: not a Slack app-level token (Socket Mode): it should start with xapp-",
+            "SLACK_APP_TOKEN: not a Slack app-level token (Socket Mode): "
+            "it should start with xapp-",
         ),
         (
             {"SLACK_API_URL": "slack.com"},
@@ -97,7 +98,8 @@ def test_the_imap_user_is_the_partner_mailbox_unless_one_is_set(monkeypatch) -> 
         ),
         (
             {"HANDOFF_SLACK_CHANNEL": "partner intros"},
-            "HANDOFF_SLACK_CHANNEL: 'partner intros' is not a channel id or name (expected e.g. partner-intros)",
+            "HANDOFF_SLACK_CHANNEL: 'partner intros' is not a channel id or name "
+            "(expected e.g. partner-intros)",
         ),
         (
             {"HANDOFF_REP_GROUP": "Sales Reps"},
@@ -105,7 +107,8 @@ def test_the_imap_user_is_the_partner_mailbox_unless_one_is_set(monkeypatch) -> 
         ),
         (
             {"HANDOFF_MANAGERS": "U0BOSS,boss@ours.example"},
-            "HANDOFF_MANAGERS: 'boss@ours.example' is not a Slack user id (U…), user group id (S…) or group handle",
+            "HANDOFF_MANAGERS: 'boss@ours.example' is not a Slack user id (U…), "
+            "user group id (S…) or group handle",
         ),
         ({"HANDOFF_PORT": "70000"}, "HANDOFF_PORT: Input should be less than or equal to 65535"),
     ],
