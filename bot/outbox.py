@@ -97,6 +97,8 @@ class Outbox:
         """Work until stop(); a database outage is logged once and waited out."""
         down = False
         while not self._stopping:
+            # Cleared before looking, so that a wake() while we look is not lost.
+            self._wake.clear()
             try:
                 worked = await self.run_once()
                 if down:
@@ -107,7 +109,6 @@ class Outbox:
                     log.warning("outbox: database unavailable, waiting: %s", first_line(exc))
                 down, worked = True, False
             if not worked and not self._stopping:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
 
