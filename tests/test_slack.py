@@ -100,6 +100,10 @@ async def test_a_claim_makes_the_clicker_owner_and_updates_the_post_in_place(
     assert [(e["actor"], e["detail"]) for e in claimed] == [("slack:U0REP1", "claimed as Sourced")]
 
 
+async def stage_is(handoff: Handoff, stage: str) -> bool:
+    return (await shown(handoff, "ACME-1"))["stage"] == stage
+
+
 async def outbox_empty(engine: AsyncEngine) -> bool:
     return await count(engine, "SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
 
@@ -152,6 +156,8 @@ async def test_a_retried_request_applies_once(engine: AsyncEngine, scenario: Han
         first = await bot.send(body)
         again = await bot.send(body, retry=1)  # Slack's retry: the same request once more
         assert (first.status, again.status) == (200, 200)
+        await bot.until("the stage", lambda: stage_is(scenario, "meeting"))
+        await asyncio.sleep(0.5)  # the retry's work runs after its ack too
         await bot.until("the outbox to empty", lambda: outbox_empty(engine))
     referral = await shown(scenario, "ACME-1")
     assert referral["stage"] == "meeting"

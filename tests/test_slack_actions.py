@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.slack import blocks
 from tests.conftest import Handoff
 from tests.slackbot import running_bot, text_of
-from tests.test_slack import FIXTURES, claimed, ingest, outbox_empty, shown, stage_values
+from tests.test_slack import (
+    FIXTURES,
+    claimed,
+    ingest,
+    outbox_empty,
+    shown,
+    stage_is,
+    stage_values,
+)
 
 
 async def test_next_joint_step_is_set_in_a_modal_and_shown_on_the_post(
@@ -60,7 +68,7 @@ async def test_won_asks_for_the_amount_before_it_is_recorded(
             blocks.STAGE_MODAL, "ACME-1", stage_values("won", "48000"), user="U0REP1"
         )
         assert done.status == 200
-        await bot.until("the outbox to empty", lambda: outbox_empty(engine))
+        await bot.until("the stage", lambda: stage_is(scenario, "won"))
     referral = await shown(scenario, "ACME-1")
     assert (referral["stage"], referral["amount"]) == ("won", 48000.0)
 
@@ -179,3 +187,33 @@ async def test_attribution_answers_with_help_not_an_error(
     assert answer.status == 200
     assert answer.json()["response_type"] == "ephemeral"
     assert "/attribution" in answer.json()["text"]
+
+
+async def test_a_modal_opens_only_for_someone_allowed_to_submit_it(
+    engine: AsyncEngine, scenario: Handoff
+) -> None:
+    async with running_bot(engine, managers="U0BOSS") as bot:
+        post = await claimed(bot, scenario, user="U0REP1")
+        await bot.click(blocks.UPDATE_STAGE, user="U0REP2", value="ACME-1", ref_post=post)
+        await bot.click(
+            blocks.CLAIMED_MORE, user="U0REP1", option="reassign::ACME-1", ref_post=post
+        )
+        await bot.until("two refusals", lambda: len(bot.slack.ephemerals) == 2)
+        assert [e["text"] for e in bot.slack.ephemerals] == [
+            "Only ACME-1's owner <@U0REP1> or a manager can change it.",
+            "Only managers can reassign referrals.",
+        ]
+        assert bot.slack.calls_to("views.open") == []
+        await bot.click(
+            blocks.CLAIMED_MORE, user="U0BOSS", option="reassign::ACME-1", ref_post=post
+        )
+        opened = await bot.slack.wait_for("views.open")
+        assert opened[0]["view"]["callback_id"] == blocks.REASSIGN_MODAL
+        values = {"owner": {"user": {"type": "users_select", "selected_user": "U0REP2"}}}
+        await bot.submit(blocks.REASSIGN_MODAL, "ACME-1", values, user="U0BOSS")
+        await bot.until("the post to show the new owner", lambda: "<@U0REP2>" in last_update(bot))
+    referral = await shown(scenario, "ACME-1")
+    assert referral["owner"] == "U0REP2"
+    assert any(
+        e["kind"] == "reassigned" and e["actor"] == "slack:U0BOSS" for e in referral["events"]
+    )

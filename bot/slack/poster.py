@@ -90,7 +90,9 @@ class Poster:
         if placed is None or placed.ts:
             return None  # posted already (by a worker that died before marking the job done)
         target = placed.partner_channel or self.channel
-        found = await self._find(target, placed.card.ref) if job.uncertain else None
+        # A vanished worker, or a post Slack took whose ts we then failed to store: look first.
+        retried = job.uncertain or job.attempts > 1
+        found = await self._find(target, placed.card.ref) if retried else None
         if found is None:
             post = intro_post(placed.card, now=self.clock())
             answer = await slack_call(

@@ -113,11 +113,17 @@ def register(app: AsyncApp, services: Services) -> None:
                 user=user, channel=_channel(body), text=f"There is no referral {ref}."
             )
             return
-        actor = await services.roster.actor(user)
+        try:
+            actor = await services.roster.actor(user)
+        except claims.Refused as exc:
+            await services.tell(user=user, channel=_channel(body), text=str(exc))
+            return
         card = placed.card
         refusal = None
         if what == "reassign" and not actor.manager:
             refusal = "Only managers can reassign referrals."
+        elif what != "reassign" and card.owner is None:
+            refusal = f"Claim {card.ref} first."
         elif what != "reassign" and card.owner != user and not actor.manager:
             refusal = f"Only {card.ref}'s owner <@{card.owner}> or a manager can change it."
         if refusal:
