@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--dry-run", action="store_true", help="show what would happen and store nothing"
     )
+    ingest.add_argument(
+        "--no-slack",
+        action="store_true",
+        help="store referrals without posting them or their replies to Slack (for backfills "
+        "of old mail)",
+    )
 
     referrals = commands.add_parser("referrals", help="list and show referrals")
     ref_cmds = referrals.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -243,7 +249,11 @@ async def _ingest(args: argparse.Namespace, engine: Any, settings: Settings) -> 
     started = last_report = time.monotonic()
     protection = timedelta(days=settings.protection_days)
     async with Intake.open(
-        engine=engine, directory=directory, protection=protection, dry_run=args.dry_run
+        engine=engine,
+        directory=directory,
+        protection=protection,
+        dry_run=args.dry_run,
+        slack=not args.no_slack,
     ) as intake:
         for batch in batched(read_paths(args.paths), BATCH):
             for result in await intake.ingest_batch(batch):

@@ -237,3 +237,22 @@ async def test_a_missing_channel_keeps_the_post_waiting_and_says_why(
             await conn.execute(text("UPDATE outbox SET due_at = created_at"))
         assert (await bot.post_of("ACME-1"))["channel"] == "C0CREATED"
     assert "create the channel or set HANDOFF_SLACK_CHANNEL" in caplog.text
+
+
+async def test_a_backfill_with_no_slack_stores_referrals_but_posts_nothing(
+    engine: AsyncEngine, scenario: Handoff
+) -> None:
+    async with running_bot(engine) as bot:
+        results = await asyncio.to_thread(
+            scenario,
+            "ingest",
+            str(INTRO),
+            str(FIXTURES / "09-rep-reply-all-to-01-first-response.eml"),
+            "--no-slack",
+        )
+        assert "ingested 2" in scenario.err + results
+        assert await count(engine, "SELECT count(*) FROM outbox") == 0
+        await ingest(scenario, FIXTURES / "02-globex-outlook-intro-iso8859-encoded-name.eml")
+        await bot.post_of("GLOBEX-1")  # later mail, ingested as usual, is posted
+        assert not [m for m in bot.slack.messages.values() if "ACME-1" in m.get("text", "")]
+    assert (await shown(scenario, "ACME-1"))["first_response_at"] is not None

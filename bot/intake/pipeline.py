@@ -39,6 +39,7 @@ from bot.models import (
 
 log = logging.getLogger(__name__)
 EXCERPT_CHARS = 500
+_NO_SLACK = "handoff.no_slack"  # set on an intake's connection: queue no Slack side effects
 
 
 @dataclass
@@ -146,22 +147,32 @@ class Intake:
         directory: Directory,
         protection: timedelta,
         dry_run: bool = False,
+        slack: bool = True,
     ) -> AsyncIterator[Intake]:
-        """An Intake on its own connection; a dry run rolls everything back at the end."""
+        """An Intake on its own connection; a dry run rolls everything back at the end.
+
+        With slack=False (a backfill of old mail) nothing it stores is posted to Slack.
+        """
         async with engine.connect() as conn:
             intake = cls(conn=conn, directory=directory, protection=protection, dry_run=dry_run)
-            if not dry_run:
-                yield intake
-                return
-            await conn.begin()
-            if conn.dialect.name == "sqlite":
-                # The driver begins transactions only at a write; without this BEGIN, releasing
-                # a message's SAVEPOINT would commit it.
-                await conn.exec_driver_sql("BEGIN")
+            if not slack:
+                conn.info[_NO_SLACK] = True
             try:
-                yield intake
+                if not dry_run:
+                    yield intake
+                    return
+                await conn.begin()
+                if conn.dialect.name == "sqlite":
+                    # The driver begins transactions only at a write; without this BEGIN,
+                    # releasing a message's SAVEPOINT would commit it.
+                    await conn.exec_driver_sql("BEGIN")
+                try:
+                    yield intake
+                finally:
+                    await conn.rollback()
             finally:
-                await conn.rollback()
+                # The pooled connection outlives this Intake: leave it as it was.
+                conn.info.pop(_NO_SLACK, None)
 
     async def ingest(
         self, raw: bytes, *, arrival_at: datetime | None = None, source: str = ""
@@ -603,6 +614,8 @@ async def enqueue(
     conn: AsyncConnection, kind: JobKind, referral_id: int, *, event_id: int | None = None
 ) -> None:
     """A Slack side effect of this transaction, carried out by the outbox after the commit."""
+    if conn.info.get(_NO_SLACK):
+        return
     now = utcnow()
     await conn.execute(
         q.INSERT_JOB,
