@@ -105,11 +105,9 @@ def serve_env(db_url: str, slack: SlackStandIn, **extra: str) -> dict[str, str]:
     }
 
 
-async def test_start_up_stops_on_a_token_slack_refuses(
-    db_url: str, scenario: Handoff, standin: SlackStandIn
-) -> None:
-    env = serve_env(db_url, standin, SLACK_BOT_TOKEN="xoxb-revoked")
-    done = await asyncio.to_thread(
+async def serve_until_exit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`handoff serve` as a subprocess that is expected to stop by itself (a start-up error)."""
+    return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "bot", "serve"],
         env=env,
@@ -117,6 +115,13 @@ async def test_start_up_stops_on_a_token_slack_refuses(
         text=True,
         timeout=60,
     )
+
+
+async def test_start_up_stops_on_a_token_slack_refuses(
+    db_url: str, scenario: Handoff, standin: SlackStandIn
+) -> None:
+    env = serve_env(db_url, standin, SLACK_BOT_TOKEN="xoxb-revoked")
+    done = await serve_until_exit(env)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
         "handoff: SLACK_BOT_TOKEN: Slack says invalid_auth "
@@ -129,14 +134,7 @@ async def test_http_mode_without_a_signing_secret_is_refused(
     db_url: str, scenario: Handoff, standin: SlackStandIn
 ) -> None:
     env = serve_env(db_url, standin, SLACK_SIGNING_SECRET="")
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "bot", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = await serve_until_exit(env)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("handoff: SLACK_SIGNING_SECRET: not set")
 

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.claims import Actor, Outcome, Refused
+from bot.claims import Outcome, Refused
 from bot.outbox import Outbox
 from bot.slack import cards
 from bot.slack.roster import Roster
@@ -30,15 +30,24 @@ class Services:
 
     async def act(
         self,
+        body: dict[str, Any],
+        action: Callable[..., Awaitable[Outcome]],
         *,
-        user: str,
         channel: str | None,
-        do: Callable[[Actor], Awaitable[Outcome]],
+        **fields: Any,
     ) -> Outcome | None:
-        """Run one action for the user; a refusal or a note is told to them alone."""
+        """Apply one bot.claims action for the user who sent `body`; a refusal or a note is
+        told to them alone."""
+        user = body["user"]["id"]
         try:
             actor = await self.roster.actor(user)
-            outcome = await do(actor)
+            outcome = await action(
+                engine=self.engine,
+                actor=actor,
+                at=self.clock(),
+                request=request_key(body),
+                **fields,
+            )
         except Refused as exc:
             await self.tell(user=user, channel=channel, text=str(exc))
             return None

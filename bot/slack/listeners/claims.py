@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import claims
 from bot.models import Role
 from bot.slack import blocks
-from bot.slack.services import Services, request_key
+from bot.slack.services import Services
 from bot.slack.views import next_step_modal, reassign_modal, stage_modal
 
 
@@ -17,85 +17,36 @@ def register(app: AsyncApp, services: Services) -> None:
     async def claim_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         role = Role.SOURCED if action["action_id"] == blocks.CLAIM_SOURCED else Role.INFLUENCED
-        await _claim(body, action["value"], role)
-
-    async def _claim(body: dict[str, Any], ref: str, role: Role) -> None:
         await services.act(
-            user=body["user"]["id"],
-            channel=_channel(body),
-            do=lambda actor: claims.claim(
-                engine=services.engine,
-                ref=ref,
-                actor=actor,
-                role=role,
-                at=services.clock(),
-                request=request_key(body),
-            ),
+            body, claims.claim, channel=_channel(body), ref=action["value"], role=role
         )
 
     async def intro_more(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         verb, arg, ref = blocks.parse_value(action["selected_option"]["value"])
         if verb == "claim":
-            await _claim(body, ref, Role(arg))
+            await services.act(body, claims.claim, channel=_channel(body), ref=ref, role=Role(arg))
         elif verb == "not_a_fit":
-            await services.act(
-                user=body["user"]["id"],
-                channel=_channel(body),
-                do=lambda actor: claims.not_a_fit(
-                    engine=services.engine,
-                    ref=ref,
-                    actor=actor,
-                    at=services.clock(),
-                    request=request_key(body),
-                ),
-            )
+            await services.act(body, claims.not_a_fit, channel=_channel(body), ref=ref)
 
     async def first_response(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         await services.act(
-            user=body["user"]["id"],
-            channel=_channel(body),
-            do=lambda actor: claims.mark_first_response(
-                engine=services.engine,
-                ref=action["value"],
-                actor=actor,
-                at=services.clock(),
-                request=request_key(body),
-            ),
+            body, claims.mark_first_response, channel=_channel(body), ref=action["value"]
         )
 
     async def change_role(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         _, role, ref = blocks.parse_value(action["selected_option"]["value"])
         await services.act(
-            user=body["user"]["id"],
-            channel=_channel(body),
-            do=lambda actor: claims.change_role(
-                engine=services.engine,
-                ref=ref,
-                actor=actor,
-                role=Role(role),
-                at=services.clock(),
-                request=request_key(body),
-            ),
+            body, claims.change_role, channel=_channel(body), ref=ref, role=Role(role)
         )
 
     async def claimed_more(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         verb, _, ref = blocks.parse_value(action["selected_option"]["value"])
         if verb == "release":
-            await services.act(
-                user=body["user"]["id"],
-                channel=_channel(body),
-                do=lambda actor: claims.release(
-                    engine=services.engine,
-                    ref=ref,
-                    actor=actor,
-                    at=services.clock(),
-                    request=request_key(body),
-                ),
-            )
+            await services.act(body, claims.release, channel=_channel(body), ref=ref)
         elif verb == "reassign":
             await _open(body, ref, "reassign")
 

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import claims
 from bot.models import Stage
 from bot.slack import blocks
-from bot.slack.services import Services, request_key
+from bot.slack.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -33,19 +33,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         assert due is not None
-        await _apply(
-            body,
-            view,
-            lambda actor: claims.set_next_step(
-                engine=services.engine,
-                ref=view["private_metadata"],
-                actor=actor,
-                text=text,
-                due=due,
-                at=services.clock(),
-                request=request_key(body),
-            ),
-        )
+        await _apply(body, view, claims.set_next_step, text=text, due=due)
 
     async def stage(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view["state"]["values"]
@@ -61,19 +49,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors={"amount": "A won deal needs its amount."})
             return
         await ack()
-        await _apply(
-            body,
-            view,
-            lambda actor: claims.set_stage(
-                engine=services.engine,
-                ref=view["private_metadata"],
-                actor=actor,
-                stage=chosen,
-                amount=amount,
-                at=services.clock(),
-                request=request_key(body),
-            ),
-        )
+        await _apply(body, view, claims.set_stage, stage=chosen, amount=amount)
 
     async def reassign(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         owner = view["state"]["values"]["owner"]["user"].get("selected_user")
@@ -81,24 +57,16 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors={"owner": "Choose the new owner."})
             return
         await ack()
-        await _apply(
-            body,
-            view,
-            lambda actor: claims.reassign(
-                engine=services.engine,
-                ref=view["private_metadata"],
-                actor=actor,
-                owner=owner,
-                at=services.clock(),
-                request=request_key(body),
-            ),
-        )
+        await _apply(body, view, claims.reassign, owner=owner)
 
-    async def _apply(body: dict[str, Any], view: dict[str, Any], do: Any) -> None:
+    async def _apply(
+        body: dict[str, Any], view: dict[str, Any], action: Any, **fields: Any
+    ) -> None:
         # A modal has no channel: refusals go where the referral is posted.
-        placed = await services.card(view["private_metadata"])
+        ref = view["private_metadata"]
+        placed = await services.card(ref)
         channel = placed.channel if placed else None
-        await services.act(user=body["user"]["id"], channel=channel, do=do)
+        await services.act(body, action, channel=channel, ref=ref, **fields)
 
     app.view(blocks.NEXT_STEP_MODAL)(next_step)
     app.view(blocks.STAGE_MODAL)(stage)
