@@ -67,9 +67,9 @@ async def claim(
     if not actor.may_claim:
         raise Refused("Only members of the reps' user group can claim referrals.")
     async with engine.begin() as conn:
-        if not await _first_time(conn, request, at):
+        if not await first_time(conn, request, at):
             return Outcome(ref, applied=False)
-        row = await _load(conn, ref)
+        row = await load(conn, ref)
         won = await conn.execute(
             sa.update(referral)
             .where(
@@ -83,12 +83,13 @@ async def claim(
                 role=sa.case((referral.c.role == str(Role.DISPUTED), referral.c.role), else_=role),
                 stage=str(Stage.CLAIMED),
                 claimed_at=at,
+                response_snoozed_until=None,
             )
         )
         if won.rowcount != 1:
             # Another claim won meanwhile; read the row again to name the winner (on
             # PostgreSQL the UPDATE waited for it, and this read sees its commit).
-            row = await _load(conn, ref)
+            row = await load(conn, ref)
             if row.owner == actor.user:
                 raise Refused(f"You already claimed {row.ref}.")
             if row.owner:
@@ -97,7 +98,7 @@ async def claim(
         detail = f"claimed as {ROLE_LABELS[role]}"
         if row.role == Role.DISPUTED:
             detail += " (the partner's role stays disputed until a manager settles it)"
-        await _changed(conn, row.id, EventKind.CLAIMED, actor, at, detail)
+        await changed(conn, row.id, EventKind.CLAIMED, actor, at, detail)
     note = None
     if row.role == Role.DISPUTED:
         note = f"{row.ref} is yours. Its partner role is disputed until a manager settles it."
@@ -109,9 +110,9 @@ async def not_a_fit(*, engine: AsyncEngine, ref: str, actor: Actor, at: datetime
     if not (actor.may_claim or actor.manager):
         raise Refused("Only members of the reps' user group can triage referrals.")
     async with engine.begin() as conn:
-        if not await _first_time(conn, request, at):
+        if not await first_time(conn, request, at):
             return Outcome(ref, applied=False)
-        row = await _load(conn, ref)
+        row = await load(conn, ref)
         done = await conn.execute(
             sa.update(referral)
             .where(
@@ -123,7 +124,7 @@ async def not_a_fit(*, engine: AsyncEngine, ref: str, actor: Actor, at: datetime
         )
         if done.rowcount != 1:
             raise Refused(f"{row.ref} is already claimed or closed.")
-        await _changed(conn, row.id, EventKind.NOT_A_FIT, actor, at, "marked not a fit")
+        await changed(conn, row.id, EventKind.NOT_A_FIT, actor, at, "marked not a fit")
     return Outcome(row.ref, applied=True)
 
 
@@ -132,10 +133,10 @@ async def release(
 ) -> Outcome:
     """Give the referral back to the channel: no owner, claimable again."""
     async with engine.begin() as conn:
-        if not await _first_time(conn, request, at):
+        if not await first_time(conn, request, at):
             return Outcome(ref, applied=False)
-        row = await _load(conn, ref)
-        _owner_or_manager(row, actor, "release")
+        row = await load(conn, ref)
+        owner_or_manager(row, actor, "release")
         done = await conn.execute(
             sa.update(referral)
             .where(referral.c.id == row.id, referral.c.owner == row.owner)
@@ -150,7 +151,7 @@ async def release(
         )
         if done.rowcount != 1:
             raise Refused(f"{row.ref} changed meanwhile; look at the post again.")
-        await _changed(conn, row.id, EventKind.RELEASED, actor, at, f"released (was {row.owner})")
+        await changed(conn, row.id, EventKind.RELEASED, actor, at, f"released (was {row.owner})")
     return Outcome(row.ref, applied=True)
 
 
@@ -161,9 +162,9 @@ async def reassign(
     if not actor.manager:
         raise Refused("Only managers can reassign referrals.")
     async with engine.begin() as conn:
-        if not await _first_time(conn, request, at):
+        if not await first_time(conn, request, at):
             return Outcome(ref, applied=False)
-        row = await _load(conn, ref)
+        row = await load(conn, ref)
         if row.owner == owner:
             raise Refused(f"{row.ref} already belongs to <@{owner}>.")
         values: dict[str, Any] = {"owner": owner}
@@ -171,7 +172,7 @@ async def reassign(
             values.update(claimed_at=at, stage=str(Stage.CLAIMED))
         await conn.execute(sa.update(referral).where(referral.c.id == row.id).values(**values))
         detail = f"reassigned from {row.owner or 'nobody'} to {owner}"
-        await _changed(conn, row.id, EventKind.REASSIGNED, actor, at, detail)
+        await changed(conn, row.id, EventKind.REASSIGNED, actor, at, detail)
     return Outcome(row.ref, applied=True)
 
 
@@ -182,10 +183,10 @@ async def change_role(
     if role not in CLAIM_ROLES:
         raise Refused(f"{role} cannot be chosen here")
     async with engine.begin() as conn:
-        if not await _first_time(conn, request, at):
+        if not await first_time(conn, request, at):
             return Outcome(ref, applied=False)
-        row = await _load(conn, ref)
-        _owner_or_manager(row, actor, "change the role of")
+        row = await load(conn, ref)
+        owner_or_manager(row, actor, "change the role of")
         if row.role == Role.DISPUTED and not actor.manager:
             raise Refused(f"{row.ref} is disputed: only a manager can settle its role.")
         if row.role == role:
@@ -193,7 +194,7 @@ async def change_role(
         await conn.execute(sa.update(referral).where(referral.c.id == row.id).values(role=role))
         before = ROLE_LABELS.get(Role(row.role), row.role) if row.role else "none"
         detail = f"role {before} → {ROLE_LABELS[role]}"
-        await _changed(conn, row.id, EventKind.ROLE_CHANGED, actor, at, detail)
+        await changed(conn, row.id, EventKind.ROLE_CHANGED, actor, at, detail)
     return Outcome(row.ref, applied=True)
 
 
@@ -202,14 +203,14 @@ async def mark_first_response(
 ) -> Outcome:
     """The owner answered the prospect outside the intro's thread: the clock stops now."""
     async with engine.begin() as conn:
-        if not await _first_time(conn, request, at):
+        if not await first_time(conn, request, at):
             return Outcome(ref, applied=False)
-        row = await _load(conn, ref)
-        _owner_or_manager(row, actor, "mark the first response of")
+        row = await load(conn, ref)
+        owner_or_manager(row, actor, "mark the first response of")
         done = await conn.execute(q.MARK_FIRST_RESPONSE, {"b_id": row.id, "b_at": at})
         if done.rowcount != 1:
             return Outcome(row.ref, applied=True, note=f"{row.ref} had its first response already.")
-        await _changed(conn, row.id, EventKind.FIRST_RESPONSE, actor, at, "marked in Slack")
+        await changed(conn, row.id, EventKind.FIRST_RESPONSE, actor, at, "marked in Slack")
     return Outcome(row.ref, applied=True)
 
 
@@ -228,18 +229,18 @@ async def set_next_step(
     if not text:
         raise Refused("Describe the next joint step.")
     async with engine.begin() as conn:
-        if not await _first_time(conn, request, at):
+        if not await first_time(conn, request, at):
             return Outcome(ref, applied=False)
-        row = await _load(conn, ref)
-        _owner_or_manager(row, actor, "set the next step of")
+        row = await load(conn, ref)
+        owner_or_manager(row, actor, "set the next step of")
         due_at = datetime.combine(due, time(), tzinfo=UTC)  # a day, kept as its UTC midnight
         await conn.execute(
             sa.update(referral)
             .where(referral.c.id == row.id)
-            .values(next_step=text[:500], next_step_due=due_at)
+            .values(next_step=text[:500], next_step_due=due_at, step_snoozed_until=None)
         )
         detail = f"next joint step: {text[:500]} (due {due.isoformat()})"
-        await _changed(conn, row.id, EventKind.NEXT_STEP, actor, at, detail)
+        await changed(conn, row.id, EventKind.NEXT_STEP, actor, at, detail)
     return Outcome(row.ref, applied=True)
 
 
@@ -259,10 +260,10 @@ async def set_stage(
     if stage == Stage.WON and (amount is None or amount <= 0):
         raise Refused("A won deal needs its amount.")
     async with engine.begin() as conn:
-        if not await _first_time(conn, request, at):
+        if not await first_time(conn, request, at):
             return Outcome(ref, applied=False)
-        row = await _load(conn, ref)
-        _owner_or_manager(row, actor, "update the stage of")
+        row = await load(conn, ref)
+        owner_or_manager(row, actor, "update the stage of")
         kept = amount if stage == Stage.WON else row.amount
         await conn.execute(
             sa.update(referral).where(referral.c.id == row.id).values(stage=stage, amount=kept)
@@ -270,11 +271,11 @@ async def set_stage(
         detail = f"stage {row.stage} → {stage}"
         if stage == Stage.WON:
             detail += f" (amount {amount:,.2f})"
-        await _changed(conn, row.id, EventKind.STAGE_CHANGED, actor, at, detail)
+        await changed(conn, row.id, EventKind.STAGE_CHANGED, actor, at, detail)
     return Outcome(row.ref, applied=True)
 
 
-async def _first_time(conn: AsyncConnection, request: str, at: datetime) -> bool:
+async def first_time(conn: AsyncConnection, request: str, at: datetime) -> bool:
     """Record a Slack request as applied; False when it was applied before (a retry)."""
     values = {"key": request[:300], "at": at}
     insert: Any
@@ -285,7 +286,8 @@ async def _first_time(conn: AsyncConnection, request: str, at: datetime) -> bool
     return (await conn.execute(insert)).rowcount == 1
 
 
-async def _load(conn: AsyncConnection, ref: str) -> Any:
+async def load(conn: AsyncConnection, ref: str) -> Any:
+    """The referral's id, ref, owner, role, stage and amount; Refused if there is none."""
     row = (
         await conn.execute(
             sa.select(
@@ -303,7 +305,8 @@ async def _load(conn: AsyncConnection, ref: str) -> Any:
     return row
 
 
-def _owner_or_manager(row: sa.Row[Any], actor: Actor, doing: str) -> None:
+def owner_or_manager(row: sa.Row[Any], actor: Actor, doing: str) -> None:
+    """Refused unless the referral has an owner and the actor is that owner or a manager."""
     if row.owner is None and doing != "release":
         raise Refused(f"Claim {row.ref} first.")
     if row.owner is None:
@@ -312,15 +315,18 @@ def _owner_or_manager(row: sa.Row[Any], actor: Actor, doing: str) -> None:
         raise Refused(f"Only {row.ref}'s owner <@{row.owner}> or a manager can {doing} it.")
 
 
-async def _changed(
+async def changed(
     conn: AsyncConnection,
     referral_id: int,
     kind: EventKind,
     actor: Actor,
     at: datetime,
     detail: str,
+    *,
+    shown: bool = True,
 ) -> None:
-    """The event with the Slack user as actor; the post re-rendered; a line in its thread."""
+    """The event with the Slack user as actor; unless not `shown`, the post re-rendered and a
+    line in its thread."""
     event_id = await conn.scalar(
         q.INSERT_EVENT,
         {
@@ -332,5 +338,6 @@ async def _changed(
             "detail": detail,
         },
     )
-    await enqueue(conn, JobKind.SLACK_UPDATE, referral_id)
-    await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)
+    if shown:
+        await enqueue(conn, JobKind.SLACK_UPDATE, referral_id)
+        await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)

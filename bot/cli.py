@@ -11,7 +11,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_database, session_factory, share_one_cpu, upgrade
 from bot.intake.pipeline import IngestResult, Intake, load_directory
 from bot.intake.sources import SourceError, batched, read_paths
+from bot.jobs.sweeps import SWEEPS
 from bot.partners import PartnerError, add_partner, list_partners
 from bot.referrals import list_referrals, raw_message, show_referral, triage
 
@@ -83,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CHANNEL",
         help="post this partner's intros there instead of HANDOFF_SLACK_CHANNEL (id or name)",
     )
+    add.add_argument(
+        "--first-response-sla",
+        metavar="DURATION",
+        help="this partner's first-response deadline after a claim, e.g. 4h "
+        "(default HANDOFF_FIRST_RESPONSE_SLA)",
+    )
     plist = partner_cmds.add_parser("list", help="list partners")
     plist.add_argument("--json", action="store_true", help="print JSON")
 
@@ -131,11 +138,48 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run until SIGTERM or Ctrl-C. Logs one line per event to stderr.",
     )
 
+    jobs = commands.add_parser(
+        "jobs",
+        help="the scheduled sweeps (nudges and reminders): list them, run one now",
+        description="The sweeps `handoff serve` runs on a schedule. Each one looks at the "
+        "database and sends what is due and was not sent before, so running one by hand "
+        "never sends a nudge twice.",
+    )
+    job_cmds = jobs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    jlist = job_cmds.add_parser("list", help="each job's schedule, last run and next run")
+    jlist.add_argument("--json", action="store_true", help="print JSON")
+    jrun = job_cmds.add_parser(
+        "run",
+        help="run one sweep now and deliver what it sends before exiting",
+        description="Run one sweep as of now (or --now), print each nudge it sends, and "
+        "deliver them through the outbox before exiting.",
+    )
+    jrun.add_argument("name", metavar="NAME", help=f"one of: {', '.join(SWEEPS)}")
+    jrun.add_argument(
+        "--now",
+        metavar="ISO-8601",
+        type=_instant,
+        help="run as of this instant, e.g. 2026-11-23T09:00:00Z (a time without offset is UTC)",
+    )
+    jrun.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent, send and record nothing"
+    )
+
     commands.add_parser(
         "demo",
         help="ingest the bundled sample intros into a throwaway database and print the referrals",
     )
     return parser
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO-8601 instant (expected e.g. 2026-11-23T09:00:00Z)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -213,6 +257,7 @@ async def _partners_add(args: argparse.Namespace, engine: Any, settings: Setting
             contacts=args.contact,
             domains=args.domain,
             slack_channel=args.slack_channel,
+            first_response_sla=args.first_response_sla,
         )
         await session.commit()
     verb = "registered" if created else "updated"
@@ -386,6 +431,34 @@ async def _triage_show(args: argparse.Namespace, engine: Any, settings: Settings
     return 0
 
 
+async def _jobs_list(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    from bot.jobs.scheduler import list_jobs
+
+    jobs = await list_jobs(engine, settings, datetime.now(UTC))
+    if args.json:
+        print(json.dumps(jobs, indent=2))
+        return 0
+    print(f"{'NAME':<18} {'SCHEDULE':<22} {'LAST RUN (UTC)':<17} {'SENT':>5}  NEXT RUN (UTC)")
+    for job in jobs:
+        last = job["last_run"][:16].replace("T", " ") if job["last_run"] else "never"
+        sent = "-" if job["last_sent"] is None else str(job["last_sent"])
+        following = job["next_run"][:16].replace("T", " ") if job["next_run"] else "-"
+        print(f"{job['name']:<18} {job['schedule']:<22} {last:<17} {sent:>5}  {following}")
+        if job["last_error"]:
+            print(f"{'':<18} last run failed: {job['last_error']}")
+    return 0
+
+
+async def _jobs_run(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    from bot.jobs.run import run_job
+
+    if args.name not in SWEEPS:
+        raise UsageError(f"no job {args.name!r} (one of: {', '.join(SWEEPS)})")
+    return await run_job(
+        engine, settings, args.name, as_of=args.now, dry_run=args.dry_run, out=sys.stdout
+    )
+
+
 _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("migrate", None): _migrate,
     ("serve", None): _serve,
@@ -396,4 +469,6 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("referrals", "show"): _referrals_show,
     ("triage", None): _triage,
     ("triage", "show"): _triage_show,
+    ("jobs", "list"): _jobs_list,
+    ("jobs", "run"): _jobs_run,
 }

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     Field,
@@ -24,6 +26,35 @@ _MAILBOX = re.compile(r"^[a-z0-9._%-]+@[a-z0-9.-]+$")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
 _SLACK_HANDLE = re.compile(r"^@?[a-z0-9][a-z0-9._-]{0,79}$")
+
+
+_DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """`30m`, `4h`, `2d`, `1w`, or combined as `1h30m`; ValueError naming what was wrong."""
+    if isinstance(value, timedelta):
+        return value
+    text = str(value).strip().lower()
+    parts = _DURATION_PART.findall(text)
+    if not parts or _DURATION_PART.sub("", text).strip():
+        raise ValueError(f"{value!r} is not a duration (expected e.g. 30m, 4h, 2d)")
+    seconds = sum(int(n) * _UNITS[unit] for n, unit in parts)
+    if seconds <= 0:
+        raise ValueError(f"{value!r} is not a duration longer than zero")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    """The shortest spelling parse_duration reads back: 30m, 4h, 2d, 1h30m."""
+    seconds = int(delta.total_seconds())
+    out = ""
+    for unit in "dhms":
+        n, seconds = divmod(seconds, _UNITS[unit])
+        if n:
+            out += f"{n}{unit}"
+    return out or "0s"
 
 
 class ConfigError(Exception):
@@ -130,6 +161,36 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port (tests)
     # A job whose worker vanished (killed mid-post) is taken up again after this long.
     outbox_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # Nudges and reminders (bot/jobs/): durations such as 30m, 4h, 2d.
+    claim_sla: timedelta = timedelta(minutes=30)  # unclaimed: thread nudge, then 2x: managers
+    first_response_sla: timedelta = timedelta(hours=24)  # owner DM, then 2x: managers
+    overdue_every: timedelta = timedelta(days=2)  # overdue next steps, reminded again
+    inactive_after: timedelta = timedelta(days=60)  # a partner this quiet is noted weekly
+    sweep_every: timedelta = timedelta(minutes=1)  # how often the sweeps look
+    timezone: str = "UTC"  # reports' periods; reminders for people whose zone Slack won't say
+
+    @field_validator(
+        "claim_sla",
+        "first_response_sla",
+        "overdue_every",
+        "inactive_after",
+        "sweep_every",
+        mode="before",
+    )
+    @classmethod
+    def _check_duration(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone (expected e.g. UTC or Europe/Berlin)"
+            ) from None
+        return value.strip()
 
     @field_validator("internal_domains", mode="before")
     @classmethod
@@ -258,6 +319,10 @@ class Settings(BaseSettings):
                     self.partner_mailbox = user
                     break
         return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def socket_mode(self) -> bool:

@@ -94,10 +94,12 @@ class EventKind(StrEnum):
     STAGE_CHANGED = "stage_changed"
     NEXT_STEP = "next_step"
     NOT_A_FIT = "not_a_fit"
+    STEP_DONE = "step_done"
+    SNOOZED = "snoozed"  # a reminder put off by its owner: in the timeline, not the thread
 
 
 # Events whose line goes into the referral's Slack thread (the intro is the post itself).
-THREADED_EVENTS = frozenset(EventKind) - {EventKind.INTRO_RECEIVED}
+THREADED_EVENTS = frozenset(EventKind) - {EventKind.INTRO_RECEIVED, EventKind.SNOOZED}
 
 
 class JobKind(StrEnum):
@@ -106,6 +108,16 @@ class JobKind(StrEnum):
     SLACK_POST = "slack_post"  # post a new referral to its channel
     SLACK_UPDATE = "slack_update"  # re-render the post from the referral as it is now
     SLACK_THREAD = "slack_thread"  # one event's line in the post's thread
+    SLACK_NUDGE = "slack_nudge"  # one nudge to one place: the post's thread or someone's DM
+
+
+class NudgeKind(StrEnum):
+    """The clocks Handoff watches (bot/jobs/)."""
+
+    UNCLAIMED = "unclaimed"  # level 1: the post's thread; level 2: the managers
+    FIRST_RESPONSE = "first_response"  # level 1: the owner; level 2: the managers
+    NEXT_STEP = "next_step"  # level 0 on the due day, then one per HANDOFF_OVERDUE_EVERY
+    INACTIVE_PARTNERS = "inactive_partners"  # a weekly note to the managers
 
 
 class Partner(SQLModel, table=True):
@@ -114,6 +126,8 @@ class Partner(SQLModel, table=True):
     name: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     slack_channel: str | None = Field(default=None, max_length=80)  # else HANDOFF_SLACK_CHANNEL
+    # Overrides HANDOFF_FIRST_RESPONSE_SLA for this partner's referrals.
+    first_response_sla_seconds: int | None = None
 
 
 class PartnerAddress(SQLModel, table=True):
@@ -156,6 +170,9 @@ class Referral(SQLModel, table=True):
     slack_ts: str | None = Field(default=None, max_length=64)
     conflict_with_id: int | None = Field(default=None, foreign_key="referral.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Reminders put off by their owner ("Snooze 1 day"); cleared when their cause changes.
+    response_snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    step_snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Event(SQLModel, table=True):
@@ -215,6 +232,8 @@ class OutboxJob(SQLModel, table=True):
     kind: str = Field(max_length=32)
     referral_id: int | None = Field(default=None, foreign_key="referral.id", index=True)
     event_id: int | None = Field(default=None, foreign_key="event.id")
+    nudge_id: int | None = Field(default=None, foreign_key="nudge.id")
+    target: str | None = Field(default=None, max_length=64)  # a user id for a DM
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     due_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     attempts: int = 0
@@ -231,3 +250,51 @@ class SlackRequest(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=300)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Nudge(SQLModel, table=True):
+    """A nudge sent (or being sent): at most one per subject, kind, cycle and level.
+
+    `subject` is the referral's id (0 for the weekly note about partners). `cycle_at` is when
+    the clock started: a release, a new claim, a snooze or a new due date starts a new cycle,
+    whose nudges are new ones. The unique key is what makes a restart, a caught-up run or a
+    second replica harmless: the loser of the insert sends nothing.
+    """
+
+    __tablename__ = "nudge"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "subject", "cycle_at", "level", name="uq_nudge_once"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    subject: int
+    referral_id: int | None = Field(default=None, foreign_key="referral.id", index=True)
+    cycle_at: datetime = Field(sa_type=UTCDateTime)
+    level: int
+    due_at: datetime = Field(sa_type=UTCDateTime)  # when the rule made it due
+    created_at: datetime = Field(sa_type=UTCDateTime)  # the sweep's instant (its clock)
+    detail: str | None = Field(default=None, sa_type=sa.Text)  # JSON, for the partners' note
+
+
+class JobRun(SQLModel, table=True):
+    """The last run of each scheduled sweep, for `handoff jobs list`."""
+
+    __tablename__ = "job_run"
+
+    name: str = Field(primary_key=True, max_length=64)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    as_of: datetime = Field(sa_type=UTCDateTime)
+    seconds: float = 0.0
+    sent: int = 0
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class SlackUser(SQLModel, table=True):
+    """A Slack user's time zone (users.info), kept a day: reminders go out at 09:00 theirs."""
+
+    __tablename__ = "slack_user"
+
+    id: str = Field(primary_key=True, max_length=32)
+    tz: str | None = Field(default=None, max_length=64)
+    checked_at: datetime = Field(sa_type=UTCDateTime)

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +39,8 @@ class Job:
     event_id: int | None
     attempts: int  # including this one
     uncertain: bool  # an earlier worker vanished while holding it: the effect may have happened
+    nudge_id: int | None = None
+    target: str | None = None  # whom a DM goes to
 
 
 class Retry(Exception):  # noqa: N818 - an outcome, not a crash
@@ -112,21 +114,32 @@ class Outbox:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
 
-    async def run_once(self) -> bool:
-        """Lease and carry out one due job; False when none was due."""
-        job = await self._lease()
+    async def run_once(self, *, only: Collection[int] | None = None) -> bool:
+        """Lease and carry out one due job (of `only`, if given); False when none was due."""
+        job = await self._lease(only)
         if job is None:
             return False
         await self._carry_out(job)
         return True
 
-    async def drain(self, *, within: float = 30.0) -> int:
-        """Carry out every job due now (for commands that send before they exit)."""
+    async def drain(self, *, within: float = 30.0, only: Collection[int] | None = None) -> int:
+        """Carry out every job due now, or those of `only` (for commands that send before they
+        exit); returns how many were tried. A job that fails waits for its retry."""
         done = 0
         async with asyncio.timeout(within):
-            while await self.run_once():
+            while await self.run_once(only=only):
                 done += 1
         return done
+
+    async def unfinished(self, ids: Collection[int]) -> list[str]:
+        """Of these jobs, the last errors of those not done yet."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(outbox.c.last_error).where(
+                    outbox.c.id.in_(list(ids)), outbox.c.done_at.is_(None)
+                )
+            )
+            return [row.last_error or "not tried yet" for row in rows]
 
     async def pending(self) -> int:
         """Jobs not done yet, due or not."""
@@ -134,11 +147,20 @@ class Outbox:
             query = sa.select(sa.func.count()).where(outbox.c.done_at.is_(None))
             return int(await conn.scalar(query) or 0)
 
-    async def _lease(self) -> Job | None:
+    async def _lease(self, only: Collection[int] | None = None) -> Job | None:
         now = self.clock()
         free = sa.or_(outbox.c.leased_until.is_(None), outbox.c.leased_until <= now)
         due = sa.and_(outbox.c.done_at.is_(None), outbox.c.due_at <= now, free)
-        columns = (outbox.c.id, outbox.c.kind, outbox.c.referral_id, outbox.c.event_id)
+        if only is not None:
+            due = sa.and_(due, outbox.c.id.in_(list(only)))
+        columns = (
+            outbox.c.id,
+            outbox.c.kind,
+            outbox.c.referral_id,
+            outbox.c.event_id,
+            outbox.c.nudge_id,
+            outbox.c.target,
+        )
         async with self.engine.begin() as conn:
             rows = (
                 await conn.execute(
@@ -163,6 +185,8 @@ class Outbox:
                         event_id=row.event_id,
                         attempts=row.attempts + 1,
                         uncertain=row.leased_until is not None,
+                        nudge_id=row.nudge_id,
+                        target=row.target,
                     )
         return None
 

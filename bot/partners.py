@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config import format_duration, parse_duration
 from bot.intake.rules import DIGEST_TAG_PREFIX, FREEMAIL, SLUG
 from bot.models import AddressKind, Partner, PartnerAddress, Referral
 
@@ -29,6 +31,7 @@ class PartnerView:
     created_at: str
     referrals: int
     slack_channel: str | None = None
+    first_response_sla: str | None = None  # e.g. "4h"; None: HANDOFF_FIRST_RESPONSE_SLA
 
     def as_json(self) -> dict[str, object]:
         return self.__dict__.copy()
@@ -66,6 +69,7 @@ async def add_partner(
     contacts: list[str],
     domains: list[str],
     slack_channel: str | None = None,
+    first_response_sla: str | None = None,
 ) -> tuple[Partner, bool]:
     """Create the partner, or add to an existing one; returns (partner, created)."""
     slug = check_slug(slug)
@@ -97,6 +101,13 @@ async def add_partner(
         partner.name = name.strip()
     if channel:
         partner.slack_channel = channel
+    if first_response_sla is not None:
+        try:
+            partner.first_response_sla_seconds = int(
+                parse_duration(first_response_sla).total_seconds()
+            )
+        except ValueError as exc:
+            raise PartnerError(f"--first-response-sla: {exc}") from None
     assert partner.id is not None  # flushed above
     for kind, value in wanted:
         owner = (
@@ -135,6 +146,9 @@ async def list_partners(*, session: AsyncSession) -> list[PartnerView]:
                 created_at=p.created_at.isoformat(),
                 referrals=counts.get(p.id or 0, 0),
                 slack_channel=p.slack_channel,
+                first_response_sla=format_duration(timedelta(seconds=p.first_response_sla_seconds))
+                if p.first_response_sla_seconds
+                else None,
             )
         )
     return views

@@ -1,4 +1,4 @@
-"""`handoff serve`: Slack, the IMAP watchers, the outbox and /healthz on one asyncio loop."""
+"""`handoff serve`: Slack, the IMAP watchers, the outbox, the sweeps and /healthz on one loop."""
 
 from __future__ import annotations
 
@@ -14,11 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings
 from bot.intake.pipeline import IngestResult
+from bot.jobs.scheduler import Scheduler
+from bot.jobs.sweeps import Sweeper
 from bot.mail.imap import ImapRefused
 from bot.mail.watcher import FolderWatcher, Observer, WatchSettings
 from bot.models import utcnow
 from bot.outbox import Outbox
 from bot.slack.app import build_app, web_client
+from bot.slack.nudger import Nudger
+from bot.slack.people import People
 from bot.slack.poster import HINTS, Poster
 from bot.slack.roster import Roster
 from bot.slack.services import Services
@@ -76,16 +80,22 @@ async def serve(
     outbox = None
     bolt = None
     socket = None
+    scheduler = None
     if settings.slack_bot_token is not None:
         client = web_client(settings)
         poster = Poster(engine, client, channel=settings.slack_channel, clock=clock)
+        nudger = Nudger(engine, client, settings, clock=clock)
         outbox = Outbox(
             engine,
-            poster.handlers(),
+            poster.handlers() | nudger.handlers(),
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             clock=clock,
         )
         roster = Roster(client, rep_group=settings.rep_group, managers=settings.managers)
+        people = People(engine, client, roster, clock=clock)
+        scheduler = Scheduler(
+            Sweeper(engine, settings, people, clock=clock), settings, on_sent=outbox.wake
+        )
         bolt = build_app(settings, Services(engine, client, outbox, roster, clock))
         who = await check_slack(client)
         if settings.socket_mode:
@@ -123,6 +133,8 @@ async def serve(
             cleanups.append(socket.close_async)
         if outbox is not None:
             tasks["outbox"] = asyncio.create_task(outbox.run(), name="outbox")
+        if scheduler is not None:
+            scheduler.start()
         for w in watchers:
             tasks[w.name] = asyncio.create_task(w.run(), name=w.name)
         if watchers:
@@ -132,6 +144,8 @@ async def serve(
         await asyncio.wait([stopping, *tasks.values()], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
     finally:
+        if scheduler is not None:
+            scheduler.shutdown()  # a sweep under way commits whole or not at all
         if outbox is not None and "outbox" in tasks:
             # A post under way is finished, so that its ts is kept; a hung one is cut off and
             # its job taken up again after the lease.

@@ -155,6 +155,8 @@ class SlackStandIn:
             "usergroups.users.list": self._usergroup_members,
             "users.info": self._user_info,
             "conversations.history": self._history,
+            "conversations.replies": self._replies,
+            "conversations.open": self._open,
             "conversations.list": self._list_channels,
             "apps.connections.open": self._connections_open,
         }
@@ -321,7 +323,18 @@ class SlackStandIn:
             return self.channels[value.removeprefix("#")]
         if value[:1] in ("C", "G", "D"):
             return value
+        if names and value[:1] in ("U", "W") and value in self.users:
+            return self.dm(value)  # a user id posts into the app's DM with that user
         raise SlackError("channel_not_found")
+
+    @staticmethod
+    def dm(user: str) -> str:
+        """The id of the app's DM channel with a user."""
+        return f"D{user}"
+
+    def dms(self, user: str) -> list[dict[str, Any]]:
+        """What the app wrote to a user by DM, oldest first."""
+        return self._timeline(self.dm(user))
 
     def _timeline(self, channel: str) -> list[dict[str, Any]]:
         in_channel = [m for (c, _), m in self.messages.items() if c == channel]
@@ -394,6 +407,26 @@ class SlackStandIn:
             if m["thread_ts"] in (None, m["ts"]) and oldest < float(m["ts"]) < latest
         ]
         return {"messages": top[:limit], "has_more": len(top) > limit, "pin_count": 0}
+
+    def _replies(self, args: Args) -> dict[str, Any]:
+        channel = self._channel(args.get("channel"), names=False)
+        ts = str(args.get("ts") or "")
+        metadata = args.get("include_all_metadata") in (True, "1", "true")
+        thread = [
+            _public(m, metadata=metadata)
+            for m in self._timeline(channel)
+            if m["ts"] == ts or m["thread_ts"] == ts
+        ]
+        if not thread:
+            raise SlackError("thread_not_found")
+        limit = int(args.get("limit") or 100)
+        return {"messages": thread[:limit], "has_more": len(thread) > limit}
+
+    def _open(self, args: Args) -> dict[str, Any]:
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        if len(users) != 1 or users[0] not in self.users:
+            raise SlackError("user_not_found")
+        return {"channel": {"id": self.dm(users[0])}}
 
     def _list_channels(self, args: Args) -> dict[str, Any]:
         # One page per channel, so that callers must follow the cursor as with a big workspace.

@@ -22,7 +22,10 @@ SCOPES = {
     "usergroups_list": {"usergroups:read"},
     "usergroups_users_list": {"usergroups:read"},
     "conversations_list": {"channels:read", "groups:read"},
-    "conversations_history": {"channels:history", "groups:history"},
+    "conversations_history": {"channels:history", "groups:history", "im:history"},
+    "conversations_replies": {"channels:history", "groups:history"},
+    "conversations_open": {"im:write"},
+    "users_info": {"users:read"},
 }
 
 

@@ -616,18 +616,29 @@ async def enqueue(
     """A Slack side effect of this transaction, carried out by the outbox after the commit."""
     if conn.info.get(_NO_SLACK):
         return
+    await conn.execute(q.INSERT_JOB, job_row(kind, referral_id, event_id=event_id))
+
+
+def job_row(
+    kind: JobKind,
+    referral_id: int | None,
+    *,
+    event_id: int | None = None,
+    nudge_id: int | None = None,
+    target: str | None = None,
+) -> dict[str, object]:
+    """One outbox row, due now (wall-clock time: the outbox runs on it)."""
     now = utcnow()
-    await conn.execute(
-        q.INSERT_JOB,
-        {
-            "kind": str(kind),
-            "referral_id": referral_id,
-            "event_id": event_id,
-            "created_at": now,
-            "due_at": now,
-            "attempts": 0,
-        },
-    )
+    return {
+        "kind": str(kind),
+        "referral_id": referral_id,
+        "event_id": event_id,
+        "nudge_id": nudge_id,
+        "target": target,
+        "created_at": now,
+        "due_at": now,
+        "attempts": 0,
+    }
 
 
 _FWD_PREFIX = re.compile(r"^\s*((fwd?|tr|wg|rv|enc|re|aw|sv)\s*:\s*)+", re.IGNORECASE)

@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
-from bot.slack.listeners import claims, commands, home, modals
+from bot.slack.listeners import claims, commands, home, modals, reminders
 from bot.slack.services import Services
 
 log = logging.getLogger("handoff.slack")
@@ -54,6 +54,6 @@ def build_app(settings: Settings, services: Services) -> AsyncApp:
         request_verification_enabled=not settings.socket_mode,
         logger=logging.getLogger("handoff.bolt"),
     )
-    for group in (claims, modals, home, commands):
+    for group in (claims, modals, home, commands, reminders):
         group.register(app, services)
     return app

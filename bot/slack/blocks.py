@@ -385,6 +385,7 @@ _EVENTS = {
     "next_step": (":calendar:", "set the next joint step"),
     "reassigned": (":busts_in_silhouette:", "reassigned it"),
     "not_a_fit": (":no_entry_sign:", "marked it Not a fit"),
+    "step_done": (":white_check_mark:", "completed the next joint step"),
 }
 
 

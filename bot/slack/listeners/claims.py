@@ -48,42 +48,12 @@ def register(app: AsyncApp, services: Services) -> None:
         if verb == "release":
             await services.act(body, claims.release, channel=_channel(body), ref=ref)
         elif verb == "reassign":
-            await _open(body, ref, "reassign")
+            await open_modal_for(services, body, ref, "reassign")
 
     async def open_modal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         what = "next_step" if action["action_id"] == blocks.NEXT_STEP else "stage"
-        await _open(body, action["value"], what)
-
-    async def _open(body: dict[str, Any], ref: str, what: str) -> None:
-        """A modal for the referral, opened only for someone allowed to submit it."""
-        user = body["user"]["id"]
-        placed = await services.card(ref)
-        if placed is None:
-            await services.tell(
-                user=user, channel=_channel(body), text=f"There is no referral {ref}."
-            )
-            return
-        try:
-            actor = await services.roster.actor(user)
-        except claims.Refused as exc:
-            await services.tell(user=user, channel=_channel(body), text=str(exc))
-            return
-        card = placed.card
-        refusal = None
-        if what == "reassign" and not actor.manager:
-            refusal = "Only managers can reassign referrals."
-        elif what != "reassign" and card.owner is None:
-            refusal = f"Claim {card.ref} first."
-        elif what != "reassign" and card.owner != user and not actor.manager:
-            refusal = f"Only {card.ref}'s owner <@{card.owner}> or a manager can change it."
-        if refusal:
-            await services.tell(user=user, channel=_channel(body), text=refusal)
-            return
-        view = {"next_step": next_step_modal, "stage": stage_modal, "reassign": reassign_modal}[
-            what
-        ](card)
-        await services.client.views_open(trigger_id=body["trigger_id"], view=view)
+        await open_modal_for(services, body, action["value"], what)
 
     app.action(blocks.CLAIM_SOURCED)(claim_button)
     app.action(blocks.CLAIM_INFLUENCED)(claim_button)
@@ -93,6 +63,35 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(blocks.CLAIMED_MORE)(claimed_more)
     app.action(blocks.NEXT_STEP)(open_modal)
     app.action(blocks.UPDATE_STAGE)(open_modal)
+
+
+async def open_modal_for(services: Services, body: dict[str, Any], ref: str, what: str) -> None:
+    """A modal for the referral, opened only for someone allowed to submit it."""
+    user = body["user"]["id"]
+    placed = await services.card(ref)
+    if placed is None:
+        await services.tell(user=user, channel=_channel(body), text=f"There is no referral {ref}.")
+        return
+    try:
+        actor = await services.roster.actor(user)
+    except claims.Refused as exc:
+        await services.tell(user=user, channel=_channel(body), text=str(exc))
+        return
+    card = placed.card
+    refusal = None
+    if what == "reassign" and not actor.manager:
+        refusal = "Only managers can reassign referrals."
+    elif what != "reassign" and card.owner is None:
+        refusal = f"Claim {card.ref} first."
+    elif what != "reassign" and card.owner != user and not actor.manager:
+        refusal = f"Only {card.ref}'s owner <@{card.owner}> or a manager can change it."
+    if refusal:
+        await services.tell(user=user, channel=_channel(body), text=refusal)
+        return
+    view = {"next_step": next_step_modal, "stage": stage_modal, "reassign": reassign_modal}[what](
+        card
+    )
+    await services.client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def _channel(body: dict[str, Any]) -> str | None:

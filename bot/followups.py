@@ -1,0 +1,89 @@
+"""What an owner does from a reminder: snooze it, or mark the next joint step done.
+
+Same shape as bot/claims.py: one transaction that records the Slack request, changes the
+referral, and writes the event (a snooze is in the timeline, not in the thread).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.claims import Actor, Outcome, Refused, changed, first_time, load, owner_or_manager
+from bot.models import CLOSED_STAGES, EventKind, Referral
+
+referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
+SNOOZE = timedelta(days=1)
+
+
+async def snooze_first_response(
+    *, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str
+) -> Outcome:
+    """No reminder about the first response for a day (and the escalation moves with it)."""
+    async with engine.begin() as conn:
+        if not await first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await load(conn, ref)
+        owner_or_manager(row, actor, "snooze the reminders of")
+        done = await conn.execute(
+            sa.update(referral)
+            .where(
+                referral.c.id == row.id,
+                referral.c.first_response_at.is_(None),
+                referral.c.stage.notin_([str(s) for s in CLOSED_STAGES]),
+            )
+            .values(response_snoozed_until=at + SNOOZE)
+        )
+        if done.rowcount != 1:
+            raise Refused(f"{row.ref} needs no first-response reminder any more.")
+        detail = f"first-response reminder snoozed until {_stamp(at + SNOOZE)}"
+        await changed(conn, row.id, EventKind.SNOOZED, actor, at, detail, shown=False)
+    return Outcome(row.ref, applied=True, note=f"Snoozed: {row.ref} reminds you again tomorrow.")
+
+
+async def snooze_next_step(
+    *, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str
+) -> Outcome:
+    """The next-step reminder again in a day, then every HANDOFF_OVERDUE_EVERY."""
+    async with engine.begin() as conn:
+        if not await first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await load(conn, ref)
+        owner_or_manager(row, actor, "snooze the reminders of")
+        done = await conn.execute(
+            sa.update(referral)
+            .where(referral.c.id == row.id, referral.c.next_step_due.is_not(None))
+            .values(step_snoozed_until=at + SNOOZE)
+        )
+        if done.rowcount != 1:
+            raise Refused(f"{row.ref} has no next joint step to snooze.")
+        detail = f"next-step reminder snoozed until {_stamp(at + SNOOZE)}"
+        await changed(conn, row.id, EventKind.SNOOZED, actor, at, detail, shown=False)
+    return Outcome(row.ref, applied=True, note=f"Snoozed: {row.ref} reminds you again tomorrow.")
+
+
+async def complete_next_step(
+    *, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str
+) -> Outcome:
+    """The next joint step happened: it is cleared, and its reminders stop."""
+    async with engine.begin() as conn:
+        if not await first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await load(conn, ref)
+        owner_or_manager(row, actor, "complete the next step of")
+        step = await conn.scalar(sa.select(referral.c.next_step).where(referral.c.id == row.id))
+        done = await conn.execute(
+            sa.update(referral)
+            .where(referral.c.id == row.id, referral.c.next_step_due.is_not(None))
+            .values(next_step=None, next_step_due=None, step_snoozed_until=None)
+        )
+        if done.rowcount != 1:
+            return Outcome(row.ref, applied=True, note=f"{row.ref} has no open next step.")
+        await changed(conn, row.id, EventKind.STEP_DONE, actor, at, f"done: {step or 'next step'}")
+    return Outcome(row.ref, applied=True)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")

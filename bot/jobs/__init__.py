@@ -1,0 +1,1 @@
+"""Scheduled sweeps: nudges about unclaimed intros, slow first responses, next steps, partners."""

@@ -1,0 +1,46 @@
+"""The buttons on reminders sent by DM: responded, snooze, next step done, reschedule."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot import claims, followups
+from bot.claims import Outcome
+from bot.slack import reminders
+from bot.slack.listeners.claims import open_modal_for
+from bot.slack.services import Services
+
+# What each button does, and the line that replaces the buttons once it is done.
+_ACTIONS: dict[str, tuple[Callable[..., Awaitable[Outcome]], str]] = {
+    reminders.RESPONDED: (claims.mark_first_response, ":white_check_mark: Marked responded"),
+    reminders.SNOOZE_RESPONSE: (followups.snooze_first_response, ":zzz: Snoozed for a day"),
+    reminders.STEP_DONE: (followups.complete_next_step, ":white_check_mark: Done"),
+    reminders.STEP_SNOOZE: (followups.snooze_next_step, ":zzz: Snoozed for a day"),
+}
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def act(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        do, line = _ACTIONS[action["action_id"]]
+        channel = (body.get("container") or {}).get("channel_id")
+        outcome = await services.act(body, do, channel=channel, ref=action["value"])
+        if outcome is not None and body.get("message"):
+            user = body["user"]["id"]
+            blocks = reminders.answered(body["message"], f"{line} by <@{user}>")
+            await respond(
+                replace_original=True, text=body["message"].get("text", ""), blocks=blocks
+            )
+
+    async def reschedule(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await open_modal_for(services, body, action["value"], "next_step")
+
+    for action_id in _ACTIONS:
+        app.action(action_id)(act)
+    app.action(reminders.STEP_RESCHEDULE)(reschedule)
