@@ -131,3 +131,13 @@ def test_unreadable_input_is_one_line(db_url: str, handoff) -> None:  # type: ig
     handoff("ingest", "/proc/self/mem", expect=1)  # reading it fails (EIO), even for root
     [line] = handoff.err.strip().splitlines()
     assert line.startswith("handoff: [Errno")
+
+
+def test_a_partner_may_have_its_own_first_response_sla(
+    tmp_path: Path, handoff, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", f"sqlite:///{tmp_path}/p.db")
+    handoff("partners", "add", "acme", "--name", "Acme", "--first-response-sla", "4h")
+    assert handoff.json("partners", "list")[0]["first_response_sla"] == "4h"
+    handoff("partners", "add", "acme", "--first-response-sla", "soon", expect=2)
+    assert "--first-response-sla: 'soon' is not a duration" in handoff.err

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, format_duration, load_settings, parse_duration
 from tests.conftest import ROOT
 
 
@@ -137,3 +138,41 @@ def test_slack_settings_read_slacks_own_variable_names(monkeypatch) -> None:  # 
         0,
         False,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30m", timedelta(minutes=30)),
+        ("4h", timedelta(hours=4)),
+        ("2d", timedelta(days=2)),
+        ("1h30m", timedelta(minutes=90)),
+        (" 1w ", timedelta(weeks=1)),
+    ],
+)
+def test_durations_read_as_people_write_them(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+    assert parse_duration(format_duration(expected)) == expected
+
+
+@pytest.mark.parametrize("text", ["30", "half an hour", "0m", "-5m", "4 hours"])
+def test_a_wrong_duration_is_one_line_naming_the_variable(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HANDOFF_CLAIM_SLA", text)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert str(error.value).startswith("HANDOFF_CLAIM_SLA: ")
+    assert "expected e.g. 30m, 4h, 2d" in str(error.value) or "longer than zero" in str(error.value)
+
+
+def test_nudge_defaults_and_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert (settings.claim_sla, settings.first_response_sla, settings.overdue_every) == (
+        timedelta(minutes=30),
+        timedelta(hours=24),
+        timedelta(days=2),
+    )
+    monkeypatch.setenv("HANDOFF_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError, match="HANDOFF_TIMEZONE: 'Mars/Olympus' is not an IANA"):
+        load_settings()

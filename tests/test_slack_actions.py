@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.models import Referral
 from bot.slack import blocks
 from tests.conftest import Handoff
 from tests.slackbot import running_bot, text_of
@@ -156,6 +159,12 @@ async def test_app_home_shows_a_reps_referrals_and_a_managers_queues(
 ) -> None:
     async with running_bot(engine, managers="U0BOSS") as bot:
         await claimed(bot, scenario, user="U0REP1")
+        async with engine.begin() as conn:  # a next step whose day is over
+            await conn.execute(
+                sa.update(Referral.__table__).values(  # type: ignore[attr-defined]
+                    next_step="Joint demo", next_step_due=datetime(2024, 5, 3, tzinfo=UTC)
+                )
+            )
         await ingest(scenario, FIXTURES / "02-globex-outlook-intro-iso8859-encoded-name.eml")
         await bot.post_of("GLOBEX-1")
         for user in ("U0REP1", "U0BOSS"):
@@ -166,6 +175,8 @@ async def test_app_home_shows_a_reps_referrals_and_a_managers_queues(
     boss = json.dumps(bot.slack.views["U0BOSS"], ensure_ascii=False)
     assert "ACME-1" in rep and "GLOBEX-1" not in rep and "Unclaimed" not in rep
     assert "Unclaimed" in boss and "GLOBEX-1" in boss and "Disputed" in boss
+    overdue = boss[boss.index("Overdue next steps") :]
+    assert "ACME-1" in overdue and "Joint demo" in overdue and "due Fri 2024-05-03" in overdue
 
 
 async def test_attribution_answers_with_help_not_an_error(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import CLOSED_STAGES, Event, EventKind, Partner, Referral, Role
+from bot.models import CLOSED_STAGES, Event, EventKind, Partner, Referral, Role, utcnow
 from bot.slack.blocks import Card
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
@@ -118,9 +119,13 @@ class Home:
     unclaimed: list[Card]
     disputed: list[Card]
     totals: tuple[int, int, int]  # the full counts; the lists hold at most HOME_LIMIT each
+    overdue: list[Card] = field(default_factory=list)  # next steps past their day (managers)
+    overdue_total: int = 0
 
 
-async def home(conn: AsyncConnection, *, user: str, manager: bool) -> Home:
+async def home(
+    conn: AsyncConnection, *, user: str, manager: bool, now: datetime | None = None
+) -> Home:
     """A rep's open referrals (next step first due first); for managers the two queues too."""
     open_ = referral.c.stage.notin_([str(s) for s in CLOSED_STAGES])
     base = _cards_query().where(open_)
@@ -153,4 +158,9 @@ async def home(conn: AsyncConnection, *, user: str, manager: bool) -> Home:
         await total(referral.c.owner.is_(None)),
         await total(referral.c.role == str(Role.DISPUTED)),
     )
-    return Home(mine, unclaimed, disputed, totals)
+    # A step is overdue once its day is over (days are kept as their UTC midnight).
+    today = datetime.combine((now or utcnow()).date(), time(), tzinfo=UTC)
+    late = referral.c.next_step_due < today
+    overdue_query = base.where(late).order_by(referral.c.next_step_due).limit(HOME_LIMIT)
+    overdue = [_card(r) for r in (await conn.execute(overdue_query)).all()]
+    return Home(mine, unclaimed, disputed, totals, overdue, await total(late))

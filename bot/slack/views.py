@@ -45,8 +45,8 @@ NEXT_STEP_MAX = 500
 # (https://docs.slack.dev/reference/views), so with the headers, dividers and "…and N more"
 # lines a manager's Home has at most 3 + 2 + 3 + 40 + 25 + 25 = 98, anyone else's 92.
 MINE_SHOWN = 90
-MANAGER_MINE_SHOWN = 40
-MANAGER_LIST_SHOWN = 25
+MANAGER_MINE_SHOWN = 25
+MANAGER_LIST_SHOWN = 20  # three lists: 25 + 3 x 20 lines and their headers stay under 100 blocks
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -152,6 +152,8 @@ def home_view(
     manager: bool,
     now: datetime,
     totals: tuple[int, int, int] | None = None,
+    overdue: list[Card] | None = None,
+    overdue_total: int | None = None,
 ) -> dict[str, Any]:
     """The views.publish payload of the App Home: one's own referrals, and managers' queues.
 
@@ -184,6 +186,15 @@ def home_view(
             "No disputes to resolve.",
             MANAGER_LIST_SHOWN,
             total_disputed,
+        )
+        blocks += [DividerBlock()]
+        blocks += _listing(
+            "Overdue next steps",
+            overdue or [],
+            lambda card: _overdue_line(card, now),
+            "No next joint step is overdue.",
+            MANAGER_LIST_SHOWN,
+            overdue_total,
         )
     return View(type="home", blocks=blocks).to_dict()
 
@@ -223,6 +234,14 @@ def _unclaimed_line(card: Card, now: datetime) -> str:
     return (
         f"*{escape(card.ref)}* · {who(card)}\nfrom {escape(card.partner_name)} · waiting {waiting}"
     )
+
+
+def _overdue_line(card: Card, now: datetime) -> str:
+    owner = mention(card.owner) if card.owner else "nobody"
+    due = card.next_step_due
+    late = f"due {day(due)}" if due else "no date"
+    step = fit(escape(one_line(card.next_step or "")), 1500)
+    return f"*{escape(card.ref)}* · {who(card)} · {owner} · {late}\n{step}"
 
 
 def _disputed_line(card: Card) -> str:

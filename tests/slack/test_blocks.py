@@ -486,7 +486,9 @@ def test_reassign_modal() -> None:
 
 def home(count: int, *, manager: bool) -> dict[str, Any]:
     many = [claimed(ref=f"ACME-{n}", next_step=f"Step {n}") for n in range(count)]
-    view = home_view(mine=many, unclaimed=many, disputed=many, manager=manager, now=NOW)
+    view = home_view(
+        mine=many, unclaimed=many, disputed=many, manager=manager, now=NOW, overdue=many
+    )
     View(**view).validate_json()
     assert view["type"] == "home"
     assert len(view["blocks"]) <= 100
@@ -497,11 +499,12 @@ def home(count: int, *, manager: bool) -> dict[str, Any]:
 def test_empty_home_is_friendly(manager: bool) -> None:
     view = home(0, manager=manager)
     headers = [b["text"]["text"] for b in view["blocks"] if b["type"] == "header"]
-    assert headers == (["Your open referrals", "Unclaimed", "Disputed"] if manager else headers[:1])
+    lists = ["Your open referrals", "Unclaimed", "Disputed", "Overdue next steps"]
+    assert headers == (lists if manager else headers[:1])
     assert "Nothing open right now" in json.dumps(view)
 
 
-@pytest.mark.parametrize(("manager", "more"), [(True, [110, 125, 125]), (False, [60])])
+@pytest.mark.parametrize(("manager", "more"), [(True, [125, 130, 130, 130]), (False, [60])])
 def test_home_with_150_cards_stays_within_100_blocks(manager: bool, more: list[int]) -> None:
     view = home(150, manager=manager)
     notes = [t for t in texts(view["blocks"], "context") if t.startswith("…and")]
@@ -526,8 +529,17 @@ def test_home_counts_what_it_does_not_show_from_the_full_totals() -> None:
         mine=[], unclaimed=unclaimed, disputed=[], manager=True, now=NOW, totals=(0, 300, 0)
     )
     shown = json.dumps(view)
-    assert "ACME-25" in shown and "ACME-26" not in shown
-    assert "…and 275 more" in view_text(view)
+    assert "ACME-20" in shown and "ACME-21" not in shown
+    assert "…and 280 more" in view_text(view)
+
+
+def test_managers_see_overdue_next_steps_with_their_owner() -> None:
+    late = claimed(next_step="Joint demo", next_step_due=date(2024, 5, 1))
+    view = home_view(
+        mine=[], unclaimed=[], disputed=[], manager=True, now=NOW, overdue=[late], overdue_total=1
+    )
+    line = [t for t in texts(view["blocks"], "section") if "Joint demo" in t]
+    assert line == ["*ACME-12* · Jane Doe (Initech) · <@U0123> · due Wed 2024-05-01\nJoint demo"]
 
 
 def view_text(view: dict[str, Any]) -> str:

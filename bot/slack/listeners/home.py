@@ -28,7 +28,7 @@ def register(app: AsyncApp, services: Services) -> None:
             actor = None
         manager = actor is not None and actor.manager
         async with services.engine.connect() as conn:
-            lists = await cards.home(conn, user=user, manager=manager)
+            lists = await cards.home(conn, user=user, manager=manager, now=services.clock())
         view = home_view(
             mine=lists.mine,
             unclaimed=lists.unclaimed,
@@ -36,6 +36,8 @@ def register(app: AsyncApp, services: Services) -> None:
             manager=manager,
             now=services.clock(),
             totals=lists.totals,
+            overdue=lists.overdue,
+            overdue_total=lists.overdue_total,
         )
         try:
             await services.client.views_publish(user_id=user, view=view)
