@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.db import upsert_insert
 from bot.intake import queries as q
 from bot.intake.pipeline import enqueue
 from bot.models import CLOSED_STAGES, EventKind, JobKind, Referral, Role, SlackRequest, Stage
@@ -278,11 +278,8 @@ async def set_stage(
 async def first_time(conn: AsyncConnection, request: str, at: datetime) -> bool:
     """Record a Slack request as applied; False when it was applied before (a retry)."""
     values = {"key": request[:300], "at": at}
-    insert: Any
-    if conn.dialect.name == "postgresql":
-        insert = postgresql.insert(applied_requests).values(**values).on_conflict_do_nothing()
-    else:
-        insert = sqlite.insert(applied_requests).values(**values).on_conflict_do_nothing()
+    insert = upsert_insert(conn.dialect, applied_requests).values(**values)
+    insert = insert.on_conflict_do_nothing()
     return (await conn.execute(insert)).rowcount == 1
 
 

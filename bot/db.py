@@ -97,6 +97,13 @@ async def open_database(url: str, *, migrate: bool = True) -> AsyncIterator[Asyn
         await engine.dispose()
 
 
+def upsert_insert(dialect: sa.Dialect, table: sa.Table) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (PostgreSQL's and SQLite's are alike)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if dialect.name == "postgresql" else sqlite).insert(table)
+
+
 def first_line(exc: BaseException) -> str:
     """A database or network error in one line (the driver's own message when there is one)."""
     inner = getattr(exc, "orig", None) or exc

@@ -22,31 +22,53 @@ async def snooze_first_response(
     *, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str
 ) -> Outcome:
     """No reminder about the first response for a day (and the escalation moves with it)."""
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
-        owner_or_manager(row, actor, "snooze the reminders of")
-        done = await conn.execute(
-            sa.update(referral)
-            .where(
-                referral.c.id == row.id,
-                referral.c.first_response_at.is_(None),
-                referral.c.stage.notin_([str(s) for s in CLOSED_STAGES]),
-            )
-            .values(response_snoozed_until=at + SNOOZE)
-        )
-        if done.rowcount != 1:
-            raise Refused(f"{row.ref} needs no first-response reminder any more.")
-        detail = f"first-response reminder snoozed until {_stamp(at + SNOOZE)}"
-        await changed(conn, row.id, EventKind.SNOOZED, actor, at, detail, shown=False)
-    return Outcome(row.ref, applied=True, note=f"Snoozed: {row.ref} reminds you again tomorrow.")
+    still_due = sa.and_(
+        referral.c.first_response_at.is_(None),
+        referral.c.stage.notin_([str(s) for s in CLOSED_STAGES]),
+    )
+    return await _snooze(
+        engine=engine,
+        ref=ref,
+        actor=actor,
+        at=at,
+        request=request,
+        column="response_snoozed_until",
+        still_due=still_due,
+        what="first-response reminder",
+        refusal="needs no first-response reminder any more",
+    )
 
 
 async def snooze_next_step(
     *, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str
 ) -> Outcome:
     """The next-step reminder again in a day, then every HANDOFF_OVERDUE_EVERY."""
+    return await _snooze(
+        engine=engine,
+        ref=ref,
+        actor=actor,
+        at=at,
+        request=request,
+        column="step_snoozed_until",
+        still_due=referral.c.next_step_due.is_not(None),
+        what="next-step reminder",
+        refusal="has no next joint step to snooze",
+    )
+
+
+async def _snooze(
+    *,
+    engine: AsyncEngine,
+    ref: str,
+    actor: Actor,
+    at: datetime,
+    request: str,
+    column: str,
+    still_due: sa.ColumnElement[bool],
+    what: str,
+    refusal: str,
+) -> Outcome:
+    """Put a reminder off by a day, if its cause is still there; the event is in the timeline."""
     async with engine.begin() as conn:
         if not await first_time(conn, request, at):
             return Outcome(ref, applied=False)
@@ -54,12 +76,12 @@ async def snooze_next_step(
         owner_or_manager(row, actor, "snooze the reminders of")
         done = await conn.execute(
             sa.update(referral)
-            .where(referral.c.id == row.id, referral.c.next_step_due.is_not(None))
-            .values(step_snoozed_until=at + SNOOZE)
+            .where(referral.c.id == row.id, still_due)
+            .values({column: at + SNOOZE})
         )
         if done.rowcount != 1:
-            raise Refused(f"{row.ref} has no next joint step to snooze.")
-        detail = f"next-step reminder snoozed until {_stamp(at + SNOOZE)}"
+            raise Refused(f"{row.ref} {refusal}.")
+        detail = f"{what} snoozed until {_stamp(at + SNOOZE)}"
         await changed(conn, row.id, EventKind.SNOOZED, actor, at, detail, shown=False)
     return Outcome(row.ref, applied=True, note=f"Snoozed: {row.ref} reminds you again tomorrow.")
 

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import Settings
+from bot.db import upsert_insert
 from bot.intake import queries as q
 from bot.intake.pipeline import job_row
 from bot.jobs import rules
@@ -171,7 +171,7 @@ class Sweeper:
             }
             for d in dues
         ]
-        insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(nudge)
+        insert = upsert_insert(conn.dialect, nudge)
         returned = await conn.execute(
             insert.on_conflict_do_nothing().returning(
                 nudge.c.id, nudge.c.kind, nudge.c.subject, nudge.c.cycle_at, nudge.c.level
@@ -213,16 +213,7 @@ class Sweeper:
         since = sa.func.coalesce(
             released, referral.c.received_at, type_=referral.c.received_at.type
         )
-        escalated = (
-            sa.exists()
-            .where(
-                nudge.c.kind == str(NudgeKind.UNCLAIMED),
-                nudge.c.subject == referral.c.id,
-                nudge.c.cycle_at == since,
-                nudge.c.level == 2,
-            )
-            .correlate(referral)
-        )
+        escalated = _escalated(NudgeKind.UNCLAIMED, since)
         sla = self.settings.claim_sla
         query = (
             sa.select(referral.c.id, referral.c.ref, referral.c.slack_ts, since.label("since"))
@@ -250,16 +241,7 @@ class Sweeper:
             referral.c.claimed_at,
             type_=referral.c.claimed_at.type,
         )
-        escalated = (
-            sa.exists()
-            .where(
-                nudge.c.kind == str(NudgeKind.FIRST_RESPONSE),
-                nudge.c.subject == referral.c.id,
-                nudge.c.cycle_at == cycle,
-                nudge.c.level == 2,
-            )
-            .correlate(referral)
-        )
+        escalated = _escalated(NudgeKind.FIRST_RESPONSE, cycle)
         query = (
             sa.select(
                 referral.c.id,
@@ -377,6 +359,20 @@ class Sweeper:
         return [Due(NudgeKind.INACTIVE_PARTNERS, 0, slot, 0, slot, To.MANAGERS, detail=detail)]
 
 
+def _escalated(kind: NudgeKind, cycle: sa.ColumnElement[Any]) -> sa.Exists:
+    """The referral's chain of this kind and cycle reached its last level (the managers)."""
+    return (
+        sa.exists()
+        .where(
+            nudge.c.kind == str(kind),
+            nudge.c.subject == referral.c.id,
+            nudge.c.cycle_at == cycle,
+            nudge.c.level == 2,
+        )
+        .correlate(referral)
+    )
+
+
 async def _ran(
     conn: AsyncConnection,
     name: str,
@@ -393,7 +389,7 @@ async def _ran(
         "sent": sent,
         "error": error,
     }
-    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(job_run)
+    insert = upsert_insert(conn.dialect, job_run)
     await conn.execute(
         insert.values(name=name, **values).on_conflict_do_update(
             index_elements=[job_run.c.name], set_=values

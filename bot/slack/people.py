@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.claims import Refused
+from bot.db import upsert_insert
 from bot.models import SlackUser, utcnow
 from bot.slack.roster import Roster
 
@@ -74,9 +74,7 @@ class People:
                 fresh[user] = (answer.get("user") or {}).get("tz")
         if fresh:
             rows_in = [{"id": u, "tz": tz, "checked_at": now} for u, tz in fresh.items()]
-            insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(
-                slack_user
-            )
+            insert = upsert_insert(self.engine.dialect, slack_user)
             async with self.engine.begin() as conn:
                 await conn.execute(
                     insert.on_conflict_do_update(
