@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 from typing import Annotated
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     Field,
     SecretStr,
@@ -123,6 +125,79 @@ def parse_imap_urls(value: str, password: str | None) -> list[ImapTarget]:
     return targets
 
 
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where mail goes, from `HANDOFF_SMTP_URL`. Its repr never shows the password."""
+
+    tls: bool  # smtps://: TLS from the first byte (465); smtp://: STARTTLS when offered (587)
+    host: str
+    port: int
+    user: str | None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def shown(self) -> str:
+        """For logs and errors: no password."""
+        scheme = "smtps" if self.tls else "smtp"
+        who = f"{self.user}@" if self.user else ""
+        return f"{scheme}://{who}{self.host}:{self.port}"
+
+
+def parse_smtp_url(value: str) -> SmtpTarget:
+    """`smtp://user:password@host:587` (STARTTLS) or `smtps://user:password@host:465`."""
+    try:
+        url = urlsplit(value.strip())
+        port = url.port
+    except ValueError:
+        raise ValueError("not a URL (expected smtp://user:password@host:587)") from None
+    if url.scheme not in ("smtp", "smtps") or not url.hostname:
+        raise ValueError(
+            "not an SMTP URL (expected smtp://user:password@host:587 or smtps://…:465)"
+        )
+    if url.username and url.password is None:
+        raise ValueError(f"no password for {unquote(url.username)}@{url.hostname} in the URL")
+    return SmtpTarget(
+        tls=url.scheme == "smtps",
+        host=url.hostname,
+        port=port or (465 if url.scheme == "smtps" else 587),
+        user=unquote(url.username) if url.username else None,
+        password=unquote(url.password) if url.password is not None else None,
+    )
+
+
+_CRON_FIELDS = 5
+
+
+def parse_cron(value: str, zone: ZoneInfo) -> CronTrigger:
+    """A 5-field crontab line (`0 9 * * mon`) as an APScheduler CronTrigger in `zone`."""
+    text = " ".join(str(value).split())
+    if len(text.split(" ")) != _CRON_FIELDS:
+        raise ValueError(
+            f"{value!r} is not a cron expression (expected 5 fields, e.g. '0 9 * * mon')"
+        )
+    try:
+        trigger = CronTrigger.from_crontab(text, timezone=zone)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a cron expression ({exc})") from None
+    first = trigger.get_next_fire_time(None, datetime(2026, 1, 1, tzinfo=zone))
+    second = first and trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+    if first is None or second is None:
+        raise ValueError(f"{value!r} never fires")
+    if second - first < timedelta(hours=1):
+        raise ValueError(f"{value!r} fires more than hourly (a digest is at most hourly)")
+    return trigger
+
+
+def zone_named(value: str) -> ZoneInfo:
+    """An IANA time zone; ValueError naming the value otherwise."""
+    try:
+        return ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not an IANA time zone (expected e.g. UTC or Europe/Berlin)"
+        ) from None
+
+
 class Settings(BaseSettings):
     """Handoff's configuration, read from the environment and `.env`."""
 
@@ -168,6 +243,11 @@ class Settings(BaseSettings):
     inactive_after: timedelta = timedelta(days=60)  # a partner this quiet is noted weekly
     sweep_every: timedelta = timedelta(minutes=1)  # how often the sweeps look
     timezone: str = "UTC"  # reports' periods; reminders for people whose zone Slack won't say
+    # Partner digests and notices by email (bot/jobs/digests.py, bot/mail/).
+    smtp_url: SecretStr | None = None  # smtp://user:password@host:587 or smtps://…:465
+    mail_from: str | None = None  # "Ours Partnerships <partners@ours.example>"; else the mailbox
+    secret: SecretStr | None = None  # signs the reply addresses of digests (HMAC)
+    digest_schedule: str = "0 9 * * mon"  # cron, in each partner's zone; a partner may override
 
     @field_validator(
         "claim_sla",
@@ -184,13 +264,47 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value.strip())
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{value!r} is not an IANA time zone (expected e.g. UTC or Europe/Berlin)"
-            ) from None
+        zone_named(value)
         return value.strip()
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        parse_cron(value, ZoneInfo("UTC"))
+        return " ".join(value.split())
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _check_smtp_url(cls, value: object) -> object:
+        if value is None or isinstance(value, SecretStr):
+            return value
+        if not str(value).strip():
+            return None
+        parse_smtp_url(str(value))  # the error names no password
+        return value
+
+    @field_validator("secret", mode="before")
+    @classmethod
+    def _check_secret(cls, value: object) -> object:
+        if value is None or isinstance(value, SecretStr):
+            return value
+        if not str(value).strip():
+            return None
+        if len(str(value).strip()) < 16:
+            raise ValueError("too short: use at least 16 random characters (openssl rand -hex 32)")
+        return str(value).strip()
+
+    @field_validator("mail_from", mode="before")
+    @classmethod
+    def _check_mail_from(cls, value: object) -> object:
+        if value is None or not str(value).strip():
+            return None
+        name, address = parseaddr(str(value).strip())
+        if not _MAILBOX.match(address.lower()) or "\n" in str(value) or "\r" in str(value):
+            raise ValueError(
+                f"{value!r} is not an address (expected e.g. Ours <partners@ours.example>)"
+            )
+        return formataddr((name, address.lower())) if name else address.lower()
 
     @field_validator("internal_domains", mode="before")
     @classmethod
@@ -335,6 +449,35 @@ class Settings(BaseSettings):
             return []
         password = self.imap_password.get_secret_value() if self.imap_password else None
         return parse_imap_urls(self.imap_url.get_secret_value(), password)
+
+    @property
+    def secret_bytes(self) -> bytes | None:
+        return self.secret.get_secret_value().encode() if self.secret else None
+
+    @property
+    def smtp(self) -> SmtpTarget | None:
+        """Where mail goes, or None when Handoff sends none (checked when settings were read)."""
+        return parse_smtp_url(self.smtp_url.get_secret_value()) if self.smtp_url else None
+
+    @property
+    def sender(self) -> str | None:
+        """The From of every email Handoff sends: HANDOFF_MAIL_FROM, else the partner mailbox."""
+        return self.mail_from or self.partner_mailbox
+
+    def mail_ready(self, *, sending: bool = True) -> None:
+        """Raise ConfigError naming what partner email still needs (to record it: no SMTP)."""
+        if sending and self.smtp_url is None:
+            raise ConfigError("HANDOFF_SMTP_URL: not set (e.g. smtp://user:password@host:587)")
+        if self.partner_mailbox is None:
+            raise ConfigError(
+                "HANDOFF_PARTNER_MAILBOX: not set; replies to digests come back to "
+                "partners+r-…@ at that mailbox (e.g. partners@ours.example)"
+            )
+        if self.secret is None:
+            raise ConfigError(
+                "HANDOFF_SECRET: not set; it signs the reply addresses of digests "
+                "(e.g. the output of: openssl rand -hex 32)"
+            )
 
     @property
     def mailbox_domain(self) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +169,11 @@ def share_one_cpu() -> int | None:
         return cpu
     except (OSError, ValueError, IndexError):
         return None
+
+
+def as_utc(value: datetime | str) -> datetime:
+    """An aggregate's datetime in UTC: max() over a UTCDateTime column comes back untyped on
+    SQLite, as a string without offset."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

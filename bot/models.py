@@ -61,6 +61,8 @@ class Stage(StrEnum):
 
 
 CLOSED_STAGES = frozenset({Stage.WON, Stage.LOST, Stage.DISQUALIFIED})
+# Stages a partner who asked for them (Partner.stage_emails) hears about by email at once.
+NOTICE_STAGES = frozenset({Stage.MEETING, Stage.WON, Stage.LOST})
 
 
 class Kind(StrEnum):
@@ -73,6 +75,7 @@ class Kind(StrEnum):
     BOUNCE = "bounce"
     UNKNOWN_PARTNER = "unknown_partner"
     DIGEST_REPLY = "digest_reply"
+    UNSUBSCRIBE = "unsubscribe"  # a contact asked for no more digests (List-Unsubscribe)
     REJECTED = "rejected"
 
 
@@ -96,6 +99,7 @@ class EventKind(StrEnum):
     NOT_A_FIT = "not_a_fit"
     STEP_DONE = "step_done"
     SNOOZED = "snoozed"  # a reminder put off by its owner: in the timeline, not the thread
+    PARTNER_REPLY = "partner_reply"  # a partner's answer to a digest or notice, by email
 
 
 # Events whose line goes into the referral's Slack thread (the intro is the post itself).
@@ -109,6 +113,21 @@ class JobKind(StrEnum):
     SLACK_UPDATE = "slack_update"  # re-render the post from the referral as it is now
     SLACK_THREAD = "slack_thread"  # one event's line in the post's thread
     SLACK_NUDGE = "slack_nudge"  # one nudge to one place: the post's thread or someone's DM
+    EMAIL = "email"  # one recorded outgoing email (mail.id) to its one recipient
+    STAGE_NOTICE = "stage_notice"  # record the partner's emails about one stage change (event)
+
+
+class MailKind(StrEnum):
+    DIGEST = "digest"  # the partner's periodic status digest
+    STAGE = "stage"  # a referral reached a meeting, or was won or lost
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    REFUSED = "refused"  # the server answered 5xx: never retried
+    BOUNCED = "bounced"  # accepted, then a delivery report came back
+    SKIPPED = "skipped"  # the contact unsubscribed or bounced before it went
 
 
 class NudgeKind(StrEnum):
@@ -128,6 +147,12 @@ class Partner(SQLModel, table=True):
     slack_channel: str | None = Field(default=None, max_length=80)  # else HANDOFF_SLACK_CHANNEL
     # Overrides HANDOFF_FIRST_RESPONSE_SLA for this partner's referrals.
     first_response_sla_seconds: int | None = None
+    # The status digest: a cron line in the partner's zone (else HANDOFF_DIGEST_SCHEDULE, and
+    # HANDOFF_TIMEZONE); "off" sends none. stage_emails: an email when a referral reaches a
+    # meeting, or is won or lost.
+    digest_cron: str | None = Field(default=None, max_length=100)
+    timezone: str | None = Field(default=None, max_length=64)
+    stage_emails: bool = False
 
 
 class PartnerAddress(SQLModel, table=True):
@@ -138,6 +163,11 @@ class PartnerAddress(SQLModel, table=True):
     partner_id: int = Field(foreign_key="partner.id", index=True, ondelete="CASCADE")
     kind: str = Field(max_length=16)
     value: str = Field(max_length=320)
+    # A contact's mail: unsubscribed (List-Unsubscribe), or refused / bounced by its server.
+    # Either stops digests to it until it is added again (`handoff partners add --contact`).
+    unsubscribed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    bounced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    bounce_reason: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class Referral(SQLModel, table=True):
@@ -233,6 +263,7 @@ class OutboxJob(SQLModel, table=True):
     referral_id: int | None = Field(default=None, foreign_key="referral.id", index=True)
     event_id: int | None = Field(default=None, foreign_key="event.id")
     nudge_id: int | None = Field(default=None, foreign_key="nudge.id")
+    mail_id: int | None = Field(default=None, foreign_key="mail.id")
     target: str | None = Field(default=None, max_length=64)  # a user id for a DM
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     due_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -291,10 +322,50 @@ class JobRun(SQLModel, table=True):
 
 
 class SlackUser(SQLModel, table=True):
-    """A Slack user's time zone (users.info), kept a day: reminders go out at 09:00 theirs."""
+    """A Slack user's time zone and name (users.info), kept a day: reminders go out at 09:00
+    theirs, and partner digests name referrals' owners."""
 
     __tablename__ = "slack_user"
 
     id: str = Field(primary_key=True, max_length=32)
     tz: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=200)  # display name, for partner emails
     checked_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Digest(SQLModel, table=True):
+    """One partner's digest for one period: recorded once, whether it was sent or had no news.
+
+    The unique key (partner, period_end) is what keeps a restart, a caught-up run or a second
+    replica from sending a period twice.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("partner_id", "period_end", name="uq_digest_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: int = Field(foreign_key="partner.id", index=True)
+    period_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    period_end: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent: bool = False  # False: nothing new, so nothing was sent
+    manual: bool = False  # `handoff digest send`
+    referrals: str = Field(default="[]", sa_type=sa.Text)  # JSON ids of the referrals covered
+
+
+class Mail(SQLModel, table=True):
+    """One email to one recipient, recorded with its Message-ID before it is sent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    partner_id: int = Field(foreign_key="partner.id", index=True)
+    digest_id: int | None = Field(default=None, foreign_key="digest.id", index=True)
+    referral_id: int | None = Field(default=None, foreign_key="referral.id")
+    event_id: int | None = Field(default=None, foreign_key="event.id", index=True)  # its cause
+    recipient: str = Field(max_length=320)
+    message_id: str | None = Field(default=None, max_length=400, unique=True)
+    subject: str = Field(default="", sa_type=sa.Text)
+    raw: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    status: str = Field(default=MailStatus.QUEUED, max_length=16)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, sa_type=sa.Text)  # the server's answer
