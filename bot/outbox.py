@@ -1,4 +1,4 @@
-"""The outbox: durable side effects (Slack posts and updates), carried out after their commit.
+"""The outbox: durable side effects (Slack posts, emails), carried out after their commit.
 
 A job is written in the transaction that causes it, so a crash can never keep the cause and
 lose the effect. A worker leases one job at a time with a conditional UPDATE (a compare-and-set
@@ -41,6 +41,7 @@ class Job:
     uncertain: bool  # an earlier worker vanished while holding it: the effect may have happened
     nudge_id: int | None = None
     target: str | None = None  # whom a DM goes to
+    mail_id: int | None = None  # the email to send
 
 
 class Retry(Exception):  # noqa: N818 - an outcome, not a crash
@@ -160,6 +161,7 @@ class Outbox:
             outbox.c.event_id,
             outbox.c.nudge_id,
             outbox.c.target,
+            outbox.c.mail_id,
         )
         async with self.engine.begin() as conn:
             rows = (
@@ -187,6 +189,7 @@ class Outbox:
                         uncertain=row.leased_until is not None,
                         nudge_id=row.nudge_id,
                         target=row.target,
+                        mail_id=row.mail_id,
                     )
         return None
 
