@@ -17,10 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.db import upsert_insert
 from bot.intake import queries as q
 from bot.intake.pipeline import enqueue
-from bot.models import CLOSED_STAGES, EventKind, JobKind, Referral, Role, SlackRequest, Stage
+from bot.models import (
+    CLOSED_STAGES,
+    NOTICE_STAGES,
+    EventKind,
+    JobKind,
+    Partner,
+    Referral,
+    Role,
+    SlackRequest,
+    Stage,
+)
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 applied_requests: sa.Table = SlackRequest.__table__  # type: ignore[attr-defined]
+partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
 
 ROLE_LABELS = {
     Role.SOURCED: "Sourced",
@@ -271,7 +282,14 @@ async def set_stage(
         detail = f"stage {row.stage} → {stage}"
         if stage == Stage.WON:
             detail += f" (amount {amount:,.2f})"
-        await changed(conn, row.id, EventKind.STAGE_CHANGED, actor, at, detail)
+        event_id = await changed(conn, row.id, EventKind.STAGE_CHANGED, actor, at, detail)
+        if stage in NOTICE_STAGES and await conn.scalar(
+            sa.select(partner.c.stage_emails)
+            .join(referral, referral.c.partner_id == partner.c.id)
+            .where(referral.c.id == row.id)
+        ):
+            # The partner asked to hear at once: its emails are made by the outbox's handler.
+            await enqueue(conn, JobKind.STAGE_NOTICE, row.id, event_id=event_id)
     return Outcome(row.ref, applied=True)
 
 
@@ -321,9 +339,9 @@ async def changed(
     detail: str,
     *,
     shown: bool = True,
-) -> None:
+) -> int:
     """The event with the Slack user as actor; unless not `shown`, the post re-rendered and a
-    line in its thread."""
+    line in its thread. Returns the event's id."""
     event_id = await conn.scalar(
         q.INSERT_EVENT,
         {
@@ -338,3 +356,4 @@ async def changed(
     if shown:
         await enqueue(conn, JobKind.SLACK_UPDATE, referral_id)
         await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)
+    return int(event_id)

@@ -21,6 +21,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_database, session_factory, share_one_cpu, upgrade
 from bot.intake.pipeline import IngestResult, Intake, load_directory
 from bot.intake.sources import SourceError, batched, read_paths
+from bot.jobs.digests import DIGESTS
 from bot.jobs.sweeps import SWEEPS
 from bot.partners import PartnerError, add_partner, list_partners
 from bot.referrals import list_referrals, raw_message, show_referral, triage
@@ -90,6 +91,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="this partner's first-response deadline after a claim, e.g. 4h "
         "(default HANDOFF_FIRST_RESPONSE_SLA)",
     )
+    add.add_argument(
+        "--digest",
+        metavar="CRON",
+        help="when its status digest goes out, as a cron line in its time zone, e.g. "
+        "'0 9 * * mon' (default HANDOFF_DIGEST_SCHEDULE), or 'off'",
+    )
+    add.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="its time zone for digests, e.g. Europe/Berlin (default HANDOFF_TIMEZONE)",
+    )
+    add.add_argument(
+        "--stage-emails",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="email its contacts at once when a referral gets a meeting, is won or lost",
+    )
     plist = partner_cmds.add_parser("list", help="list partners")
     plist.add_argument("--json", action="store_true", help="print JSON")
 
@@ -154,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one sweep as of now (or --now), print each nudge it sends, and "
         "deliver them through the outbox before exiting.",
     )
-    jrun.add_argument("name", metavar="NAME", help=f"one of: {', '.join(SWEEPS)}")
+    jrun.add_argument("name", metavar="NAME", help=f"one of: {', '.join((*SWEEPS, DIGESTS))}")
     jrun.add_argument(
         "--now",
         metavar="ISO-8601",
@@ -164,6 +182,29 @@ def build_parser() -> argparse.ArgumentParser:
     jrun.add_argument(
         "--dry-run", action="store_true", help="print what would be sent, send and record nothing"
     )
+
+    digest = commands.add_parser(
+        "digest",
+        help="partner status digests: preview one, send one now",
+        description="The status digest a partner gets on its schedule (see partners add "
+        "--digest). Sending one by hand records it like a scheduled one: the next digest "
+        "covers what happened after it.",
+    )
+    digest_cmds = digest.add_subparsers(dest="action", metavar="ACTION", required=True)
+    preview = digest_cmds.add_parser(
+        "preview", help="print the digest the partner would get now (nothing is sent)"
+    )
+    preview.add_argument("slug", metavar="SLUG", help="the partner, e.g. acme")
+    preview.add_argument("--html", action="store_true", help="print the HTML version")
+    preview.add_argument("--now", metavar="ISO-8601", type=_instant, help="as of this instant")
+    dsend = digest_cmds.add_parser(
+        "send", help="send the partner's digest now to each of its contacts, and wait for it"
+    )
+    dsend.add_argument("slug", metavar="SLUG", help="the partner, e.g. acme")
+    dsend.add_argument(
+        "--always", action="store_true", help="send it even when nothing is new since the last"
+    )
+    dsend.add_argument("--now", metavar="ISO-8601", type=_instant, help="as of this instant")
 
     commands.add_parser(
         "demo",
@@ -258,6 +299,9 @@ async def _partners_add(args: argparse.Namespace, engine: Any, settings: Setting
             domains=args.domain,
             slack_channel=args.slack_channel,
             first_response_sla=args.first_response_sla,
+            digest=args.digest,
+            timezone=args.timezone,
+            stage_emails=args.stage_emails,
         )
         await session.commit()
     verb = "registered" if created else "updated"
@@ -280,6 +324,8 @@ async def _partners_list(args: argparse.Namespace, engine: Any, settings: Settin
     for v in views:
         addresses = ", ".join(v.addresses + v.contacts + [f"@{d}" for d in v.domains]) or "-"
         print(f"{v.slug:<16} {v.name:<28} {v.referrals:>5} referrals  {addresses}")
+        for contact, why in (v.not_mailed or {}).items():
+            print(f"{'':<16} no mail to {contact}: {why}")
     return 0
 
 
@@ -289,6 +335,7 @@ async def _ingest(args: argparse.Namespace, engine: Any, settings: Settings) -> 
             session=session,
             internal_domains=settings.all_internal_domains,
             mailbox=settings.partner_mailbox,
+            secret=settings.secret_bytes,
         )
     counts: Counter[str] = Counter()
     started = last_report = time.monotonic()
@@ -452,14 +499,32 @@ async def _jobs_list(args: argparse.Namespace, engine: Any, settings: Settings) 
 async def _jobs_run(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
     from bot.jobs.run import run_job
 
-    if args.name not in SWEEPS:
-        raise UsageError(f"no job {args.name!r} (one of: {', '.join(SWEEPS)})")
+    if args.name not in (*SWEEPS, DIGESTS):
+        raise UsageError(f"no job {args.name!r} (one of: {', '.join((*SWEEPS, DIGESTS))})")
     return await run_job(
         engine, settings, args.name, as_of=args.now, dry_run=args.dry_run, out=sys.stdout
     )
 
 
+async def _digest_preview(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    from bot.jobs.run import preview_digest
+
+    return await preview_digest(
+        engine, settings, args.slug, html=args.html, as_of=args.now, out=sys.stdout
+    )
+
+
+async def _digest_send(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    from bot.jobs.run import send_digest
+
+    return await send_digest(
+        engine, settings, args.slug, always=args.always, as_of=args.now, out=sys.stdout
+    )
+
+
 _HANDLERS: dict[tuple[str, str | None], Handler] = {
+    ("digest", "preview"): _digest_preview,
+    ("digest", "send"): _digest_send,
     ("migrate", None): _migrate,
     ("serve", None): _serve,
     ("partners", "add"): _partners_add,

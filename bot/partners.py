@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import format_duration, parse_duration
-from bot.intake.rules import DIGEST_TAG_PREFIX, FREEMAIL, SLUG
+from bot.config import format_duration, parse_cron, parse_duration, zone_named
+from bot.intake.rules import DIGEST_TAG_PREFIX, FREEMAIL, SLUG, UNSUBSCRIBE_TAG_PREFIX
 from bot.models import AddressKind, Partner, PartnerAddress, Referral
 
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")
@@ -32,6 +32,11 @@ class PartnerView:
     referrals: int
     slack_channel: str | None = None
     first_response_sla: str | None = None  # e.g. "4h"; None: HANDOFF_FIRST_RESPONSE_SLA
+    digest: str | None = None  # its cron line, or "off"; None: HANDOFF_DIGEST_SCHEDULE
+    timezone: str | None = None  # None: HANDOFF_TIMEZONE
+    stage_emails: bool = False
+    # Contacts that get no mail, and why: {"dana@…": "unsubscribed 2026-11-20", …}
+    not_mailed: dict[str, str] | None = None
 
     def as_json(self) -> dict[str, object]:
         return self.__dict__.copy()
@@ -41,8 +46,10 @@ def check_slug(slug: str) -> str:
     slug = slug.strip().lower()
     if not SLUG.match(slug):
         raise PartnerError(f"slug {slug!r}: use 1-40 lower-case letters, digits and dashes")
-    if slug.startswith(DIGEST_TAG_PREFIX):
-        raise PartnerError(f"slug {slug!r}: 'r-' is reserved for digest reply addresses")
+    if slug.startswith((DIGEST_TAG_PREFIX, UNSUBSCRIBE_TAG_PREFIX)):
+        raise PartnerError(
+            f"slug {slug!r}: 'r-' and 'u-' are reserved for digest reply and unsubscribe addresses"
+        )
     return slug
 
 
@@ -70,6 +77,9 @@ async def add_partner(
     domains: list[str],
     slack_channel: str | None = None,
     first_response_sla: str | None = None,
+    digest: str | None = None,
+    timezone: str | None = None,
+    stage_emails: bool | None = None,
 ) -> tuple[Partner, bool]:
     """Create the partner, or add to an existing one; returns (partner, created)."""
     slug = check_slug(slug)
@@ -108,6 +118,21 @@ async def add_partner(
             )
         except ValueError as exc:
             raise PartnerError(f"--first-response-sla: {exc}") from None
+    if timezone is not None:
+        try:
+            partner.timezone = str(zone_named(timezone))
+        except ValueError as exc:
+            raise PartnerError(f"--timezone: {exc}") from None
+    if digest is not None:
+        text = " ".join(digest.split())
+        if text.lower() != "off":
+            try:
+                parse_cron(text, zone_named(partner.timezone or "UTC"))
+            except ValueError as exc:
+                raise PartnerError(f"--digest: {exc}") from None
+        partner.digest_cron = text.lower() if text.lower() == "off" else text
+    if stage_emails is not None:
+        partner.stage_emails = stage_emails
     assert partner.id is not None  # flushed above
     for kind, value in wanted:
         owner = (
@@ -121,6 +146,9 @@ async def add_partner(
             session.add(PartnerAddress(partner_id=partner.id, kind=kind, value=value))
         elif owner[1] != slug:
             raise PartnerError(f"{kind} {value} already belongs to partner {owner[1]}")
+        else:
+            # Added again: whoever unsubscribed or bounced gets mail again (an operator's say).
+            owner[0].unsubscribed_at = owner[0].bounced_at = owner[0].bounce_reason = None
     await session.flush()
     return partner, created
 
@@ -149,6 +177,19 @@ async def list_partners(*, session: AsyncSession) -> list[PartnerView]:
                 first_response_sla=format_duration(timedelta(seconds=p.first_response_sla_seconds))
                 if p.first_response_sla_seconds
                 else None,
+                digest=p.digest_cron,
+                timezone=p.timezone,
+                stage_emails=p.stage_emails,
+                not_mailed={
+                    r.value: (
+                        f"unsubscribed {r.unsubscribed_at:%Y-%m-%d}"
+                        if r.unsubscribed_at
+                        else f"{r.bounce_reason or 'bounced'} ({r.bounced_at:%Y-%m-%d})"
+                    )
+                    for r in mine
+                    if r.kind == AddressKind.CONTACT and (r.unsubscribed_at or r.bounced_at)
+                }
+                or None,
             )
         )
     return views

@@ -14,12 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings
 from bot.intake.pipeline import IngestResult
+from bot.jobs.digests import Digests, Notices
 from bot.jobs.scheduler import Scheduler
 from bot.jobs.sweeps import Sweeper
 from bot.mail.imap import ImapRefused
+from bot.mail.outgoing import Postman
+from bot.mail.smtp import Mailer
 from bot.mail.watcher import FolderWatcher, Observer, WatchSettings
 from bot.models import utcnow
-from bot.outbox import Outbox
+from bot.outbox import Handler, Outbox
 from bot.slack.app import build_app, web_client
 from bot.slack.nudger import Nudger
 from bot.slack.people import People
@@ -41,6 +44,7 @@ def watch_settings(settings: Settings) -> WatchSettings:
         internal_domains=settings.all_internal_domains,
         partner_mailbox=settings.partner_mailbox,
         protection=timedelta(days=settings.protection_days),
+        secret=settings.secret_bytes,
     )
 
 
@@ -77,25 +81,44 @@ async def serve(
         )
     tasks: dict[str, asyncio.Task[None]] = {}
     cleanups = []
-    outbox = None
+    handlers: dict[str, Handler] = {}
     bolt = None
     socket = None
-    scheduler = None
+    sweeper = None
+    people = People(engine, None, None, clock=clock)  # names from the cache, without Slack
     if settings.slack_bot_token is not None:
         client = web_client(settings)
         poster = Poster(engine, client, channel=settings.slack_channel, clock=clock)
         nudger = Nudger(engine, client, settings, clock=clock)
-        outbox = Outbox(
+        handlers |= poster.handlers() | nudger.handlers()
+        roster = Roster(client, rep_group=settings.rep_group, managers=settings.managers)
+        people = People(engine, client, roster, clock=clock)
+        sweeper = Sweeper(engine, settings, people, clock=clock)
+    digests = None
+    mailer = None
+    if settings.smtp is not None:
+        settings.mail_ready()
+        mailer = Mailer(settings.smtp)
+        cleanups.append(mailer.close)
+        handlers |= Postman(engine, mailer, settings).handlers()
+        handlers |= Notices(engine, settings, people).handlers()
+        digests = Digests(engine, settings, people, clock=clock)
+        log.info("mail: sending through %s as %s", settings.smtp.shown, settings.sender)
+    outbox = (
+        Outbox(
             engine,
-            poster.handlers() | nudger.handlers(),
+            handlers,
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             clock=clock,
         )
-        roster = Roster(client, rep_group=settings.rep_group, managers=settings.managers)
-        people = People(engine, client, roster, clock=clock)
-        scheduler = Scheduler(
-            Sweeper(engine, settings, people, clock=clock), settings, on_sent=outbox.wake
-        )
+        if handlers
+        else None
+    )
+    scheduler = None
+    if outbox is not None and (sweeper is not None or digests is not None):
+        scheduler = Scheduler(sweeper, settings, on_sent=outbox.wake, digests=digests)
+    if settings.slack_bot_token is not None:
+        assert outbox is not None
         bolt = build_app(settings, Services(engine, client, outbox, roster, clock))
         who = await check_slack(client)
         if settings.socket_mode:

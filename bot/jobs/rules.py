@@ -130,14 +130,33 @@ def weekly(zone: ZoneInfo) -> CronTrigger:
 
 def last_slot(trigger: CronTrigger, now: datetime) -> datetime:
     """The trigger's latest fire time at or before `now` (a weekly trigger: within 8 days)."""
-    slot = None
-    moment = trigger.get_next_fire_time(None, now - timedelta(days=8))
-    while moment is not None and moment <= now:
-        slot = moment
-        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+    slot = previous_fire(trigger, now, windows=(timedelta(days=8),))
     if slot is None:
         raise ValueError("the trigger fires less than weekly")
-    return slot.astimezone(UTC)
+    return slot
+
+
+def previous_fire(
+    trigger: CronTrigger,
+    now: datetime,
+    *,
+    windows: tuple[timedelta, ...] = (timedelta(days=8), timedelta(days=35), timedelta(days=400)),
+) -> datetime | None:
+    """The trigger's latest fire time at or before `now`, in UTC, or None within a year.
+
+    CronTrigger only looks forward, so this walks forward from `now` minus a window: a week
+    first (most schedules), then a month, then a year, so that a weekly schedule costs a step
+    or two and a monthly one a few dozen.
+    """
+    for window in windows:
+        slot = None
+        moment = trigger.get_next_fire_time(None, now - window)
+        while moment is not None and moment <= now:
+            slot = moment
+            moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+        if slot is not None:
+            return slot.astimezone(UTC)
+    return None
 
 
 def gone(kind: str, *, cycle_at: datetime, level: int, target: str | None, row: Any) -> str | None:

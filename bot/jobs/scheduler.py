@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings, format_duration
 from bot.jobs import rules
+from bot.jobs.digests import DIGESTS, DigestRun, Digests
 from bot.jobs.sweeps import (
     FIRST_RESPONSE,
     INACTIVE_PARTNERS,
@@ -41,51 +42,70 @@ class JobSpec:
     about: str
 
 
-def job_specs(settings: Settings) -> list[JobSpec]:
+def job_specs(settings: Settings, *, nudges: bool = True, digests: bool = True) -> list[JobSpec]:
     """Every scheduled sweep, with a stable name (its APScheduler job id)."""
     every = settings.sweep_every
     interval = IntervalTrigger(seconds=every.total_seconds(), timezone=UTC)
     each = f"every {format_duration(every)}"
-    return [
+    mail = [
         JobSpec(
-            UNCLAIMED,
+            DIGESTS,
             interval,
             each,
-            f"unclaimed after {format_duration(settings.claim_sla)}: the post's thread; "
-            "after twice that: the managers",
-        ),
-        JobSpec(
-            FIRST_RESPONSE,
-            interval,
-            each,
-            f"no first response {format_duration(settings.first_response_sla)} after the claim "
-            "(or the partner's own SLA): the owner; after twice that: the managers",
-        ),
-        JobSpec(
-            NEXT_STEPS,
-            interval,
-            each,
-            "next joint step due: the owner at 09:00 their time; overdue: again every "
-            f"{format_duration(settings.overdue_every)}",
-        ),
-        JobSpec(
-            INACTIVE_PARTNERS,
-            rules.weekly(settings.tz),
-            f"Mondays 09:00 {settings.timezone}",
-            f"partners with no referral in {format_duration(settings.inactive_after)}: "
-            "a note to the managers",
-        ),
+            "partner digests, each on its partner's schedule (default "
+            f"'{settings.digest_schedule}' in {settings.timezone} or the partner's zone)",
+        )
     ]
+    return (mail if digests else []) + (
+        []
+        if not nudges
+        else [
+            JobSpec(
+                UNCLAIMED,
+                interval,
+                each,
+                f"unclaimed after {format_duration(settings.claim_sla)}: the post's thread; "
+                "after twice that: the managers",
+            ),
+            JobSpec(
+                FIRST_RESPONSE,
+                interval,
+                each,
+                f"no first response {format_duration(settings.first_response_sla)} after the claim "
+                "(or the partner's own SLA): the owner; after twice that: the managers",
+            ),
+            JobSpec(
+                NEXT_STEPS,
+                interval,
+                each,
+                "next joint step due: the owner at 09:00 their time; overdue: again every "
+                f"{format_duration(settings.overdue_every)}",
+            ),
+            JobSpec(
+                INACTIVE_PARTNERS,
+                rules.weekly(settings.tz),
+                f"Mondays 09:00 {settings.timezone}",
+                f"partners with no referral in {format_duration(settings.inactive_after)}: "
+                "a note to the managers",
+            ),
+        ]
+    )
 
 
 class Scheduler:
     """The sweeps on an AsyncIOScheduler; each also runs once at start to catch up."""
 
     def __init__(
-        self, sweeper: Sweeper, settings: Settings, *, on_sent: Callable[[], None]
+        self,
+        sweeper: Sweeper | None,
+        settings: Settings,
+        *,
+        on_sent: Callable[[], None],
+        digests: Digests | None = None,
     ) -> None:
         self.sweeper = sweeper
-        self.specs = job_specs(settings)
+        self.digests = digests
+        self.specs = job_specs(settings, nudges=sweeper is not None, digests=digests is not None)
         self.on_sent = on_sent
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
@@ -113,22 +133,29 @@ class Scheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
-    async def run(self, name: str) -> SweepResult | None:
+    async def run(self, name: str) -> SweepResult | DigestRun | None:
         """One sweep; its failure is logged and recorded, and the next run tries again."""
+        result: SweepResult | DigestRun
         try:
-            result = await self.sweeper.run(name)
+            if name == DIGESTS:
+                assert self.digests is not None
+                result = await self.digests.sweep()
+            else:
+                assert self.sweeper is not None
+                result = await self.sweeper.run(name)
         except Exception:  # noqa: BLE001 - a sweep must not stop the scheduler
             log.exception("jobs: %s failed", name)
             return None
         for warning in result.warnings:
             log.warning("jobs: %s: %s", name, warning)
-        if result.planned:
+        if result.messages:
             self.on_sent()
             log.info(
-                "jobs: %s sent %d nudge(s) (%d message(s)) in %.2fs",
+                "jobs: %s queued %d message(s) for %d %s in %.2fs",
                 name,
-                len(result.planned),
                 result.messages,
+                len(result.planned),
+                "digest(s)" if name == DIGESTS else "nudge(s)",
                 result.seconds,
             )
         return result

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import Settings
-from bot.db import upsert_insert
+from bot.db import as_utc, upsert_insert
 from bot.intake import queries as q
 from bot.intake.pipeline import job_row
 from bot.jobs import rules
@@ -142,13 +142,13 @@ class Sweeper:
                 if dry_run:
                     await tx.rollback()
                 else:
-                    await _ran(conn, name, wall, as_of, result.seconds, len(result.planned), None)
+                    await record_run(
+                        conn, name, wall, as_of, result.seconds, len(result.planned), None
+                    )
                     await tx.commit()
         except Exception as exc:
             if not dry_run:
-                async with self.engine.begin() as conn:
-                    error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-                    await _ran(conn, name, wall, as_of, time.perf_counter() - started, 0, error)
+                await record_failure(self.engine, name, wall, as_of, started, exc)
             raise
         return result
 
@@ -341,7 +341,7 @@ class Sweeper:
         threshold = as_of - self.settings.inactive_after
         quiet = []
         for row in await conn.execute(query):
-            last_at = _utc(row.last) if row.last is not None else None
+            last_at = as_utc(row.last) if row.last is not None else None
             if (last_at or row.created_at) <= threshold:
                 quiet.append(
                     {
@@ -373,7 +373,7 @@ def _escalated(kind: NudgeKind, cycle: sa.ColumnElement[Any]) -> sa.Exists:
     )
 
 
-async def _ran(
+async def record_run(
     conn: AsyncConnection,
     name: str,
     started: datetime,
@@ -397,16 +397,18 @@ async def _ran(
     )
 
 
+async def record_failure(
+    engine: AsyncEngine, name: str, wall: datetime, as_of: datetime, started: float, exc: Exception
+) -> None:
+    """A failed run in job_run, with the first line of its error (`handoff jobs list`)."""
+    async with engine.begin() as conn:
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        await record_run(conn, name, wall, as_of, time.perf_counter() - started, 0, error)
+
+
 def _ts_time(ts: str | None) -> datetime | None:
     """When Slack took a message, from its ts ("1750000000.000100": seconds since the epoch)."""
     try:
         return datetime.fromtimestamp(float(ts), UTC) if ts else None
     except (ValueError, OverflowError):
         return None
-
-
-def _utc(value: datetime | str) -> datetime:
-    # max() over a UTCDateTime column comes back untyped on SQLite: a string without offset.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -203,6 +203,7 @@ async def test_jobs_run_prints_sends_and_never_repeats(
     assert job["last_as_of"].startswith("2026-11-22T09:00") and job["last_sent"] == 0
     assert job["schedule"] == "every 1m" and job["next_run"]
     assert {j["name"] for j in listed} == {  # type: ignore[union-attr]
+        "digests",
         "unclaimed",
         "first-response",
         "next-steps",
