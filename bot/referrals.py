@@ -100,7 +100,8 @@ async def triage(*, session: AsyncSession) -> list[dict[str, Any]]:
     columns = (m.id, m.kind, m.reason, m.message_id, m.sender, m.subject, m.source, m.arrival_at)
     query = (
         sa.select(*columns)  # named columns: never the raw bytes
-        .where(m.kind.in_([str(k) for k in TRIAGE_KINDS]))
+        # An applied digest reply has its referral; one that was not applied waits here.
+        .where(m.kind.in_([str(k) for k in TRIAGE_KINDS]), m.referral_id.is_(None))
         .order_by(m.id)
     )
     rows = (await (await session.connection()).execute(query)).all()

@@ -27,7 +27,7 @@ from bot.mail.watcher import FolderWatcher
 from bot.serve import serve, watch_settings
 from tests.conftest import IN_CI, ROOT, Handoff
 from tests.dovecot import DOVECOT, PASSWORD, Dovecot
-from tests.mail import message
+from tests.messages import message
 
 _users = itertools.count(1)
 

@@ -97,6 +97,7 @@ class ParsedMessage:
     text: str
     forwarded: Forwarded | None
     defects: tuple[str, ...] = field(default=())
+    html: str = ""  # the HTML body as sent, when there is one (reply extraction reads its quotes)
 
     def addresses(self, *names: str) -> list[Address]:
         return [addr for header, addr in self.recipients if header in names]
@@ -153,6 +154,7 @@ def parse(raw: bytes) -> ParsedMessage:
         text=plain,
         forwarded=forwarded,
         defects=tuple(dict.fromkeys(defects)),
+        html=html,
     )
 
 

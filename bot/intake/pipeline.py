@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.intake import answers, rules
 from bot.intake import queries as q
-from bot.intake import rules
 from bot.intake.forwards import is_forward_subject
 from bot.intake.parse import ParsedMessage, parse
 from bot.intake.rules import Directory, PartnerInfo, Prospect
@@ -56,9 +56,11 @@ class IngestResult:
     reason: str | None = None
     source: str = ""
     subject: str = ""
+    text: str | None = None  # a reply's new text, as extracted
 
     def as_json(self) -> dict[str, Any]:
         prospect = self.prospect
+        extra = {"text": self.text} if self.text is not None else {}
         return {
             "message_id": self.message_id,
             "kind": str(self.kind),
@@ -72,11 +74,15 @@ class IngestResult:
             "reason": self.reason,
             "source": self.source,
             "subject": self.subject,
-        }
+        } | extra
 
 
 async def load_directory(
-    *, session: AsyncSession, internal_domains: frozenset[str], mailbox: str | None
+    *,
+    session: AsyncSession,
+    internal_domains: frozenset[str],
+    mailbox: str | None,
+    secret: bytes | None = None,
 ) -> Directory:
     """Every partner with its aliases, contacts and domains (a few hundred rows at most)."""
     partners = (await session.exec(select(Partner))).all()
@@ -97,7 +103,9 @@ async def load_directory(
         for p in partners
         if p.id is not None
     }
-    return Directory(internal_domains=internal_domains, mailbox=mailbox, partners=infos)
+    return Directory(
+        internal_domains=internal_domains, mailbox=mailbox, partners=infos, secret=secret
+    )
 
 
 class Superseded(Exception):  # noqa: N818 - a state, not a failure
@@ -428,8 +436,26 @@ async def _decide(conn: AsyncConnection, message: Received, intake: Intake) -> D
         )
         return result, prior.partner_id, prior.referral_id
 
+    if noise is not None and noise[0] == Kind.BOUNCE:
+        # A bounce of our own mail marks the mail, and the contact when it failed for good.
+        token = answers.token_of(parsed, match.digest_token)
+        note = await answers.bounced(conn, message.raw, token, directory.secret, message.arrival_at)
+        reason = f"{noise[1]}; {note}" if note else noise[1]
+        return IngestResult(Kind.BOUNCE, reason=reason), None, None
+
+    if match.unsubscribe_token is not None:
+        note, who = await answers.unsubscribe(
+            conn, match.unsubscribe_token, directory, message.arrival_at
+        )
+        result = IngestResult(Kind.UNSUBSCRIBE, partner=who.slug if who else None, reason=note)
+        return result, who.id if who else None, None
+
     if noise is not None:
         return IngestResult(noise[0], reason=noise[1]), None, None
+
+    token = answers.token_of(parsed, match.digest_token)
+    if token is not None:
+        return await _answer(conn, message, token, directory)
 
     if facts.thread is not None:
         return await _thread_reply(conn, message, facts.thread, directory)
@@ -438,9 +464,6 @@ async def _decide(conn: AsyncConnection, message: Received, intake: Intake) -> D
         reason = "not an email message: no From, To or delivery headers" + _defects(parsed)
         return IngestResult(Kind.REJECTED, reason=reason), None, None
 
-    if match.digest_token is not None:
-        reason = "digest replies are kept for triage until digests are enabled"
-        return IngestResult(Kind.DIGEST_REPLY, reason=reason), None, None
     if partner is None:
         if match.unknown_tag:
             reason = (
@@ -470,6 +493,30 @@ async def _decide(conn: AsyncConnection, message: Received, intake: Intake) -> D
 
 def _defects(parsed: ParsedMessage) -> str:
     return f" (MIME defects: {', '.join(parsed.defects)})" if parsed.defects else ""
+
+
+async def _answer(
+    conn: AsyncConnection, message: Received, token: str, directory: Directory
+) -> Decision:
+    """A reply to our digest or notice: an event on each referral it is about, or triage."""
+    found = await answers.answer(conn, message.parsed, token, directory)
+    partner = found.partner
+    result = IngestResult(
+        found.kind,
+        partner=partner.slug if partner else None,
+        referral=found.referrals[0][1] if found.referrals else None,
+        reason=found.reason,
+        text=found.text or None,
+    )
+    sender = message.parsed.sender.email if message.parsed.sender else "(unknown)"
+    for referral_id, _ in found.referrals:
+        await _event(conn, referral_id, EventKind.PARTNER_REPLY, message, found.text)
+    if found.referrals:
+        log.info(
+            "intake: reply from %s lands on %s", sender, ", ".join(r for _, r in found.referrals)
+        )
+    first = found.referrals[0][0] if found.referrals else None
+    return result, partner.id if partner else None, first
 
 
 async def _thread_reply(
@@ -626,6 +673,7 @@ def job_row(
     event_id: int | None = None,
     nudge_id: int | None = None,
     target: str | None = None,
+    mail_id: int | None = None,
 ) -> dict[str, object]:
     """One outbox row, due now (wall-clock time: the outbox runs on it)."""
     now = utcnow()
@@ -635,6 +683,7 @@ def job_row(
         "event_id": event_id,
         "nudge_id": nudge_id,
         "target": target,
+        "mail_id": mail_id,
         "created_at": now,
         "due_at": now,
         "attempts": 0,

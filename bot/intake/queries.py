@@ -66,7 +66,11 @@ FACTS = sa.union_all(
     .select_from(inbound.outerjoin(referral, referral.c.id == inbound.c.referral_id))
     .where(
         inbound.c.dedupe_key == bindparam("key"),
-        inbound.c.kind.not_in([str(k) for k in TRIAGE_KINDS]),
+        # Triage is tried again; an applied digest reply (one with a referral) is not.
+        sa.or_(
+            inbound.c.kind.not_in([str(k) for k in TRIAGE_KINDS]),
+            inbound.c.referral_id.is_not(None),
+        ),
     ),
     sa.select(sa.literal("thread"), inbound.c.id, *_REFERRAL_FACTS)
     .select_from(inbound.join(referral, referral.c.id == inbound.c.referral_id))

@@ -11,6 +11,7 @@ from bot.models import Kind
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 DIGEST_TAG_PREFIX = "r-"  # partners+r-<token>@… is a reply to a digest (DESIGN "Reply by email")
+UNSUBSCRIBE_TAG_PREFIX = "u-"  # partners+u-<token>@…: a contact's List-Unsubscribe address
 
 FREEMAIL = frozenset(
     [
@@ -56,7 +57,7 @@ _NOT_PEOPLE = re.compile(
     r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|noreply-.*|bounces?|notifications?)(\+.*)?@"
 )
 # Out-of-office subjects as clients write them: the phrase, then ":" (or nothing more).
-_OOO_SUBJECT = re.compile(
+OOO_SUBJECT = re.compile(
     r"^[ \t]*(auto(matic|matische)?[ -]?(reply|antwort|response)|autoreply|auto"
     r"|out of (the )?office( auto ?reply)?|abwesenheitsnotiz|r[ée]ponse automatique"
     r"|respuesta autom[áa]tica|risposta automatica|automatisch antwoord|absence|ooo"
@@ -104,6 +105,7 @@ class Directory:
     internal_domains: frozenset[str]
     mailbox: str | None = None
     partners: dict[int, PartnerInfo] = field(default_factory=dict)
+    secret: bytes | None = None  # HANDOFF_SECRET: verifies reply and unsubscribe addresses
 
     def __post_init__(self) -> None:
         self.by_slug = {p.slug: p for p in self.partners.values()}
@@ -158,6 +160,7 @@ class PartnerMatch:
     partner: PartnerInfo | None = None
     via: str | None = None  # e.g. "cc: partners+acme@ours.example"
     digest_token: str | None = None
+    unsubscribe_token: str | None = None
     unknown_tag: str | None = None
 
 
@@ -189,7 +192,7 @@ def noise(msg: ParsedMessage, directory: Directory) -> tuple[Kind, str] | None:
     precedence = headers.get("precedence", "").strip().lower()
     if precedence in ("bulk", "junk", "list"):
         return Kind.AUTO_REPLY, f"Precedence: {precedence}"
-    if _OOO_SUBJECT.match(msg.subject):
+    if OOO_SUBJECT.match(msg.subject):
         return Kind.AUTO_REPLY, f"out-of-office subject {msg.subject[:60]!r}"
     return None
 
@@ -197,7 +200,7 @@ def noise(msg: ParsedMessage, directory: Directory) -> tuple[Kind, str] | None:
 def find_partner(msg: ParsedMessage, directory: Directory) -> PartnerMatch:
     """The partner whose address the message reached, or why none (header order decides ties)."""
     match = _partner_in(msg.recipients, directory)
-    if match.partner or match.digest_token or match.unknown_tag:
+    if match.partner or match.digest_token or match.unsubscribe_token or match.unknown_tag:
         return match
     forwarded = msg.forwarded
     if forwarded is not None:
@@ -225,6 +228,10 @@ def _partner_in(recipients: tuple[tuple[str, Address], ...], directory: Director
         if tag.startswith(DIGEST_TAG_PREFIX):
             return PartnerMatch(
                 digest_token=tag[len(DIGEST_TAG_PREFIX) :], via=f"{header}: {email}"
+            )
+        if tag.startswith(UNSUBSCRIBE_TAG_PREFIX):
+            return PartnerMatch(
+                unsubscribe_token=tag[len(UNSUBSCRIBE_TAG_PREFIX) :], via=f"{header}: {email}"
             )
         if tag in directory.by_slug:
             return PartnerMatch(directory.by_slug[tag], f"{header}: {email}")

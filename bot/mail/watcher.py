@@ -14,7 +14,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -50,6 +50,7 @@ class WatchSettings:
     internal_domains: frozenset[str] = frozenset()
     partner_mailbox: str | None = None
     protection: timedelta = timedelta(days=90)
+    secret: bytes | None = field(default=None, repr=False)  # HANDOFF_SECRET, for reply tokens
     lock_retry_seconds: float = 5.0
     backoff_first: float = 1.0
     backoff_max: float = 300.0
@@ -164,6 +165,7 @@ class FolderWatcher:
                 session=session,
                 internal_domains=self.settings.internal_domains,
                 mailbox=self.settings.partner_mailbox,
+                secret=self.settings.secret,
             )
         for batch in _batches(sizes):
             fetched = await conn.fetch(batch)

@@ -15,7 +15,7 @@ from bot.intake.html import html_to_text
 from bot.intake.parse import parse
 from bot.intake.pipeline import Intake
 from bot.intake.rules import Directory
-from tests.mail import message, write
+from tests.messages import message, write
 
 
 def test_escape_codecs_and_lone_surrogates_do_not_stop_a_run(scenario, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from bot.db import create_engine
 from bot.intake.pipeline import Intake
 from bot.intake.rules import Directory
 from tests.conftest import ROOT
-from tests.mail import mbox, message, write
+from tests.messages import mbox, message, write
 
 DAY = timedelta(days=1)
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)

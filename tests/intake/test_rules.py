@@ -8,7 +8,7 @@ from bot.intake.forwards import find_forward_block
 from bot.intake.html import html_to_text
 from bot.intake.parse import decode, parse
 from bot.intake.rules import Directory, PartnerInfo, company_from_domain, find_partner, noise
-from tests.mail import message
+from tests.messages import message
 
 ACME = PartnerInfo(
     id=1,

@@ -12,7 +12,7 @@ import pytest
 
 from bot.intake.sources import SourceError, envelope_time, read_mbox, read_paths
 from tests.conftest import ROOT, register_scenario
-from tests.mail import message
+from tests.messages import message
 
 
 def test_envelope_times() -> None:
