@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.slack import blocks
 from tests.conftest import Handoff
-from tests.mail import message, write
+from tests.messages import message, write
 from tests.slack_standin import rate_limited, server_error, signed_headers
 from tests.slackbot import SECRET, Bot, running_bot, text_of
 

@@ -386,6 +386,7 @@ _EVENTS = {
     "reassigned": (":busts_in_silhouette:", "reassigned it"),
     "not_a_fit": (":no_entry_sign:", "marked it Not a fit"),
     "step_done": (":white_check_mark:", "completed the next joint step"),
+    "partner_reply": (":envelope_with_arrow:", "replied by email"),
 }
 
 
@@ -399,11 +400,16 @@ def actor_label(actor: str) -> str:
     return "Handoff" if actor == "system" else _esc(actor, 320)
 
 
-def thread_line(kind: str, actor: str, detail: str | None) -> str:
-    """One mrkdwn line for an event in the post's thread, within a section's 3,000."""
+def thread_line(kind: str, actor: str, detail: str | None, owner: str | None = None) -> str:
+    """One mrkdwn line for an event in the post's thread, within a section's 3,000.
+
+    A partner's reply mentions the referral's owner: it is theirs to answer.
+    """
     # An unknown kind still renders: an event must never fail to reach the timeline.
     emoji, phrase = _EVENTS.get(kind, (":memo:", _esc(kind, 80)))
     head = f"{emoji} {actor_label(actor)} {phrase}"
+    if kind == "partner_reply" and owner:
+        head += f" ({mention(owner)})"
     text = clean(detail or "").strip()
     if not text:
         return head

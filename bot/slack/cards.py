@@ -9,12 +9,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import CLOSED_STAGES, Event, EventKind, Partner, Referral, Role, utcnow
+from bot.models import (
+    CLOSED_STAGES,
+    Event,
+    EventKind,
+    InboundMessage,
+    Kind,
+    Partner,
+    PartnerAddress,
+    Referral,
+    Role,
+    utcnow,
+)
 from bot.slack.blocks import Card
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]
+address: sa.Table = PartnerAddress.__table__  # type: ignore[attr-defined]
+inbound: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 
 HOME_LIMIT = 50  # per list; the App Home says how many more there are
 
@@ -121,6 +134,9 @@ class Home:
     totals: tuple[int, int, int]  # the full counts; the lists hold at most HOME_LIMIT each
     overdue: list[Card] = field(default_factory=list)  # next steps past their day (managers)
     overdue_total: int = 0
+    # Managers: partner contacts whose mail bounced or was refused, and partners' replies that
+    # were not applied (forged, wrong sender, naming no referral): (what, why) pairs.
+    attention: list[tuple[str, str]] = field(default_factory=list)
 
 
 async def home(
@@ -163,4 +179,32 @@ async def home(
     late = referral.c.next_step_due < today
     overdue_query = base.where(late).order_by(referral.c.next_step_due).limit(HOME_LIMIT)
     overdue = [_card(r) for r in (await conn.execute(overdue_query)).all()]
-    return Home(mine, unclaimed, disputed, totals, overdue, await total(late))
+    return Home(
+        mine, unclaimed, disputed, totals, overdue, await total(late), await _attention(conn)
+    )
+
+
+async def _attention(conn: AsyncConnection) -> list[tuple[str, str]]:
+    """Mail problems for managers: contacts not reached, digest replies not applied."""
+    bounced = await conn.execute(
+        sa.select(partner.c.slug, address.c.value, address.c.bounce_reason)
+        .join(partner, partner.c.id == address.c.partner_id)
+        .where(address.c.bounced_at.is_not(None))
+        .order_by(address.c.bounced_at.desc())
+        .limit(HOME_LIMIT)
+    )
+    found = [(f"{r.slug}: {r.value}", r.bounce_reason or "bounced") for r in bounced]
+    replies = await conn.execute(
+        sa.select(inbound.c.id, inbound.c.sender, inbound.c.reason)
+        .where(inbound.c.kind == str(Kind.DIGEST_REPLY), inbound.c.referral_id.is_(None))
+        .order_by(inbound.c.id.desc())
+        .limit(HOME_LIMIT)
+    )
+    found += [
+        (
+            f"reply #{r.id} from {r.sender or '(no From)'}",
+            f"{r.reason} (handoff triage show {r.id})",
+        )
+        for r in replies
+    ]
+    return found

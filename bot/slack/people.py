@@ -52,42 +52,63 @@ class People:
         return sorted(users)
 
     async def zones(self, users: Collection[str]) -> dict[str, ZoneInfo]:
-        """Each user's time zone: the stored one if fresh, else Slack's (users.info)."""
+        """Each user's time zone, where known: the stored one if fresh, else Slack's."""
+        zones = {}
+        for user, (tz, _) in (await self._profiles(users)).items():
+            try:
+                if tz:
+                    zones[user] = ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("slack: %s has an unknown time zone %r", user, tz)
+        return zones
+
+    async def names(self, users: Collection[str]) -> dict[str, str]:
+        """Each user's name as colleagues see it (the digests name a referral's owner)."""
+        return {u: name for u, (_, name) in (await self._profiles(users)).items() if name}
+
+    async def _profiles(self, users: Collection[str]) -> dict[str, tuple[str | None, str | None]]:
+        """(time zone, name) per user: stored if fresh, else from Slack (users.info), stored."""
         now = self.clock()
         async with self.engine.connect() as conn:
             rows = (
-                await conn.execute(
-                    sa.select(slack_user.c.id, slack_user.c.tz, slack_user.c.checked_at).where(
-                        slack_user.c.id.in_(sorted(users))
-                    )
-                )
+                await conn.execute(sa.select(slack_user).where(slack_user.c.id.in_(sorted(users))))
             ).all()
-        known = {r.id: r.tz for r in rows if now - r.checked_at < timedelta(days=ZONE_DAYS)}
-        fresh = {}
+        known = {
+            r.id: (r.tz, r.name) for r in rows if now - r.checked_at < timedelta(days=ZONE_DAYS)
+        }
+        fresh: dict[str, tuple[str | None, str | None]] = {}
         if self.client is not None:
             for user in sorted(set(users) - set(known)):
                 try:
                     answer = await self.client.users_info(user=user)
                 except (SlackApiError, OSError, TimeoutError) as exc:
-                    log.warning("slack: time zone of %s unknown for now: %s", user, exc)
+                    log.warning("slack: profile of %s unknown for now: %s", user, exc)
                     continue
-                fresh[user] = (answer.get("user") or {}).get("tz")
+                found = answer.get("user") or {}
+                profile = found.get("profile") or {}
+                name = (
+                    profile.get("display_name")
+                    or profile.get("real_name")
+                    or found.get("real_name")
+                    or found.get("name")
+                )
+                fresh[user] = (found.get("tz"), str(name)[:200] if name else None)
         if fresh:
-            rows_in = [{"id": u, "tz": tz, "checked_at": now} for u, tz in fresh.items()]
+            rows_in = [
+                {"id": u, "tz": tz, "name": name, "checked_at": now}
+                for u, (tz, name) in fresh.items()
+            ]
             insert = upsert_insert(self.engine.dialect, slack_user)
             async with self.engine.begin() as conn:
                 await conn.execute(
                     insert.on_conflict_do_update(
                         index_elements=[slack_user.c.id],
-                        set_={"tz": insert.excluded.tz, "checked_at": insert.excluded.checked_at},
+                        set_={
+                            "tz": insert.excluded.tz,
+                            "name": insert.excluded.name,
+                            "checked_at": insert.excluded.checked_at,
+                        },
                     ),
                     rows_in,
                 )
-        zones = {}
-        for user, name in (known | fresh).items():
-            try:
-                if name:
-                    zones[user] = ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                log.warning("slack: %s has an unknown time zone %r", user, name)
-        return zones
+        return known | fresh

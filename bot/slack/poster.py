@@ -148,7 +148,7 @@ class Poster:
             event = await cards.thread_event(conn, job.event_id)
         if event is None:
             return None
-        line = thread_line(event.kind, event.actor, event.detail)
+        line = thread_line(event.kind, event.actor, event.detail, owner=placed.card.owner)
         await slack_call(
             f"adding to {placed.card.ref}'s thread",
             lambda: self.client.chat_postMessage(

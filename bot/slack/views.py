@@ -47,6 +47,7 @@ NEXT_STEP_MAX = 500
 MINE_SHOWN = 90
 MANAGER_MINE_SHOWN = 25
 MANAGER_LIST_SHOWN = 20  # three lists: 25 + 3 x 20 lines and their headers stay under 100 blocks
+ATTENTION_SHOWN = 10  # mail problems: one section, within its 3,000 characters
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -154,6 +155,7 @@ def home_view(
     totals: tuple[int, int, int] | None = None,
     overdue: list[Card] | None = None,
     overdue_total: int | None = None,
+    attention: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The views.publish payload of the App Home: one's own referrals, and managers' queues.
 
@@ -196,7 +198,28 @@ def home_view(
             MANAGER_LIST_SHOWN,
             overdue_total,
         )
+        blocks += [DividerBlock()]
+        blocks += _lines(
+            "Partner email needs a look",
+            [
+                f":warning: *{escape(what)}*: {fit(escape(one_line(why)), 200)}"
+                for what, why in attention or []
+            ],
+            "Every partner contact is reached and every reply was placed.",
+        )
     return View(type="home", blocks=blocks).to_dict()
+
+
+def _lines(title: str, lines: list[str], empty: str) -> list[Block]:
+    """A header and one section of lines: the home's 100 blocks are spent by the lists above."""
+    if not lines:
+        return [HeaderBlock(text=title), ContextBlock(elements=[_md(empty)])]
+    shown = "\n".join(lines[:ATTENTION_SHOWN])
+    if len(lines) > ATTENTION_SHOWN:
+        shown += (
+            f"\n…and {len(lines) - ATTENTION_SHOWN} more (handoff partners list, handoff triage)"
+        )
+    return [HeaderBlock(text=title), SectionBlock(text=_md(fit(shown, SECTION_TEXT)))]
 
 
 def _listing(

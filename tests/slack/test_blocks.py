@@ -486,8 +486,17 @@ def test_reassign_modal() -> None:
 
 def home(count: int, *, manager: bool) -> dict[str, Any]:
     many = [claimed(ref=f"ACME-{n}", next_step=f"Step {n}") for n in range(count)]
+    problems = [
+        (f"acme: c{n}@acme.example", "refused: 550 5.1.1 no such user") for n in range(count)
+    ]
     view = home_view(
-        mine=many, unclaimed=many, disputed=many, manager=manager, now=NOW, overdue=many
+        mine=many,
+        unclaimed=many,
+        disputed=many,
+        manager=manager,
+        now=NOW,
+        overdue=many,
+        attention=problems,
     )
     View(**view).validate_json()
     assert view["type"] == "home"
@@ -499,7 +508,13 @@ def home(count: int, *, manager: bool) -> dict[str, Any]:
 def test_empty_home_is_friendly(manager: bool) -> None:
     view = home(0, manager=manager)
     headers = [b["text"]["text"] for b in view["blocks"] if b["type"] == "header"]
-    lists = ["Your open referrals", "Unclaimed", "Disputed", "Overdue next steps"]
+    lists = [
+        "Your open referrals",
+        "Unclaimed",
+        "Disputed",
+        "Overdue next steps",
+        "Partner email needs a look",
+    ]
     assert headers == (lists if manager else headers[:1])
     assert "Nothing open right now" in json.dumps(view)
 
@@ -544,3 +559,20 @@ def test_managers_see_overdue_next_steps_with_their_owner() -> None:
 
 def view_text(view: dict[str, Any]) -> str:
     return json.dumps(view, ensure_ascii=False)
+
+
+def test_managers_see_partner_mail_that_needs_a_look_escaped() -> None:
+    view = home_view(
+        mine=[],
+        unclaimed=[],
+        disputed=[],
+        manager=True,
+        now=NOW,
+        attention=[
+            ("acme: lee@acme.example", "refused: 550 5.1.1 <!channel> no such user"),
+            ("reply #7 from eve@evil.example", "sender is not one of acme's contacts"),
+        ],
+    )
+    shown = json.dumps(view)
+    assert "lee@acme.example" in shown and "reply #7 from eve@evil.example" in shown
+    assert "<!channel>" not in shown

@@ -38,6 +38,7 @@ def register(app: AsyncApp, services: Services) -> None:
             totals=lists.totals,
             overdue=lists.overdue,
             overdue_total=lists.overdue_total,
+            attention=lists.attention,
         )
         try:
             await services.client.views_publish(user_id=user, view=view)
