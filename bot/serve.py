@@ -168,7 +168,7 @@ async def serve(
         stopping.cancel()
     finally:
         if scheduler is not None:
-            scheduler.shutdown()  # a sweep under way commits whole or not at all
+            await scheduler.stop(STOP_SECONDS)  # a sweep under way commits whole or not at all
         if outbox is not None and "outbox" in tasks:
             # A post under way is finished, so that its ts is kept; a hung one is cut off and
             # its job taken up again after the lease.

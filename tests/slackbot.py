@@ -233,6 +233,6 @@ async def running_bot(engine: AsyncEngine, **overrides: Any) -> AsyncIterator[Bo
         stop.set()
         await http.close()
         try:
-            await asyncio.wait_for(task, 15)
+            await asyncio.wait_for(task, 30)
         finally:
             await slack.close()

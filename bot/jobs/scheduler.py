@@ -6,6 +6,7 @@ each nudge under a unique key, so a restart simply runs every sweep at once and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,6 +109,7 @@ class Scheduler:
         self.specs = job_specs(settings, nudges=sweeper is not None, digests=digests is not None)
         self.on_sent = on_sent
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task[Any]] = set()
 
     def start(self) -> None:
         now = datetime.now(UTC)
@@ -129,12 +131,33 @@ class Scheduler:
         self._scheduler.start()
         log.info("jobs: %s", ", ".join(f"{s.name} ({s.schedule})" for s in self.specs))
 
-    def shutdown(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+    async def stop(self, seconds: float) -> None:
+        """No new runs; a sweep under way may finish (it commits whole), a hung one is cut off.
+
+        APScheduler's own shutdown cancels coroutine jobs at once: cut off mid-query, a sweep
+        could leave its connection in a transaction, holding its locks after `serve` is gone.
+        """
+        if not self._scheduler.running:
+            return
+        self._scheduler.pause()
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=seconds)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        self._scheduler.shutdown(wait=False)
 
     async def run(self, name: str) -> SweepResult | DigestRun | None:
         """One sweep; its failure is logged and recorded, and the next run tries again."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            return await self._run(name)
+        finally:
+            self._running.discard(task)
+
+    async def _run(self, name: str) -> SweepResult | DigestRun | None:
         result: SweepResult | DigestRun
         try:
             if name == DIGESTS:
