@@ -29,7 +29,7 @@ from bot.db import create_engine, session_factory, share_one_cpu, upgrade  # noq
 from bot.intake.pipeline import Intake, load_directory  # noqa: E402
 from bot.partners import add_partner  # noqa: E402
 from bot.slack import blocks  # noqa: E402
-from tests.mail import message  # noqa: E402
+from tests.messages import message  # noqa: E402
 from tests.slackbot import running_bot  # noqa: E402
 
 TARGET_P99_MS = 300
