@@ -20,6 +20,7 @@ from bot.intake.pipeline import enqueue
 from bot.models import (
     CLOSED_STAGES,
     NOTICE_STAGES,
+    ROLE_LABELS,
     EventKind,
     JobKind,
     Partner,
@@ -27,22 +28,18 @@ from bot.models import (
     Role,
     SlackRequest,
     Stage,
+    role_label,
 )
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 applied_requests: sa.Table = SlackRequest.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
 
-ROLE_LABELS = {
-    Role.SOURCED: "Sourced",
-    Role.INFLUENCED: "Influenced",
-    Role.ASSISTED_CLOSE: "Assisted close",
-    Role.ATTACHED: "Attached",
-    Role.UNATTRIBUTED: "Unattributed",
-    Role.DISPUTED: "Disputed",
-}
 CLAIM_ROLES = frozenset(ROLE_LABELS) - {Role.DISPUTED}  # disputes are settled by managers
 STAGE_LABELS = {stage: stage.value.capitalize() for stage in Stage}
+# What the reports count as a meeting booked and an opportunity: reached, whatever came next.
+OPPORTUNITY_OR_LATER = frozenset({Stage.OPPORTUNITY, Stage.WON})
+MEETING_OR_LATER = OPPORTUNITY_OR_LATER | {Stage.MEETING}
 
 
 class Refused(Exception):  # noqa: N818 - an answer to the user, not a crash
@@ -88,10 +85,15 @@ async def claim(
                 referral.c.owner.is_(None),
                 referral.c.stage.notin_([str(s) for s in CLOSED_STAGES]),
             )
-            # A disputed referral stays disputed until a manager settles it (/attribution).
+            # A disputed referral stays disputed until a manager settles it (/attribution), and
+            # a role a manager set stays.
             .values(
                 owner=actor.user,
-                role=sa.case((referral.c.role == str(Role.DISPUTED), referral.c.role), else_=role),
+                role=sa.case(
+                    (referral.c.role == str(Role.DISPUTED), referral.c.role),
+                    (referral.c.role_overridden_at.is_not(None), referral.c.role),
+                    else_=role,
+                ),
                 stage=str(Stage.CLAIMED),
                 claimed_at=at,
                 response_snoozed_until=None,
@@ -200,12 +202,103 @@ async def change_role(
         owner_or_manager(row, actor, "change the role of")
         if row.role == Role.DISPUTED and not actor.manager:
             raise Refused(f"{row.ref} is disputed: only a manager can settle its role.")
+        if row.role_overridden_at is not None and not actor.manager:
+            raise Refused(f"A manager set {row.ref}'s role: only a manager can change it.")
         if row.role == role:
             return Outcome(row.ref, applied=True, note=f"{row.ref} is already {ROLE_LABELS[role]}.")
         await conn.execute(sa.update(referral).where(referral.c.id == row.id).values(role=role))
-        before = ROLE_LABELS.get(Role(row.role), row.role) if row.role else "none"
-        detail = f"role {before} → {ROLE_LABELS[role]}"
+        detail = f"role {role_label(row.role)} → {ROLE_LABELS[role]}"
         await changed(conn, row.id, EventKind.ROLE_CHANGED, actor, at, detail)
+    return Outcome(row.ref, applied=True)
+
+
+async def override_role(
+    *,
+    engine: AsyncEngine,
+    ref: str,
+    actor: Actor,
+    role: Role,
+    reason: str,
+    at: datetime,
+    request: str,
+) -> Outcome:
+    """A manager sets the partner's role, whoever owns the referral: an event with the reason;
+    the role is marked overridden in reports and kept by later claims."""
+    if not actor.manager:
+        raise Refused("Only partner managers can override a partner's role.")
+    reason = " ".join(reason.split())[:500]
+    async with engine.begin() as conn:
+        if not await first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await load(conn, ref)
+        if row.role == role and row.role_overridden_at is not None:
+            return Outcome(row.ref, applied=True, note=f"{row.ref} is already {ROLE_LABELS[role]}.")
+        await conn.execute(
+            sa.update(referral)
+            .where(referral.c.id == row.id)
+            .values(role=role, role_overridden_at=at)
+        )
+        detail = f"role {role_label(row.role)} → {ROLE_LABELS[role]}, set by a manager"
+        detail += f": {reason}" if reason else " (no reason given)"
+        await changed(conn, row.id, EventKind.ROLE_OVERRIDDEN, actor, at, detail)
+    return Outcome(row.ref, applied=True)
+
+
+SETTLED_ROLES = frozenset({Role.INFLUENCED, Role.UNATTRIBUTED})  # what the losing side becomes
+
+
+async def resolve_dispute(
+    *,
+    engine: AsyncEngine,
+    ref: str,
+    winner: str,
+    loser_role: Role,
+    reason: str,
+    actor: Actor,
+    at: datetime,
+    request: str,
+) -> Outcome:
+    """Settle a disputed referral against the one it conflicts with: the winner's partner
+    sourced it, the other's becomes influenced or unattributed; both keep the reason."""
+    if not actor.manager:
+        raise Refused("Only partner managers can settle a dispute.")
+    if loser_role not in SETTLED_ROLES:
+        raise Refused("The other partner becomes Influenced or Unattributed.")
+    reason = " ".join(reason.split())[:500]
+    if not reason:
+        raise Refused("Say why, so that the partners' review can see it.")
+    async with engine.begin() as conn:
+        if not await first_time(conn, request, at):
+            return Outcome(ref, applied=False)
+        row = await load(conn, ref)
+        if row.role != Role.DISPUTED or row.conflict_with_id is None:
+            raise Refused(f"{row.ref} is not disputed (its role is {role_label(row.role)}).")
+        rival = (
+            await conn.execute(
+                sa.select(referral.c.id, referral.c.ref, referral.c.role).where(
+                    referral.c.id == row.conflict_with_id
+                )
+            )
+        ).one()
+        names = {row.ref: row.id, rival.ref: rival.id}
+        won = winner.strip().upper()
+        if won not in names:
+            raise Refused(f"{winner} is not one of {row.ref} and {rival.ref}.")
+        lost = rival.ref if won == row.ref else row.ref
+        roles = {won: Role.SOURCED, lost: loser_role}
+        before = {row.ref: row.role, rival.ref: rival.role}
+        for name, role in roles.items():
+            await conn.execute(
+                sa.update(referral)
+                .where(referral.c.id == names[name])
+                .values(role=role, role_overridden_at=at)
+            )
+        for name in (won, lost):
+            detail = (
+                f"dispute settled: {won} wins; {won} {role_label(before[won])} → Sourced, "
+                f"{lost} {role_label(before[lost])} → {ROLE_LABELS[loser_role]}: {reason}"
+            )
+            await changed(conn, names[name], EventKind.DISPUTE_RESOLVED, actor, at, detail)
     return Outcome(row.ref, applied=True)
 
 
@@ -276,8 +369,15 @@ async def set_stage(
         row = await load(conn, ref)
         owner_or_manager(row, actor, "update the stage of")
         kept = amount if stage == Stage.WON else row.amount
+        reached: dict[str, Any] = {}
+        if stage in MEETING_OR_LATER:
+            reached["met_at"] = sa.func.coalesce(referral.c.met_at, at)
+        if stage in OPPORTUNITY_OR_LATER:
+            reached["opportunity_at"] = sa.func.coalesce(referral.c.opportunity_at, at)
         await conn.execute(
-            sa.update(referral).where(referral.c.id == row.id).values(stage=stage, amount=kept)
+            sa.update(referral)
+            .where(referral.c.id == row.id)
+            .values(stage=stage, amount=kept, **reached)
         )
         detail = f"stage {row.stage} → {stage}"
         if stage == Stage.WON:
@@ -302,7 +402,7 @@ async def first_time(conn: AsyncConnection, request: str, at: datetime) -> bool:
 
 
 async def load(conn: AsyncConnection, ref: str) -> Any:
-    """The referral's id, ref, owner, role, stage and amount; Refused if there is none."""
+    """The referral's id, ref, owner, role, stage, amount and rival; Refused if there is none."""
     row = (
         await conn.execute(
             sa.select(
@@ -312,6 +412,8 @@ async def load(conn: AsyncConnection, ref: str) -> Any:
                 referral.c.role,
                 referral.c.stage,
                 referral.c.amount,
+                referral.c.conflict_with_id,
+                referral.c.role_overridden_at,
             ).where(referral.c.ref == ref.strip().upper())
         )
     ).first()

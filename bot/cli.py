@@ -206,6 +206,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dsend.add_argument("--now", metavar="ISO-8601", type=_instant, help="as of this instant")
 
+    rep = commands.add_parser(
+        "report",
+        help="what each partner brought in a period and what became of it (as /attribution)",
+        description="Referrals received in the period, per partner, and what became of them: "
+        "claims, time to claim and to first response, meetings, roles, opportunities, won and "
+        "lost, revenue. Periods are in HANDOFF_TIMEZONE.",
+    )
+    rep.add_argument(
+        "--period",
+        metavar="P",
+        help="this quarter (default), last quarter, 2026-Q3, this month, 2026-10, this year, "
+        "last 90d, 2026-10-01..2026-12-31",
+    )
+    rep.add_argument("--partner", metavar="SLUG", help="one partner: its line and its referrals")
+    rep.add_argument(
+        "--referrals",
+        action="store_true",
+        help="every referral of the period with every field (the /attribution export)",
+    )
+    shape = rep.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_const", dest="output", const="json")
+    shape.add_argument("--csv", action="store_const", dest="output", const="csv")
+    rep.add_argument("--now", metavar="ISO-8601", type=_instant, help="as of this instant")
+
     commands.add_parser(
         "demo",
         help="ingest the bundled sample intros into a throwaway database and print the referrals",
@@ -522,7 +546,26 @@ async def _digest_send(args: argparse.Namespace, engine: Any, settings: Settings
     )
 
 
+async def _report(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    from bot.reports.cli import ReportError, report
+
+    try:
+        return await report(
+            engine,
+            settings,
+            period_text=args.period,
+            partner_slug=args.partner,
+            output=args.output or "text",
+            every_referral=args.referrals,
+            now=args.now or datetime.now(UTC),
+            out=sys.stdout,
+        )
+    except ReportError as exc:
+        raise UsageError(str(exc)) from None
+
+
 _HANDLERS: dict[tuple[str, str | None], Handler] = {
+    ("report", None): _report,
     ("digest", "preview"): _digest_preview,
     ("digest", "send"): _digest_send,
     ("migrate", None): _migrate,

@@ -49,6 +49,21 @@ class Role(StrEnum):
     DISPUTED = "disputed"
 
 
+ROLE_LABELS = {
+    Role.SOURCED: "Sourced",
+    Role.INFLUENCED: "Influenced",
+    Role.ASSISTED_CLOSE: "Assisted close",
+    Role.ATTACHED: "Attached",
+    Role.UNATTRIBUTED: "Unattributed",
+    Role.DISPUTED: "Disputed",
+}
+
+
+def role_label(role: str | None, *, none: str = "none") -> str:
+    """The role as people read it: "Assisted close" for "assisted_close"."""
+    return ROLE_LABELS[Role(role)] if role else none
+
+
 class Stage(StrEnum):
     NEW = "new"
     CLAIMED = "claimed"
@@ -100,6 +115,10 @@ class EventKind(StrEnum):
     STEP_DONE = "step_done"
     SNOOZED = "snoozed"  # a reminder put off by its owner: in the timeline, not the thread
     PARTNER_REPLY = "partner_reply"  # a partner's answer to a digest or notice, by email
+    # A manager's word on the partner's role (/attribution), with the reason: the report shows
+    # the role as overridden, and a later claim keeps it.
+    ROLE_OVERRIDDEN = "role_overridden"
+    DISPUTE_RESOLVED = "dispute_resolved"
 
 
 # Events whose line goes into the referral's Slack thread (the intro is the post itself).
@@ -171,7 +190,10 @@ class PartnerAddress(SQLModel, table=True):
 
 
 class Referral(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("partner_id", "seq", name="uq_referral_partner_seq"),)
+    __table_args__ = (
+        sa.UniqueConstraint("partner_id", "seq", name="uq_referral_partner_seq"),
+        sa.Index("ix_referral_partner_received", "partner_id", "received_at"),  # reports
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(max_length=60, unique=True)
@@ -196,6 +218,12 @@ class Referral(SQLModel, table=True):
     next_step: str | None = Field(default=None, sa_type=sa.Text)
     next_step_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     amount: float | None = None
+    # When it first reached a meeting (or later: opportunity, won) and an opportunity (or won),
+    # whatever happened next: the report's meetings and opportunities.
+    met_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    opportunity_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A manager set the partner's role (/attribution set, or a dispute settled).
+    role_overridden_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     slack_channel: str | None = Field(default=None, max_length=64)
     slack_ts: str | None = Field(default=None, max_length=64)
     conflict_with_id: int | None = Field(default=None, foreign_key="referral.id")

@@ -331,32 +331,37 @@ class Sweeper:
 
     async def _inactive_partners(self, conn: AsyncConnection, as_of: datetime) -> list[Due]:
         """One note a week listing the partners with no referral for HANDOFF_INACTIVE_AFTER."""
-        last = sa.func.max(referral.c.received_at).label("last")
-        query = (
-            sa.select(partner.c.id, partner.c.slug, partner.c.name, partner.c.created_at, last)
-            .outerjoin(referral, referral.c.partner_id == partner.c.id)
-            .group_by(partner.c.id, partner.c.slug, partner.c.name, partner.c.created_at)
-            .order_by(partner.c.slug)
-        )
-        threshold = as_of - self.settings.inactive_after
-        quiet = []
-        for row in await conn.execute(query):
-            last_at = as_utc(row.last) if row.last is not None else None
-            if (last_at or row.created_at) <= threshold:
-                quiet.append(
-                    {
-                        "id": row.id,
-                        "slug": row.slug,
-                        "name": row.name,
-                        "last": last_at.isoformat() if last_at else None,
-                        "registered": row.created_at.isoformat(),
-                    }
-                )
+        quiet = await quiet_partners(conn, as_of - self.settings.inactive_after)
         if not quiet:
             return []
         slot = rules.last_slot(rules.weekly(self.settings.tz), as_of)
         detail = json.dumps(quiet, ensure_ascii=False)
         return [Due(NudgeKind.INACTIVE_PARTNERS, 0, slot, 0, slot, To.MANAGERS, detail=detail)]
+
+
+async def quiet_partners(conn: AsyncConnection, threshold: datetime) -> list[dict[str, Any]]:
+    """Partners whose last referral (or, with none, their registration) is before threshold."""
+    last = sa.func.max(referral.c.received_at).label("last")
+    query = (
+        sa.select(partner.c.id, partner.c.slug, partner.c.name, partner.c.created_at, last)
+        .outerjoin(referral, referral.c.partner_id == partner.c.id)
+        .group_by(partner.c.id, partner.c.slug, partner.c.name, partner.c.created_at)
+        .order_by(partner.c.slug)
+    )
+    quiet = []
+    for row in await conn.execute(query):
+        last_at = as_utc(row.last) if row.last is not None else None
+        if (last_at or row.created_at) <= threshold:
+            quiet.append(
+                {
+                    "id": row.id,
+                    "slug": row.slug,
+                    "name": row.name,
+                    "last": last_at.isoformat() if last_at else None,
+                    "registered": row.created_at.isoformat(),
+                }
+            )
+    return quiet
 
 
 def _escalated(kind: NudgeKind, cycle: sa.ColumnElement[Any]) -> sa.Exists:

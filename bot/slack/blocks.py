@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.models import CLOSED_STAGES, Role, Stage
+from bot.models import CLOSED_STAGES, ROLE_LABELS, Role, Stage, role_label
 
 # Action ids, and the callback ids of the modals they open (bot/slack/views.py).
 CLAIM_SOURCED = "claim_sourced"
@@ -46,15 +46,6 @@ OPTION_TEXT = 75
 OPTION_VALUE = 150
 FALLBACK_TEXT = 4000  # chat.postMessage truncates `text` beyond 4,000 characters
 EXCERPT_SHOWN = 500
-
-ROLE_LABELS = {
-    Role.SOURCED: "Sourced",
-    Role.INFLUENCED: "Influenced",
-    Role.ASSISTED_CLOSE: "Assisted close",
-    Role.ATTACHED: "Attached",
-    Role.UNATTRIBUTED: "Unattributed",
-    Role.DISPUTED: "Disputed",
-}
 
 # C0/C1 controls except the newline; bidi overrides and zero-width characters can disguise
 # text (a right-to-left override makes "moc.evil" read as "live.com"), so they go entirely.
@@ -177,11 +168,6 @@ def duration(delta: timedelta) -> str:
 def stage_label(stage: str) -> str:
     """The stage as people read it: "Contacted" for "contacted"."""
     return Stage(stage).value.capitalize()
-
-
-def role_label(role: str | None) -> str:
-    """The role as people read it: "Assisted close" for "assisted_close"."""
-    return ROLE_LABELS[Role(role)] if role else "No role"
 
 
 def who(card: Card) -> str:
@@ -314,7 +300,7 @@ def _summary(card: Card, now: datetime) -> str:
     if card.disputed or card.role == Role.DISPUTED:
         role = "*Disputed (resolve in /attribution)*"
     else:
-        role = f"*{role_label(card.role)}*"
+        role = f"*{role_label(card.role, none='No role')}*"
     claim = f"Claimed by {owner} as {role}"
     if card.claimed_at:
         claim += f" · time to claim {duration(card.claimed_at - card.received_at)}"
@@ -387,6 +373,8 @@ _EVENTS = {
     "not_a_fit": (":no_entry_sign:", "marked it Not a fit"),
     "step_done": (":white_check_mark:", "completed the next joint step"),
     "partner_reply": (":envelope_with_arrow:", "replied by email"),
+    "role_overridden": (":scales:", "set the partner role"),
+    "dispute_resolved": (":scales:", "settled the dispute"),
 }
 
 
