@@ -119,7 +119,7 @@ async def serve(
         scheduler = Scheduler(sweeper, settings, on_sent=outbox.wake, digests=digests)
     if settings.slack_bot_token is not None:
         assert outbox is not None
-        bolt = build_app(settings, Services(engine, client, outbox, roster, clock))
+        bolt = build_app(settings, Services(engine, client, outbox, roster, clock, settings))
         who = await check_slack(client)
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import mimetypes
 import time
 import uuid
 from collections import defaultdict, deque
@@ -23,8 +24,10 @@ from aiohttp import WSMsgType, web
 BOT_USER, BOT_ID, TEAM_ID, APP_ID = "UBOT", "BBOT", "T0TEAM", "A0APP"
 PERMALINK_HOST = "https://standin.slack.example"
 # slack_sdk form-encodes nested arguments as JSON strings; record them as the objects they were.
-JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "files")
 APP_TOKEN_METHODS = {"apps.connections.open"}
+# The name fail() takes for POSTs to the upload URLs that files.getUploadURLExternal hands out.
+UPLOAD = "upload"
 
 Args = dict[str, Any]
 
@@ -134,6 +137,7 @@ class SlackStandIn:
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, Any] = {}
         self.responses: list[dict[str, Any]] = []
+        self.files: list[dict[str, Any]] = []
         self.socket_connected = asyncio.Event()
         self._failures: defaultdict[str, deque[Failure]] = defaultdict(deque)
         self._answered = asyncio.Condition()
@@ -141,6 +145,7 @@ class SlackStandIn:
         self._ids = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._uploads: dict[str, dict[str, Any]] = {}  # file id -> ticket, until completed
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._methods: dict[str, Callable[[Args], dict[str, Any]]] = {
@@ -158,6 +163,8 @@ class SlackStandIn:
             "conversations.replies": self._replies,
             "conversations.open": self._open,
             "conversations.list": self._list_channels,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
             "apps.connections.open": self._connections_open,
         }
 
@@ -166,6 +173,7 @@ class SlackStandIn:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{n}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link", self._link)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -193,7 +201,10 @@ class SlackStandIn:
         return f"{self.url}/api/"
 
     def fail(self, method: str, *failures: Failure) -> None:
-        """Queue failures for the next calls to `method`, one per call, in order."""
+        """Queue failures for the next calls to `method`, one per call, in order.
+
+        `method` is a Web API method, or UPLOAD for the POSTs of file bytes to upload URLs.
+        """
         self._failures[method].extend(failures)
 
     def calls_to(self, method: str) -> list[Args]:
@@ -219,6 +230,10 @@ class SlackStandIn:
     def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
         """The replies in the thread under (channel, ts), oldest first."""
         return [m for m in self._timeline(channel) if m["thread_ts"] == ts]
+
+    def files_in(self, channel: str) -> list[dict[str, Any]]:
+        """What was uploaded to `channel` (an id; a DM's from conversations.open), oldest first."""
+        return [f for f in self.files if f["channel"] == channel]
 
     def response_url(self) -> str:
         """A fresh response URL that records the JSON POSTed to it into `responses`."""
@@ -270,22 +285,27 @@ class SlackStandIn:
         body_token = args.pop("token", None)
         call = Call(method, args, bearer or body_token, time.monotonic())
         self.calls.append(call)
+        failed = await self._injected(method, request)
+        return failed if failed is not None else web.json_response(await self._answer(call))
 
+    async def _injected(self, method: str, request: web.Request) -> web.Response | None:
+        """Apply the next queued failure for `method`: its canned answer, or None to answer."""
         failure = self._failures[method].popleft() if self._failures[method] else None
-        if failure is not None:
-            await asyncio.sleep(failure.delay)
-            if failure.disconnect:
-                assert request.transport is not None
-                request.transport.close()
-                return web.Response()  # never written: the transport is gone
-            if failure.status is not None:
-                return web.Response(
-                    status=failure.status,
-                    text=failure.body,
-                    content_type=failure.content_type,
-                    headers=failure.headers,
-                )
-        return web.json_response(await self._answer(call))
+        if failure is None:
+            return None
+        await asyncio.sleep(failure.delay)
+        if failure.disconnect:
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()  # never written: the transport is gone
+        if failure.status is not None:
+            return web.Response(
+                status=failure.status,
+                text=failure.body,
+                content_type=failure.content_type,
+                headers=failure.headers,
+            )
+        return None
 
     async def _answer(self, call: Call) -> dict[str, Any]:
         handler = self._methods.get(call.method)
@@ -437,6 +457,112 @@ class SlackStandIn:
         ]
         more = at + 1 < len(names)
         return {"channels": page, "response_metadata": {"next_cursor": str(at + 1) if more else ""}}
+
+    def _upload_url(self, args: Args) -> dict[str, Any]:
+        _need(args, "filename", "length")
+        try:
+            length = int(args["length"])
+        except (TypeError, ValueError):
+            raise SlackError("invalid_arguments") from None
+        if length < 1:
+            raise SlackError("missing_argument")  # what Slack answers for a length of 0
+        file_id = f"F{next(self._ids):08d}"
+        ticket = {k: args.get(k) for k in ("filename", "alt_txt", "snippet_type")}
+        self._uploads[file_id] = ticket | {"content": None}
+        return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Take a file's bytes as Slack's upload URLs do: a raw body or a multipart form."""
+        failed = await self._injected(UPLOAD, request)
+        if failed is not None:
+            return failed
+        ticket = self._uploads.get(request.match_info["file_id"])
+        if ticket is None:
+            return web.Response(status=404, text="Not Found")
+        if request.content_type == "multipart/form-data":
+            fields = list((await request.post()).values())
+            parts = [f.file.read() for f in fields if isinstance(f, web.FileField)]
+            content = parts[0] if parts else str(fields[0] if fields else "").encode()
+        else:
+            content = await request.read()
+        ticket["content"] = content
+        return web.Response(text=f"OK - {len(content)}")  # text/plain, as files.slack.com
+
+    def _share_to(self, args: Args) -> list[str]:
+        """The channels a completed upload goes to: channel_id, then the ids in `channels`."""
+        wanted = [args.get("channel_id") or ""]
+        wanted += str(args.get("channels") or "").split(",")
+        ids = [
+            self.dm(c) if c in self.users else self._channel(c, names=False) for c in wanted if c
+        ]
+        return list(dict.fromkeys(ids))
+
+    def _complete_upload(self, args: Args) -> dict[str, Any]:
+        _need(args, "files")
+        files = args["files"]
+        if not isinstance(files, list) or not all(
+            isinstance(f, dict) and f.get("id") for f in files
+        ):
+            raise SlackError("invalid_arguments")
+        if any((self._uploads.get(f["id"]) or {}).get("content") is None for f in files):
+            raise SlackError("file_not_found")  # never issued, already completed, or no bytes yet
+        channels = self._share_to(args)
+        wanted = {f["id"]: f for f in files}  # each file once, however often it is listed
+        shared = [self._file(f, self._uploads[f["id"]], channels) for f in wanted.values()]
+        contents = {f["id"]: self._uploads.pop(f["id"])["content"] for f in shared}
+        comment, thread_ts = args.get("initial_comment"), args.get("thread_ts")
+        targets: list[str | None] = [*channels] or [None]  # no channel: the file stays private
+        for channel in targets:
+            ts = None
+            if channel is not None:
+                # The share is a message from the app holding the files, as in Slack's history.
+                ts = self._next_ts()
+                message: dict[str, Any] = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID}
+                message |= {"ts": ts, "text": comment or "", "blocks": None, "metadata": None}
+                message |= {"thread_ts": thread_ts, "files": shared, "upload": True}
+                self.messages[channel, ts] = message
+            self.files += [
+                {
+                    "id": file["id"],
+                    "title": file["title"],
+                    "filename": file["name"],
+                    "channel": channel,
+                    "initial_comment": comment,
+                    "thread_ts": thread_ts,
+                    "ts": ts,
+                    "content": contents[file["id"]],
+                }
+                for file in shared
+            ]
+        return {"files": shared}
+
+    @staticmethod
+    def _file(
+        wanted: dict[str, Any], ticket: dict[str, Any], channels: list[str]
+    ) -> dict[str, Any]:
+        """The file object Slack answers for an upload, before its shares are processed."""
+        file_id, name, size = wanted["id"], ticket["filename"], len(ticket["content"])
+        now = int(time.time())
+        file = {
+            "id": file_id,
+            "created": now,
+            "timestamp": now,
+            "name": name,
+            "title": wanted.get("title") or name,
+            "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
+            "filetype": name.rpartition(".")[2].lower() if "." in name else "binary",
+            "user": BOT_USER,
+            "user_team": TEAM_ID,
+            "size": size,
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": any(c.startswith("C") for c in channels),
+            "url_private": f"{PERMALINK_HOST}/files-pri/{TEAM_ID}-{file_id}/{name}",
+            "permalink": f"{PERMALINK_HOST}/files/{BOT_USER}/{file_id}/{name}",
+            "alt_txt": ticket["alt_txt"],
+            "shares": {},  # Slack shares asynchronously: still empty in this answer
+        }
+        return _public(file)
 
     def _connections_open(self, args: Args) -> dict[str, Any]:
         return {"url": f"ws://127.0.0.1:{self._port}/link?ticket={uuid.uuid4()}&app_id={APP_ID}"}

@@ -26,13 +26,14 @@ SCOPES = {
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_open": {"im:write"},
     "users_info": {"users:read"},
+    "files_upload_v2": {"files:write"},  # /attribution export and chart
 }
 
 
 def web_api_calls() -> set[str]:
     calls = set()
     for path in (ROOT / "bot" / "slack").rglob("*.py"):
-        calls |= set(re.findall(r"\bclient\.([a-z]+_[A-Za-z_]+)\(", path.read_text()))
+        calls |= set(re.findall(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)\(", path.read_text()))
     return calls
 
 

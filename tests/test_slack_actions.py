@@ -187,7 +187,7 @@ async def test_attribution_answers_with_help_not_an_error(
     async with running_bot(engine) as bot:
         body = command_body(
             command="/attribution",
-            text="",
+            text="help",
             user_id="U0REP1",
             team_id="T0TEAM",
             channel_id="C0INTROS",
@@ -197,7 +197,8 @@ async def test_attribution_answers_with_help_not_an_error(
         answer = await bot.send(body)
     assert answer.status == 200
     assert answer.json()["response_type"] == "ephemeral"
-    assert "/attribution" in answer.json()["text"]
+    help_text = answer.json()["text"]
+    assert "/attribution export" in help_text and "/attribution set ACME-12" in help_text
 
 
 async def test_a_modal_opens_only_for_someone_allowed_to_submit_it(

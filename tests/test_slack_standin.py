@@ -12,13 +12,14 @@ import aiohttp
 import pytest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from tests.slack_standin import (
+    UPLOAD,
     SlackStandIn,
     command_body,
     disconnect,
@@ -268,3 +269,138 @@ async def test_socket_mode_wire_format(standin: SlackStandIn) -> None:
     assert hello["type"] == "hello" and hello["connection_info"]["app_id"] == "A0APP"
     assert envelope["type"] == "events_api" and not envelope["accepts_response_payload"]
     assert ack == {"envelope_id": envelope["envelope_id"]}
+
+
+CSV = b'referral_id,partner\r\n7,Ada & Co\r\n8,"Babbage, Ltd"\r\n'
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
+
+
+async def test_upload_a_csv_to_a_channel_thread(standin: SlackStandIn) -> None:
+    client = client_for(standin)
+    parent = (await client.chat_postMessage(channel=INTROS, text="Weekly report"))["ts"]
+
+    uploaded = await client.files_upload_v2(
+        channel=INTROS,
+        content=CSV,
+        filename="referrals.csv",
+        title="Referrals this week",
+        initial_comment="Here are this week's referrals",
+        thread_ts=parent,
+    )
+
+    file_id = uploaded["file"]["id"]
+    assert uploaded["files"] == [uploaded["file"]]
+    assert uploaded["file"]["name"] == "referrals.csv"
+    assert uploaded["file"]["title"] == "Referrals this week"
+    assert (uploaded["file"]["mimetype"], uploaded["file"]["size"]) == ("text/csv", len(CSV))
+    [share] = standin.thread(INTROS, parent)
+    assert standin.files == [
+        {
+            "id": file_id,
+            "title": "Referrals this week",
+            "filename": "referrals.csv",
+            "channel": INTROS,
+            "initial_comment": "Here are this week's referrals",
+            "thread_ts": parent,
+            "ts": share["ts"],
+            "content": CSV,
+        }
+    ]
+    assert standin.files_in(INTROS) == standin.files
+    assert share["text"] == "Here are this week's referrals"
+    assert [f["id"] for f in share["files"]] == [file_id]
+    assert [c.method for c in standin.calls][1:] == [
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
+    assert standin.calls_to("files.getUploadURLExternal") == [
+        {"filename": "referrals.csv", "length": str(len(CSV))}
+    ]
+    assert standin.calls_to("files.completeUploadExternal")[0]["files"] == [
+        {"id": file_id, "title": "Referrals this week"}
+    ]
+
+
+async def test_upload_a_png_to_a_dm_opened_with_conversations_open(
+    standin: SlackStandIn,
+) -> None:
+    client = client_for(standin)
+    standin.users["U1"] = {"id": "U1", "name": "ada"}
+    dm = (await client.conversations_open(users="U1"))["channel"]["id"]
+
+    uploaded = await client.files_upload_v2(
+        channel=dm, file=PNG, filename="chart.png", alt_txt="Referrals per week"
+    )
+
+    assert dm == SlackStandIn.dm("U1")
+    assert uploaded["file"]["mimetype"] == "image/png"
+    assert uploaded["file"]["alt_txt"] == "Referrals per week"
+    [png] = standin.files_in(dm)
+    assert (png["content"], png["filename"], png["title"]) == (PNG, "chart.png", "chart.png")
+    assert (png["initial_comment"], png["thread_ts"]) == (None, None)
+    assert standin.files_in(INTROS) == []
+    assert [m["files"][0]["id"] for m in standin.dms("U1")] == [png["id"]]
+    # A user id in `channels` shares into the app's DM with that user, as Slack does.
+    await client.files_upload_v2(channels=["U1"], content="again", filename="again.txt")
+    assert [f["content"] for f in standin.files_in(dm)] == [PNG, b"again"]
+
+
+async def test_upload_url_answers_like_files_slack_com(standin: SlackStandIn) -> None:
+    ticket = await client_for(standin).files_getUploadURLExternal(filename="a.csv", length=5)
+    form = aiohttp.FormData()
+    form.add_field("filename", b"a,b\r\n", filename="a.csv", content_type="text/csv")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(ticket["upload_url"], data=form) as answer:
+            assert (answer.status, answer.content_type) == (200, "text/plain")
+            assert await answer.text() == "OK - 5"
+        async with session.post(f"{standin.url}/upload/FNOPE", data=b"x") as answer:
+            assert answer.status == 404
+
+    done = await client_for(standin).files_completeUploadExternal(files=[{"id": ticket["file_id"]}])
+
+    assert ticket["file_id"].startswith("F")
+    assert ticket["upload_url"] == f"{standin.url}/upload/{ticket['file_id']}"
+    assert done["files"][0]["title"] == "a.csv"
+    assert [(f["channel"], f["content"]) for f in standin.files] == [(None, b"a,b\r\n")]
+    assert standin.messages == {}
+
+
+async def test_upload_errors_are_slacks(standin: SlackStandIn) -> None:
+    client = client_for(standin)
+    never_sent = (await client.files_getUploadURLExternal(filename="x.csv", length=1))["file_id"]
+    cases: list[tuple[Callable[[], Awaitable[Any]], str]] = [
+        (
+            lambda: client.api_call("files.getUploadURLExternal", params={"length": 3}),
+            "invalid_arguments",
+        ),
+        (lambda: client.files_getUploadURLExternal(filename="x.csv", length=0), "missing_argument"),
+        (lambda: client.files_completeUploadExternal(files=[{"id": "FNOPE"}]), "file_not_found"),
+        (lambda: client.files_completeUploadExternal(files=[{"id": never_sent}]), "file_not_found"),
+        # completeUploadExternal takes channel ids, not names.
+        (
+            lambda: client.files_upload_v2(channel="#partner-intros", content="x", filename="x"),
+            "channel_not_found",
+        ),
+    ]
+    for call, error in cases:
+        with pytest.raises(SlackApiError) as raised:
+            await call()
+        assert raised.value.response["error"] == error, error
+    assert standin.files == []
+
+
+async def test_upload_failures_are_injected(standin: SlackStandIn) -> None:
+    client = client_for(standin)
+    standin.fail("files.completeUploadExternal", slack_error("not_in_channel"))
+    with pytest.raises(SlackApiError, match="not_in_channel"):
+        await client.files_upload_v2(channel=INTROS, content=CSV, filename="r.csv")
+    standin.fail(UPLOAD, server_error(503))
+    with pytest.raises(SlackRequestError, match=r"status: 503"):
+        await client.files_upload_v2(channel=INTROS, content=CSV, filename="r.csv")
+    assert standin.files == []
+
+    # The bytes of the first attempt arrived: completing it again shares them.
+    [first] = standin.calls_to("files.completeUploadExternal")
+    await client.files_completeUploadExternal(files=first["files"], channel_id=INTROS)
+    assert [f["content"] for f in standin.files_in(INTROS)] == [CSV]
+    assert len(standin.calls_to("files.completeUploadExternal")) == 2

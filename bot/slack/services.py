@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.claims import Outcome, Refused
+from bot.config import Settings
 from bot.outbox import Outbox
 from bot.slack import cards
 from bot.slack.roster import Roster
@@ -27,6 +28,7 @@ class Services:
     outbox: Outbox
     roster: Roster
     clock: Callable[[], datetime]
+    settings: Settings
 
     async def act(
         self,

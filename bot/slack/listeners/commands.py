@@ -1,21 +1,134 @@
-"""/attribution: registered here so the manifest's command answers; reports come next."""
+"""/attribution: the command, its dispute buttons and the modal that settles a dispute."""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot import claims
+from bot.models import ROLE_LABELS, Role
+from bot.slack import attribution as attr
 from bot.slack.services import Services
 
-HELP = (
-    "*/attribution* will report what each partner brought and what became of it. "
-    "The reports are not built yet; meanwhile `handoff referrals list --json` on the server "
-    "lists every referral with its owner, role and stage."
-)
+log = logging.getLogger("handoff.slack")
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.command("/attribution")
-    async def attribution(ack: AsyncAck, command: dict[str, Any]) -> None:
-        await ack(response_type="ephemeral", text=HELP)
+    @app.command(attr.COMMAND)
+    async def attribution(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        asked = attr.parse(command.get("text", ""))
+        if asked.form == "help":
+            await ack(response_type="ephemeral", text=attr.HELP)
+            return
+        await ack()  # at once: the report follows through the response_url
+        shown = "in_channel" if asked.public else "ephemeral"
+        user = command["user_id"]
+        try:
+            actor = await services.roster.actor(user)
+            if asked.form == "set":
+                ref, role, reason = attr.parse_set(asked.words)
+                outcome = await claims.override_role(
+                    engine=services.engine,
+                    ref=ref,
+                    actor=actor,
+                    role=role,
+                    reason=reason,
+                    at=services.clock(),
+                    request=f"command:{command.get('trigger_id', '')}",
+                )
+                services.outbox.wake()
+                text = outcome.note or (
+                    f"{outcome.ref}: the partner's role is now {ROLE_LABELS[role]}, set by "
+                    f"<@{user}>{'' if reason else ' (no reason given)'}; the report shows it "
+                    "as overridden."
+                )
+                await respond(text=text, response_type=shown, replace_original=False)
+                return
+            async with services.engine.connect() as conn:
+                answer = await attr.build(
+                    conn,
+                    asked,
+                    user=user,
+                    manager=actor.manager,
+                    now=services.clock(),
+                    settings=services.settings,
+                )
+            if answer.file is not None:
+                await attr.upload(
+                    services.client,
+                    user=user,
+                    channel=command.get("channel_id"),
+                    public=asked.public,
+                    file=answer.file,
+                )
+                where = "here" if asked.public else "in your DM with Handoff"
+                await respond(text=f"{answer.text}: uploaded {where}.", response_type="ephemeral")
+                return
+            for blocks in attr.messages(answer):
+                await respond(
+                    text=answer.text, blocks=blocks, response_type=shown, replace_original=False
+                )
+        except (attr.Refusal, claims.Refused) as exc:
+            await respond(
+                text=f"{exc}\n`{attr.COMMAND} help` lists what I can do.",
+                response_type="ephemeral",
+            )
+        except Exception:  # noqa: BLE001 - the user gets a sentence, the log the trace
+            log.exception("slack: %s %r failed", attr.COMMAND, command.get("text", ""))
+            await respond(
+                text="Handoff could not answer that just now (the reason is in its log). "
+                f"Try again in a moment, or `{attr.COMMAND} help`.",
+                response_type="ephemeral",
+            )
+
+    @app.action(re.compile(f"^{attr.DISPUTE_WINNER}:"))
+    async def dispute_winner(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        ref, _, winner = action["value"].partition("|")
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        actor = await services.roster.actor(user)
+        placed = await services.card(ref)
+        if not actor.manager or placed is None or not placed.card.disputed:
+            text = (
+                "Only partner managers can settle a dispute."
+                if not actor.manager
+                else f"{ref} is no longer disputed."
+            )
+            await services.tell(user=user, channel=channel, text=text)
+            return
+        card = placed.card
+        names = {card.ref: card.partner_name, card.conflict_ref: card.conflict_partner or "?"}
+        other = card.conflict_ref if winner == card.ref else card.ref
+        view = attr.dispute_modal(ref, winner, names.get(winner, winner), other or "?")
+        await services.client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view(attr.DISPUTE_MODAL)
+    async def settle(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        reason = (values["reason"]["text"].get("value") or "").strip()
+        if not reason:
+            await ack(response_action="errors", errors={"reason": "Say why."})
+            return
+        await ack()
+        ref, _, winner = view["private_metadata"].partition("|")
+        role = Role(values["role"]["role"]["selected_option"]["value"])
+        placed = await services.card(ref)
+        outcome = await services.act(
+            body,
+            claims.resolve_dispute,
+            channel=placed.channel if placed else None,
+            ref=ref,
+            winner=winner,
+            loser_role=role,
+            reason=reason,
+        )
+        if outcome is not None and outcome.applied:
+            await services.tell(
+                user=body["user"]["id"],
+                channel=placed.channel if placed else None,
+                text=f"Settled: {winner} wins, and the reason is kept on both referrals.",
+            )
