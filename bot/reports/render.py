@@ -161,14 +161,21 @@ def _hours(hours: float | None) -> float | None:
     return None if hours is None else hours * 60
 
 
-def table(rows: Sequence[Sequence[str]], *, first_width: int = 22) -> list[str]:
-    """Aligned columns: the first left, the others right; a rule under the header."""
+def table(
+    rows: Sequence[Sequence[str]], *, first_width: int = 22, left: frozenset[int] = frozenset({0})
+) -> list[str]:
+    """Aligned columns: text (`left`) to the left, numbers to the right; a rule under the
+    header."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     widths[0] = min(widths[0], first_width)
     lines = []
     for n, row in enumerate(rows):
-        cells = [row[0][: widths[0]].ljust(widths[0])]
-        cells += [cell.rjust(widths[i + 1]) for i, cell in enumerate(row[1:])]
+        cells = [
+            (cell[: widths[i]] if i == 0 else cell).ljust(widths[i])
+            if i in left
+            else cell.rjust(widths[i])
+            for i, cell in enumerate(row)
+        ]
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("-" * len(lines[0]))
@@ -213,7 +220,7 @@ def items_table(items: Sequence[Item], zone: Any, now: datetime) -> list[str]:
                 activity.astimezone(zone).strftime("%Y-%m-%d"),
             ]
         )
-    return table(rows, first_width=14)
+    return table(rows, first_width=14, left=frozenset({0, 1, 2, 3, 4, 6}))
 
 
 def text_report(summary: Summary, *, title: str) -> str:
