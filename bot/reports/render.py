@@ -162,7 +162,7 @@ def _hours(hours: float | None) -> float | None:
 
 
 def table(
-    rows: Sequence[Sequence[str]], *, first_width: int = 22, left: frozenset[int] = frozenset({0})
+    rows: Sequence[Sequence[str]], *, first_width: int = 60, left: frozenset[int] = frozenset({0})
 ) -> list[str]:
     """Aligned columns: text (`left`) to the left, numbers to the right; a rule under the
     header."""
@@ -220,7 +220,7 @@ def items_table(items: Sequence[Item], zone: Any, now: datetime) -> list[str]:
                 activity.astimezone(zone).strftime("%Y-%m-%d"),
             ]
         )
-    return table(rows, first_width=14, left=frozenset({0, 1, 2, 3, 4, 6}))
+    return table(rows, left=frozenset({0, 1, 2, 3, 4, 6}))
 
 
 def text_report(summary: Summary, *, title: str) -> str:

@@ -71,11 +71,10 @@ def register(app: AsyncApp, services: Services) -> None:
                 await respond(
                     text=answer.text, blocks=blocks, response_type=shown, replace_original=False
                 )
-        except (attr.Refusal, claims.Refused) as exc:
-            await respond(
-                text=f"{exc}\n`{attr.COMMAND} help` lists what I can do.",
-                response_type="ephemeral",
-            )
+        except attr.Refusal as exc:  # a form or period not understood: say why, then help
+            await respond(text=f"{exc}\n\n{attr.HELP}", response_type="ephemeral")
+        except claims.Refused as exc:
+            await respond(text=str(exc), response_type="ephemeral")
         except Exception:  # noqa: BLE001 - the user gets a sentence, the log the trace
             log.exception("slack: %s %r failed", attr.COMMAND, command.get("text", ""))
             await respond(
