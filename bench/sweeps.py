@@ -37,28 +37,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Collection, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import ExecuteStyle
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # also runs as `python bench/sweeps.py`
 
+from bench.common import NAMES, PG_URL, analyze, as_the_bot_runs, database, progress  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.db import async_url, first_line, open_database, share_one_cpu  # noqa: E402
+from bot.db import open_database  # noqa: E402
 from bot.jobs.sweeps import FIRST_RESPONSE, NEXT_STEPS, UNCLAIMED, Sweeper  # noqa: E402
 from bot.models import Partner, Referral, SlackUser  # noqa: E402
 from bot.slack.people import People as SlackPeople  # noqa: E402
@@ -76,8 +74,6 @@ ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC")
 MANAGERS = ["UMGR1", "UMGR2"]
 CHUNK = 5_000  # rows per bulk insert (and per transaction) while building the data set
 PG_DATABASE = "handoff_bench_sweeps"
-PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 class People:
@@ -93,10 +89,6 @@ class People:
 
     async def zones(self, users: Collection[str]) -> dict[str, ZoneInfo]:
         return await self._slack.zones(users)
-
-
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 # --- the data set ------------------------------------------------------------------------------
@@ -210,12 +202,7 @@ async def build(engine: AsyncEngine, count: int, due: int, label: str) -> None:
             chunk = []
     if chunk:
         done = await _insert(engine, chunk, done, count, label, started)
-    if engine.dialect.name == "postgresql":
-        # What autovacuum does after a bulk load, so the planner has statistics (SQLite has no
-        # autovacuum-like ANALYZE, and Handoff runs none: it is left as the bot would have it).
-        async with engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.execute(sa.text("ANALYZE"))
+    await analyze(engine)  # PostgreSQL only, as autovacuum would after a bulk load
     progress(f"  {label}: built {count:,} referrals in {time.perf_counter() - started:.1f} s")
 
 
@@ -305,33 +292,6 @@ async def bench_size(backend: str, url: str, count: int, due: int) -> Size:
     return Size(count, due, sweeps)
 
 
-@asynccontextmanager
-async def database(backend: str, work: Path, tag: str, admin_url: str) -> AsyncIterator[str]:
-    """A fresh, empty database for one data set: its URL."""
-    if backend == "sqlite":
-        yield f"sqlite:///{work / f'sweeps-{tag}.db'}"  # the folder goes at the end
-        return
-    admin = create_async_engine(async_url(admin_url), isolation_level="AUTOCOMMIT")
-    try:
-        try:
-            async with admin.connect() as conn:
-                await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-                await conn.execute(sa.text(f'CREATE DATABASE "{PG_DATABASE}"'))
-        except (OSError, sa.exc.DBAPIError) as exc:
-            where = urlsplit(admin_url)
-            raise SystemExit(
-                f"PostgreSQL at {where.hostname}:{where.port or 5432}: {first_line(exc)} "
-                "(see --postgres-url, or run with --backend sqlite)"
-            ) from None
-        try:
-            yield urlsplit(admin_url)._replace(path=f"/{PG_DATABASE}").geturl()
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
 # --- the report --------------------------------------------------------------------------------
 
 
@@ -413,18 +373,13 @@ async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="handoff-bench-sweeps-") as tmp:
         for backend in backends:
             # As `handoff` runs: one CPU for the process on SQLite only (bot/cli.py).
-            allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-            if backend == "sqlite":
-                share_one_cpu()
-            try:
+            with as_the_bot_runs(backend):
                 measured = []
                 for count, due in sizes:
-                    async with database(backend, Path(tmp), f"{count}", args.postgres_url) as url:
+                    db_file = Path(tmp) / f"sweeps-{count}.db"  # the folder goes at the end
+                    async with database(backend, db_file, args.postgres_url, PG_DATABASE) as url:
                         measured.append(await bench_size(backend, url, count, due))
                 results[backend] = measured
-            finally:
-                if allowed is not None:
-                    os.sched_setaffinity(0, allowed)
     for backend, (small, full) in results.items():
         report(backend, small, full)
 

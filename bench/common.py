@@ -1,0 +1,86 @@
+"""What the benchmarks share: a throw-away database per backend, and the bot's running conditions.
+
+SQLite is a file in a folder the caller removes; PostgreSQL a database of its own on the server
+of an admin URL (127.0.0.1:5432, user postgres, trust auth by default), dropped before and after.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.db import async_url, first_line, share_one_cpu
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank percentile q (0-100) of values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+@asynccontextmanager
+async def database(
+    backend: str, sqlite_file: Path, admin_url: str, pg_database: str
+) -> AsyncIterator[str]:
+    """A fresh, empty database for one data set: its URL (SQLite: sqlite_file, left in place)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
+        return
+    admin = create_async_engine(async_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{pg_database}" WITH (FORCE)'))
+                await conn.execute(sa.text(f'CREATE DATABASE "{pg_database}"'))
+        except (OSError, sa.exc.DBAPIError) as exc:
+            where = urlsplit(admin_url)
+            raise SystemExit(
+                f"PostgreSQL at {where.hostname}:{where.port or 5432}: {first_line(exc)} "
+                "(see --postgres-url, or run with --backend sqlite)"
+            ) from None
+        try:
+            yield urlsplit(admin_url)._replace(path=f"/{pg_database}").geturl()
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{pg_database}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@contextmanager
+def as_the_bot_runs(backend: str) -> Iterator[None]:
+    """As `handoff` runs (bot/cli.py): one CPU for the process on SQLite only, given back after."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if backend == "sqlite":
+        share_one_cpu()
+    try:
+        yield
+    finally:
+        if allowed is not None:
+            os.sched_setaffinity(0, allowed)
+
+
+async def analyze(engine: AsyncEngine) -> None:
+    """PostgreSQL: what autovacuum does after a bulk load, so the planner has statistics.
+
+    SQLite has no autovacuum-like ANALYZE, and Handoff runs none: it is left as the bot has it.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(sa.text("ANALYZE"))
