@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 from alembic import command
@@ -171,9 +171,17 @@ def share_one_cpu() -> int | None:
         return None
 
 
-def as_utc(value: datetime | str) -> datetime:
-    """An aggregate's datetime in UTC: max() over a UTCDateTime column comes back untyped on
-    SQLite, as a string without offset."""
+@overload
+def as_utc(value: datetime | str) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+
+
+def as_utc(value: datetime | str | None) -> datetime | None:
+    """An aggregate's datetime in UTC (None stays None): max() over a UTCDateTime column comes
+    back untyped on SQLite, as a string without offset."""
+    if value is None:
+        return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

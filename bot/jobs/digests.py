@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from bot.config import ConfigError, Settings, parse_cron, zone_named
 from bot.db import as_utc, upsert_insert
 from bot.jobs import partner_view, rules
 from bot.jobs.partner_view import Names
-from bot.jobs.sweeps import record_failure, record_run
+from bot.jobs.sweeps import Run, record_failure, record_run
 from bot.mail import content, outgoing
 from bot.mail.outgoing import Addresses, Signer
 from bot.models import (
@@ -78,20 +78,12 @@ class Planned:
     items: int
     why_not: str | None = None
 
-
-@dataclass
-class DigestRun:
-    name: str
-    as_of: datetime
-    dry_run: bool
-    planned: list[Planned] = field(default_factory=list)
-    job_ids: list[int] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
     @property
-    def messages(self) -> int:
-        return sum(len(p.recipients) for p in self.planned)
+    def targets(self) -> tuple[str, ...]:
+        return self.recipients
+
+
+DigestRun = Run[Planned]
 
 
 class Digests:
@@ -247,7 +239,7 @@ class Digests:
                 continue
             if row.last is not None and as_utc(row.last) >= slot:
                 continue
-            start = as_utc(row.last_sent) if row.last_sent is not None else None
+            start = as_utc(row.last_sent)
             if start is None:
                 # The first digest covers the period before its slot (or since registration).
                 before = rules.previous_fire(trigger, slot - timedelta(seconds=1))
@@ -431,4 +423,4 @@ async def _last_sent(conn: AsyncConnection, partner_id: int) -> datetime | None:
             digest.c.partner_id == partner_id, digest.c.sent.is_(True)
         )
     )
-    return as_utc(last) if last is not None else None
+    return as_utc(last)

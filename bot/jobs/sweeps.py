@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -75,12 +75,22 @@ class Planned:
     targets: tuple[str | None, ...]  # None: the post's thread
 
 
+class Sent(Protocol):
+    @property
+    def targets(self) -> tuple[str | None, ...]: ...
+
+
+PlannedT = TypeVar("PlannedT", bound=Sent)
+
+
 @dataclass
-class SweepResult:
+class Run(Generic[PlannedT]):
+    """One run of a scheduled job: what it planned (nudges, digests) and what it queued."""
+
     name: str
     as_of: datetime
     dry_run: bool
-    planned: list[Planned] = field(default_factory=list)
+    planned: list[PlannedT] = field(default_factory=list)
     job_ids: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -88,6 +98,9 @@ class SweepResult:
     @property
     def messages(self) -> int:
         return sum(len(p.targets) for p in self.planned)
+
+
+SweepResult = Run[Planned]
 
 
 class Sweeper:
@@ -350,7 +363,7 @@ async def quiet_partners(conn: AsyncConnection, threshold: datetime) -> list[dic
     )
     quiet = []
     for row in await conn.execute(query):
-        last_at = as_utc(row.last) if row.last is not None else None
+        last_at = as_utc(row.last)
         if (last_at or row.created_at) <= threshold:
             quiet.append(
                 {

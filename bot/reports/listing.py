@@ -115,10 +115,6 @@ async def referrals(
     return [_item(row) for row in await conn.execute(query)]
 
 
-def _at(value: Any) -> datetime | None:
-    return as_utc(value) if value is not None else None
-
-
 def _item(row: sa.Row[Any]) -> Item:
     return Item(
         ref=row.ref,
@@ -132,21 +128,21 @@ def _item(row: sa.Row[Any]) -> Item:
         received_at=as_utc(row.received_at),
         owner=row.owner,
         role=row.role,
-        role_overridden_at=_at(row.role_overridden_at),
+        role_overridden_at=as_utc(row.role_overridden_at),
         stage=row.stage,
-        claimed_at=_at(row.claimed_at),
+        claimed_at=as_utc(row.claimed_at),
         minutes_to_claim=None if row.claim_s is None else round(float(row.claim_s) / 60, 1),
-        first_response_at=_at(row.first_response_at),
+        first_response_at=as_utc(row.first_response_at),
         hours_to_first_response=(
             None if row.response_s is None else round(float(row.response_s) / 3600, 1)
         ),
-        met_at=_at(row.met_at),
-        opportunity_at=_at(row.opportunity_at),
+        met_at=as_utc(row.met_at),
+        opportunity_at=as_utc(row.opportunity_at),
         amount=row.amount,
         next_step=row.next_step,
-        next_step_due=_at(row.next_step_due),
+        next_step_due=as_utc(row.next_step_due),
         conflict_with=row.conflict_with,
-        last_activity_at=_at(row.last_activity_at),
+        last_activity_at=as_utc(row.last_activity_at),
     )
 
 

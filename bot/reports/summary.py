@@ -255,8 +255,8 @@ async def summary(
             partner=row.slug,
             name=row.name,
             registered_at=as_utc(row.created_at),
-            first_referral_at=as_utc(row.first) if row.first is not None else None,
-            last_referral_at=as_utc(row.last) if row.last is not None else None,
+            first_referral_at=as_utc(row.first),
+            last_referral_at=as_utc(row.last),
         )
         counted = counts.get(row.id)
         if counted is not None:

@@ -46,7 +46,8 @@ from bot.reports.listing import Item, referrals, to_csv
 from bot.reports.periods import Period, PeriodError, looks_like_period, parse_period
 from bot.reports.summary import Summary, partner, summary
 from bot.slack import cards
-from bot.slack.blocks import SECTION_TEXT, clean, escape, fit, mention
+from bot.slack.blocks import SECTION_TEXT, clean, escape, fit
+from bot.slack.views import overdue_line, unclaimed_line
 
 COMMAND = "/attribution"
 DISPUTE_WINNER = "dispute_winner"  # a button: "Acme wins"
@@ -113,19 +114,19 @@ def split_partner(words: list[str]) -> tuple[str | None, str | None]:
 
 def _code(lines: list[str]) -> list[Block]:
     """Lines of a table in code-block sections, each within a section's 3,000 characters."""
-    out: list[Block] = []
-    chunk: list[str] = []
+    chunks: list[list[str]] = [[]]
     size = 0
-    for line in lines:
-        line = escape(line)
-        if chunk and size + len(line) + 1 > SECTION_TEXT - 10:
-            out.append(SectionBlock(text=MarkdownTextObject(text="```" + "\n".join(chunk) + "```")))
-            chunk, size = [], 0
-        chunk.append(line)
+    for line in (escape(line) for line in lines):
+        if chunks[-1] and size + len(line) + 1 > SECTION_TEXT - 10:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
         size += len(line) + 1
-    if chunk:
-        out.append(SectionBlock(text=MarkdownTextObject(text="```" + "\n".join(chunk) + "```")))
-    return out
+    return [
+        SectionBlock(text=MarkdownTextObject(text="```" + "\n".join(chunk) + "```"))
+        for chunk in chunks
+        if chunk
+    ]
 
 
 def _md(text: str) -> SectionBlock:
@@ -202,10 +203,10 @@ async def queues_answer(
         more = f"\n…and {total - len(shown)} more" if total > len(shown) else ""
         blocks.append(_md(f"*{title}* ({total})\n" + "\n".join(shown) + more))
 
-    unclaimed = [_card_line(c, now) for c in home.unclaimed[:QUEUE_SHOWN]]
+    unclaimed = [unclaimed_line(c, now) for c in home.unclaimed[:QUEUE_SHOWN]]
     listing("Unclaimed", unclaimed, home.totals[1], "none, every intro has an owner.")
     overdue_cards = home.overdue if manager else [c for c in home.overdue if c.owner == user]
-    overdue = [_overdue_line(c) for c in overdue_cards[:QUEUE_SHOWN]]
+    overdue = [overdue_line(c, now) for c in overdue_cards[:QUEUE_SHOWN]]
     total = home.overdue_total if manager else len(overdue_cards)
     listing("Overdue next steps", overdue, total, "none.")
     if not manager:
@@ -221,18 +222,6 @@ async def queues_answer(
     days = inactive_after.days
     listing(f"Inactive partners (no referral in {days} days)", quiet, len(quiet), "none.")
     return Answer("Partner referral queues", blocks)
-
-
-def _card_line(card: Any, now: datetime) -> str:
-    waited = render.span((now - card.received_at).total_seconds() / 60)
-    who = escape(card.prospect_name or card.prospect_email)
-    return f"• *{card.ref}* {who} from {escape(card.partner_name)}, waiting {waited}"
-
-
-def _overdue_line(card: Any) -> str:
-    due = card.next_step_due.isoformat() if card.next_step_due else "?"
-    step = escape(fit(card.next_step or "", 120))
-    return f"• *{card.ref}* due {due}: {step} ({mention(card.owner) if card.owner else 'no owner'})"
 
 
 def _dispute_blocks(card: Any) -> list[Block]:

@@ -175,7 +175,7 @@ def home_view(
         blocks += _listing(
             "Unclaimed",
             unclaimed,
-            lambda card: _unclaimed_line(card, now),
+            lambda card: unclaimed_line(card, now),
             "Every intro has an owner. :tada:",
             MANAGER_LIST_SHOWN,
             total_unclaimed,
@@ -193,7 +193,7 @@ def home_view(
         blocks += _listing(
             "Overdue next steps",
             overdue or [],
-            lambda card: _overdue_line(card, now),
+            lambda card: overdue_line(card, now),
             "No next joint step is overdue.",
             MANAGER_LIST_SHOWN,
             overdue_total,
@@ -252,14 +252,14 @@ def _mine_line(card: Card, now: datetime) -> str:
     return f"{head}\n{step}"
 
 
-def _unclaimed_line(card: Card, now: datetime) -> str:
+def unclaimed_line(card: Card, now: datetime) -> str:
     waiting = duration(now - card.received_at)
     return (
         f"*{escape(card.ref)}* · {who(card)}\nfrom {escape(card.partner_name)} · waiting {waiting}"
     )
 
 
-def _overdue_line(card: Card, now: datetime) -> str:
+def overdue_line(card: Card, now: datetime) -> str:
     owner = mention(card.owner) if card.owner else "nobody"
     due = card.next_step_due
     late = f"due {day(due)}" if due else "no date"
