@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import socket
 import time
@@ -17,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import load_settings
 from bot.serve import serve
-from tests.slack_standin import SlackStandIn, form_body, signed_headers
+from bot.standin.signing import block_actions, event_callback, signed_headers, view_submission
+from bot.standin.slack import SlackStandIn
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the signing secret of the tests' Slack app
-_clicks = itertools.count(1)
 
 
 def free_port() -> int:
@@ -100,30 +99,15 @@ class Bot:
         post: dict[str, Any] | None = None,
     ) -> str:
         post = post or {}
-        channel, ts = post.get("channel", "C0INTROS"), post.get("ts", "1.000100")
-        action: dict[str, Any] = {
-            "action_id": action_id,
-            "block_id": "actions",
-            "action_ts": f"{time.time():.6f}{next(_clicks)}",
-        }
-        if option is not None:
-            action.update(type="overflow", selected_option={"value": option})
-        else:
-            action.update(type="button", value=value)
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": "T0TEAM"},
-            "api_app_id": "A0APP",
-            "token": "legacy-verification-token",
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel},
-            "trigger_id": f"{next(_clicks)}.42.abcdef",
-            "team": {"id": "T0TEAM", "domain": "standin"},
-            "channel": {"id": channel, "name": "partner-intros"},
-            "message": {"ts": ts, "text": ""},
-            "response_url": self.slack.response_url(),
-            "actions": [action],
-        }
-        return form_body(payload)
+        return block_actions(
+            action_id,
+            user=user,
+            channel=post.get("channel", "C0INTROS"),
+            ts=post.get("ts", "1.000100"),
+            response_url=self.slack.response_url(),
+            value=value,
+            option=option,
+        )
 
     async def submit(
         self, callback_id: str, ref: str, values: dict[str, Any], *, user: str
@@ -132,39 +116,11 @@ class Bot:
         return await self.send(self.submit_body(callback_id, ref, values, user=user))
 
     def submit_body(self, callback_id: str, ref: str, values: dict[str, Any], *, user: str) -> str:
-        payload = {
-            "type": "view_submission",
-            "team": {"id": "T0TEAM", "domain": "standin"},
-            "user": {"id": user, "username": user.lower(), "team_id": "T0TEAM"},
-            "api_app_id": "A0APP",
-            "token": "legacy-verification-token",
-            "trigger_id": f"{next(_clicks)}.42.abcdef",
-            "view": {
-                "id": f"V{next(_clicks)}",
-                "team_id": "T0TEAM",
-                "type": "modal",
-                "callback_id": callback_id,
-                "private_metadata": ref,
-                "hash": f"{time.time():.6f}",
-                "state": {"values": values},
-            },
-        }
-        return form_body(payload)
+        return view_submission(callback_id, ref, values, user=user)
 
     async def event(self, event: dict[str, Any], *, retry: int | None = None) -> Answer:
         """An Events API callback, JSON as Slack sends it."""
-        body = json.dumps(
-            {
-                "token": "legacy-verification-token",
-                "team_id": "T0TEAM",
-                "api_app_id": "A0APP",
-                "event": event,
-                "type": "event_callback",
-                "event_id": f"Ev{next(_clicks)}",
-                "event_time": int(time.time()),
-            }
-        )
-        return await self.send(body, retry=retry, content_type="application/json")
+        return await self.send(event_callback(event), retry=retry, content_type="application/json")
 
     async def post_of(self, ref: str, *, seconds: float = 10.0) -> dict[str, Any]:
         """The channel message that carries `ref`, once the outbox posted it."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import itertools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,8 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.slack import blocks
+from bot.standin.signing import command_body, slash_command
+from bot.standin.slack import SlackStandIn
 from tests.jobs.world import add_partner, add_referral, event, partner, referral, update
-from tests.slack_standin import SlackStandIn, command_body
 from tests.slackbot import Answer, Bot, running_bot
 
 MANAGER, REP, OTHER_REP = "U0BOSS", "U0REP1", "U0REP2"
@@ -29,7 +29,6 @@ CHANNEL = "C0INTROS"
 PEOPLE = {
     user: {"id": user, "name": user.lower(), "tz": "UTC"} for user in (MANAGER, REP, OTHER_REP)
 }
-_triggers = itertools.count(1)
 
 
 # Time: the bot reads the real clock, so "this quarter" is the current one (UTC by default).
@@ -59,19 +58,8 @@ async def ask(
     """`/attribution text` as Slack sends it; the ack and every message sent to its
     response_url (waiting until no more arrive for a moment)."""
     before = len(bot.slack.responses)
-    body = command_body(
-        token="legacy-verification-token",
-        team_id="T0TEAM",
-        team_domain="standin",
-        channel_id=channel,
-        channel_name="partner-intros",
-        user_id=user,
-        user_name=user.lower(),
-        command="/attribution",
-        text=text,
-        api_app_id="A0APP",
-        response_url=bot.slack.response_url(),
-        trigger_id=f"{next(_triggers)}.42.attr",
+    body = slash_command(
+        "/attribution", text, user=user, channel=channel, response_url=bot.slack.response_url()
     )
     ack = await bot.send(body)
     assert ack.status == 200, ack.text

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.slack import reminders
+from bot.standin.failures import server_error
+from bot.standin.slack import SlackStandIn
 from tests.conftest import Handoff
 from tests.jobs.world import add_partner, add_referral, referral, update
-from tests.slack_standin import SlackStandIn, server_error
 from tests.slackbot import running_bot, text_of
 
 INTRO = Path(__file__).parent.parent / "fixtures" / "intake"

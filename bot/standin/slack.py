@@ -6,30 +6,25 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import itertools
 import json
-import mimetypes
 import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import WSMsgType, web
 
-BOT_USER, BOT_ID, TEAM_ID, APP_ID = "UBOT", "BBOT", "T0TEAM", "A0APP"
-PERMALINK_HOST = "https://standin.slack.example"
+from bot.standin.common import Args, SlackError, _need, _need_text, _public
+from bot.standin.failures import Failure
+from bot.standin.files import Uploads
+from bot.standin.identity import APP_ID, BOT_ID, BOT_USER, PERMALINK_HOST, TEAM_ID
+
 # slack_sdk form-encodes nested arguments as JSON strings; record them as the objects they were.
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "files")
 APP_TOKEN_METHODS = {"apps.connections.open"}
-# The name fail() takes for POSTs to the upload URLs that files.getUploadURLExternal hands out.
-UPLOAD = "upload"
-
-Args = dict[str, Any]
 
 
 @dataclass
@@ -41,85 +36,6 @@ class Call:
     token: str | None
     at: float
     ok: bool = False
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A canned answer for one call: an HTTP error, a dropped connection or a delay."""
-
-    status: int | None = None  # None: answer normally, after `delay`
-    body: str = ""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    disconnect: bool = False
-    delay: float = 0.0
-
-
-def rate_limited(retry_after: int = 1) -> Failure:
-    """HTTP 429 with Retry-After, as Slack rate-limits (docs.slack.dev/apis/web-api/rate-limits)."""
-    body = json.dumps({"ok": False, "error": "ratelimited"})
-    return Failure(status=429, body=body, headers={"Retry-After": str(retry_after)})
-
-
-def server_error(status: int = 500) -> Failure:
-    """An HTTP 5xx with an HTML body, as Slack's edge answers when it is unwell."""
-    return Failure(status=status, body="<html>Server Error</html>", content_type="text/html")
-
-
-def slack_error(error: str) -> Failure:
-    """HTTP 200 with {"ok": false, "error": error}."""
-    return Failure(status=200, body=json.dumps({"ok": False, "error": error}))
-
-
-def disconnect() -> Failure:
-    """Close the connection without answering."""
-    return Failure(disconnect=True)
-
-
-def slow(seconds: float) -> Failure:
-    """Answer normally, but only after `seconds`."""
-    return Failure(delay=seconds)
-
-
-def signed_headers(body: str, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
-    """Headers that sign `body` the way Slack signs the requests it sends."""
-    # https://api.slack.com/authentication/verifying-requests-from-slack
-    ts = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {
-        "X-Slack-Request-Timestamp": str(ts),
-        "X-Slack-Signature": f"v0={digest}",
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
-
-
-def form_body(payload: dict[str, Any]) -> str:
-    """An interactivity request body: the payload as JSON in a `payload` form field."""
-    return urlencode({"payload": json.dumps(payload)})
-
-
-def command_body(**fields: str) -> str:
-    """A slash command request body: the fields form-encoded."""
-    return urlencode(fields)
-
-
-class SlackError(Exception):
-    """Refuse a call with {"ok": false, "error": ...}."""
-
-
-def _need(args: Args, *names: str) -> None:
-    if not all(args.get(name) for name in names):
-        raise SlackError("invalid_arguments")
-
-
-def _need_text(args: Args) -> None:
-    if not args.get("text") and not args.get("blocks"):
-        raise SlackError("no_text")
-
-
-def _public(message: dict[str, Any], *, metadata: bool = True) -> dict[str, Any]:
-    """The message as the API shows it: no empty fields, metadata only when asked for."""
-    return {k: v for k, v in message.items() if v is not None and (metadata or k != "metadata")}
 
 
 class SlackStandIn:
@@ -145,7 +61,7 @@ class SlackStandIn:
         self._ids = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._uploads: dict[str, dict[str, Any]] = {}  # file id -> ticket, until completed
+        self._uploads = Uploads(self)
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._methods: dict[str, Callable[[Args], dict[str, Any]]] = {
@@ -163,8 +79,8 @@ class SlackStandIn:
             "conversations.replies": self._replies,
             "conversations.open": self._open,
             "conversations.list": self._list_channels,
-            "files.getUploadURLExternal": self._upload_url,
-            "files.completeUploadExternal": self._complete_upload,
+            "files.getUploadURLExternal": self._uploads.upload_url,
+            "files.completeUploadExternal": self._uploads.complete,
             "apps.connections.open": self._connections_open,
         }
 
@@ -173,7 +89,7 @@ class SlackStandIn:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{n}", self._respond)
-        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/upload/{file_id}", self._uploads.upload)
         app.router.add_get("/link", self._link)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -235,9 +151,13 @@ class SlackStandIn:
         """What was uploaded to `channel` (an id; a DM's from conversations.open), oldest first."""
         return [f for f in self.files if f["channel"] == channel]
 
+    def new_id(self) -> int:
+        """A number no other id of this stand-in has."""
+        return next(self._ids)
+
     def response_url(self) -> str:
         """A fresh response URL that records the JSON POSTed to it into `responses`."""
-        return f"{self.url}/respond/{next(self._ids)}"
+        return f"{self.url}/respond/{self.new_id()}"
 
     async def socket_send(
         self, type_: str, payload: dict[str, Any], *, timeout: float = 10.0
@@ -285,10 +205,10 @@ class SlackStandIn:
         body_token = args.pop("token", None)
         call = Call(method, args, bearer or body_token, time.monotonic())
         self.calls.append(call)
-        failed = await self._injected(method, request)
+        failed = await self.injected(method, request)
         return failed if failed is not None else web.json_response(await self._answer(call))
 
-    async def _injected(self, method: str, request: web.Request) -> web.Response | None:
+    async def injected(self, method: str, request: web.Request) -> web.Response | None:
         """Apply the next queued failure for `method`: its canned answer, or None to answer."""
         failure = self._failures[method].popleft() if self._failures[method] else None
         if failure is None:
@@ -333,11 +253,11 @@ class SlackStandIn:
         who = {"team": "Stand-in", "team_id": TEAM_ID, "user_id": BOT_USER, "bot_id": BOT_ID}
         return who | {"url": f"{PERMALINK_HOST}/", "user": "handoff"}
 
-    def _next_ts(self) -> str:
+    def next_ts(self) -> str:
         n = next(self._ts)
         return f"{1_750_000_000 + n // 10_000}.{n % 10_000 * 100:06d}"
 
-    def _channel(self, value: str | None, *, names: bool = True) -> str:
+    def channel_id(self, value: str | None, *, names: bool = True) -> str:
         value = value or ""
         if names and value.removeprefix("#") in self.channels:
             return self.channels[value.removeprefix("#")]
@@ -361,16 +281,16 @@ class SlackStandIn:
         return sorted(in_channel, key=lambda m: float(m["ts"]))
 
     def _message(self, args: Args) -> tuple[str, str, dict[str, Any]]:
-        channel = self._channel(args.get("channel"), names=False)
+        channel = self.channel_id(args.get("channel"), names=False)
         ts = str(args.get("ts") or args.get("message_ts") or "")
         if (channel, ts) not in self.messages:
             raise SlackError("message_not_found")
         return channel, ts, self.messages[channel, ts]
 
     def _post_message(self, args: Args) -> dict[str, Any]:
-        channel = self._channel(args.get("channel"))
+        channel = self.channel_id(args.get("channel"))
         _need_text(args)
-        ts = self._next_ts()
+        ts = self.next_ts()
         message: dict[str, Any] = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "ts": ts}
         message |= {k: args.get(k) for k in ("text", "blocks", "thread_ts", "metadata")}
         self.messages[channel, ts] = message
@@ -382,11 +302,11 @@ class SlackStandIn:
         return {"channel": channel, "ts": ts, "text": message["text"], "message": _public(message)}
 
     def _post_ephemeral(self, args: Args) -> dict[str, Any]:
-        self._channel(args.get("channel"))
+        self.channel_id(args.get("channel"))
         _need(args, "user")
         _need_text(args)
         self.ephemerals.append(args)
-        return {"message_ts": self._next_ts()}
+        return {"message_ts": self.next_ts()}
 
     def _permalink(self, args: Args) -> dict[str, Any]:
         channel, ts, _ = self._message(args)
@@ -398,13 +318,13 @@ class SlackStandIn:
         _need(args, "view")
         if not any(args.get(k) for k in ("trigger_id", "view_id", "external_id")):
             raise SlackError("invalid_arguments")
-        view_id = args.get("view_id") or f"V{next(self._ids):08d}"
+        view_id = args.get("view_id") or f"V{self.new_id():08d}"
         return {"view": {"id": view_id, "team_id": TEAM_ID, **args["view"]}}
 
     def _publish(self, args: Args) -> dict[str, Any]:
         _need(args, "user_id", "view")
         self.views[args["user_id"]] = args["view"]
-        return {"view": {"id": f"V{next(self._ids):08d}", "team_id": TEAM_ID, **args["view"]}}
+        return {"view": {"id": f"V{self.new_id():08d}", "team_id": TEAM_ID, **args["view"]}}
 
     def _usergroup_members(self, args: Args) -> dict[str, Any]:
         if args.get("usergroup") not in self.usergroups:
@@ -417,7 +337,7 @@ class SlackStandIn:
         return {"user": self.users[args["user"]]}
 
     def _history(self, args: Args) -> dict[str, Any]:
-        channel = self._channel(args.get("channel"), names=False)
+        channel = self.channel_id(args.get("channel"), names=False)
         oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
         limit = int(args.get("limit") or 100)
         metadata = args.get("include_all_metadata") in (True, "1", "true")
@@ -429,7 +349,7 @@ class SlackStandIn:
         return {"messages": top[:limit], "has_more": len(top) > limit, "pin_count": 0}
 
     def _replies(self, args: Args) -> dict[str, Any]:
-        channel = self._channel(args.get("channel"), names=False)
+        channel = self.channel_id(args.get("channel"), names=False)
         ts = str(args.get("ts") or "")
         metadata = args.get("include_all_metadata") in (True, "1", "true")
         thread = [
@@ -457,112 +377,6 @@ class SlackStandIn:
         ]
         more = at + 1 < len(names)
         return {"channels": page, "response_metadata": {"next_cursor": str(at + 1) if more else ""}}
-
-    def _upload_url(self, args: Args) -> dict[str, Any]:
-        _need(args, "filename", "length")
-        try:
-            length = int(args["length"])
-        except (TypeError, ValueError):
-            raise SlackError("invalid_arguments") from None
-        if length < 1:
-            raise SlackError("missing_argument")  # what Slack answers for a length of 0
-        file_id = f"F{next(self._ids):08d}"
-        ticket = {k: args.get(k) for k in ("filename", "alt_txt", "snippet_type")}
-        self._uploads[file_id] = ticket | {"content": None}
-        return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
-
-    async def _upload(self, request: web.Request) -> web.Response:
-        """Take a file's bytes as Slack's upload URLs do: a raw body or a multipart form."""
-        failed = await self._injected(UPLOAD, request)
-        if failed is not None:
-            return failed
-        ticket = self._uploads.get(request.match_info["file_id"])
-        if ticket is None:
-            return web.Response(status=404, text="Not Found")
-        if request.content_type == "multipart/form-data":
-            fields = list((await request.post()).values())
-            parts = [f.file.read() for f in fields if isinstance(f, web.FileField)]
-            content = parts[0] if parts else str(fields[0] if fields else "").encode()
-        else:
-            content = await request.read()
-        ticket["content"] = content
-        return web.Response(text=f"OK - {len(content)}")  # text/plain, as files.slack.com
-
-    def _share_to(self, args: Args) -> list[str]:
-        """The channels a completed upload goes to: channel_id, then the ids in `channels`."""
-        wanted = [args.get("channel_id") or ""]
-        wanted += str(args.get("channels") or "").split(",")
-        ids = [
-            self.dm(c) if c in self.users else self._channel(c, names=False) for c in wanted if c
-        ]
-        return list(dict.fromkeys(ids))
-
-    def _complete_upload(self, args: Args) -> dict[str, Any]:
-        _need(args, "files")
-        files = args["files"]
-        if not isinstance(files, list) or not all(
-            isinstance(f, dict) and f.get("id") for f in files
-        ):
-            raise SlackError("invalid_arguments")
-        if any((self._uploads.get(f["id"]) or {}).get("content") is None for f in files):
-            raise SlackError("file_not_found")  # never issued, already completed, or no bytes yet
-        channels = self._share_to(args)
-        wanted = {f["id"]: f for f in files}  # each file once, however often it is listed
-        shared = [self._file(f, self._uploads[f["id"]], channels) for f in wanted.values()]
-        contents = {f["id"]: self._uploads.pop(f["id"])["content"] for f in shared}
-        comment, thread_ts = args.get("initial_comment"), args.get("thread_ts")
-        targets: list[str | None] = [*channels] or [None]  # no channel: the file stays private
-        for channel in targets:
-            ts = None
-            if channel is not None:
-                # The share is a message from the app holding the files, as in Slack's history.
-                ts = self._next_ts()
-                message: dict[str, Any] = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID}
-                message |= {"ts": ts, "text": comment or "", "blocks": None, "metadata": None}
-                message |= {"thread_ts": thread_ts, "files": shared, "upload": True}
-                self.messages[channel, ts] = message
-            self.files += [
-                {
-                    "id": file["id"],
-                    "title": file["title"],
-                    "filename": file["name"],
-                    "channel": channel,
-                    "initial_comment": comment,
-                    "thread_ts": thread_ts,
-                    "ts": ts,
-                    "content": contents[file["id"]],
-                }
-                for file in shared
-            ]
-        return {"files": shared}
-
-    @staticmethod
-    def _file(
-        wanted: dict[str, Any], ticket: dict[str, Any], channels: list[str]
-    ) -> dict[str, Any]:
-        """The file object Slack answers for an upload, before its shares are processed."""
-        file_id, name, size = wanted["id"], ticket["filename"], len(ticket["content"])
-        now = int(time.time())
-        file = {
-            "id": file_id,
-            "created": now,
-            "timestamp": now,
-            "name": name,
-            "title": wanted.get("title") or name,
-            "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
-            "filetype": name.rpartition(".")[2].lower() if "." in name else "binary",
-            "user": BOT_USER,
-            "user_team": TEAM_ID,
-            "size": size,
-            "mode": "hosted",
-            "is_external": False,
-            "is_public": any(c.startswith("C") for c in channels),
-            "url_private": f"{PERMALINK_HOST}/files-pri/{TEAM_ID}-{file_id}/{name}",
-            "permalink": f"{PERMALINK_HOST}/files/{BOT_USER}/{file_id}/{name}",
-            "alt_txt": ticket["alt_txt"],
-            "shares": {},  # Slack shares asynchronously: still empty in this answer
-        }
-        return _public(file)
 
     def _connections_open(self, args: Args) -> dict[str, Any]:
         return {"url": f"ws://127.0.0.1:{self._port}/link?ticket={uuid.uuid4()}&app_id={APP_ID}"}
