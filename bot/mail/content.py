@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import textwrap
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -182,8 +182,11 @@ def _fields(item: Item, tz: ZoneInfo, now: datetime | None) -> list[_Field]:
     step = _line(item.next_step) if item.next_step else "none set yet"
     overdue = False
     if item.next_step_due is not None:
-        overdue = now is not None and item.next_step_due < now
-        step += f" — {'was due' if overdue else 'due'} {_day(item.next_step_due, tz)}"
+        # A due *day*, kept as its UTC midnight (bot.claims.set_next_step): shown as that day
+        # wherever the partner is, and overdue once that day has passed where they are.
+        due = item.next_step_due.astimezone(UTC).date()
+        overdue = now is not None and due < now.astimezone(tz).date()
+        step += f" — {'was due' if overdue else 'due'} {day(due)}"
         step += " (overdue)" if overdue else ""
     return [
         ("Owner", _line(item.owner) if item.owner else "not claimed yet", item.owner is None),

@@ -27,7 +27,7 @@ def item(ref: str = "ACME-12", **changes: object) -> Item:
         "received_at": datetime(2026, 11, 17, 9, 30, tzinfo=UTC),
         "first_response": timedelta(hours=2, minutes=5),
         "next_step": "Demo with their CTO",
-        "next_step_due": datetime(2026, 11, 23, 23, 30, tzinfo=UTC),
+        "next_step_due": datetime(2026, 11, 24, tzinfo=UTC),  # a day: its UTC midnight
         "changes": ("Stage: contacted → meeting",),
         "new": True,
         "reply_to": f"partners+r-{ref.lower()}.Kx9fQ2@ours.example",
@@ -113,7 +113,7 @@ def several() -> Digest:
             new=False,
             stage="opportunity",
             next_step="Send the security questionnaire",
-            next_step_due=datetime(2026, 11, 20, 12, tzinfo=UTC),
+            next_step_due=datetime(2026, 11, 20, tzinfo=UTC),
             changes=(),
         ),
     )
@@ -173,11 +173,28 @@ def test_every_field_of_every_item_in_text_and_html() -> None:
 
 
 def test_dates_are_in_the_partner_time_zone() -> None:
-    due = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # already Tuesday in Berlin
-    d = make_digest(item(next_step_due=due), period_end=datetime(2026, 11, 23, 22, tzinfo=UTC))
+    received = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # already Tuesday in Berlin
+    d = make_digest(
+        item(received_at=received, next_step_due=None),
+        period_end=datetime(2026, 11, 24, 8, tzinfo=UTC),
+    )
     r = digest(d)
-    assert "Tue 2026-11-24" in r.text and "Tue 2026-11-24" in visible(r.html)
-    assert "Mon 2026-11-23" in digest(replace(d, tz=ZoneInfo("America/New_York"))).text
+    assert "Received: Tue 2026-11-24" in r.text and "Tue 2026-11-24" in visible(r.html)
+    assert "Received: Mon 2026-11-23" in digest(replace(d, tz=ZoneInfo("America/New_York"))).text
+
+
+def test_a_next_step_is_due_on_its_day_wherever_the_partner_is() -> None:
+    # A due day is kept as its UTC midnight; west of Greenwich that instant is the day before.
+    due = datetime(2026, 11, 25, tzinfo=UTC)
+    for zone in ("America/Los_Angeles", "Europe/Berlin", "Pacific/Auckland"):
+        d = make_digest(item(next_step_due=due), period_end=datetime(2026, 11, 23, 14, tzinfo=UTC))
+        r = digest(replace(d, tz=ZoneInfo(zone)))
+        assert "Demo with their CTO — due Wed 2026-11-25" in " ".join(r.text.split()), zone
+        assert "(overdue)" not in r.text, zone
+    # The morning after the due day, where the partner is, it is overdue.
+    late = make_digest(item(next_step_due=due), period_end=datetime(2026, 11, 26, 17, tzinfo=UTC))
+    r = digest(replace(late, tz=ZoneInfo("America/Los_Angeles")))
+    assert "was due Wed 2026-11-25 (overdue)" in " ".join(r.text.split())
 
 
 def test_overdue_next_step() -> None:
