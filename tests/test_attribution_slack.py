@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.slack import blocks
+from bot.slack import blocks, cards
 from bot.standin.signing import command_body, slash_command
 from bot.standin.slack import SlackStandIn
 from tests.jobs.world import add_partner, add_referral, event, partner, referral, update
@@ -480,6 +480,13 @@ async def test_a_manager_settles_a_dispute_from_the_queues(engine: AsyncEngine) 
         resolved = [e for e in await events_of(engine, ref) if e.kind == "dispute_resolved"]
         assert len(resolved) == 1, f"{ref}: {resolved}"
         assert resolved[0].actor == "slack:U0BOSS" and reason in resolved[0].detail
+    # Both posts now say the dispute is settled, each naming the other.
+    async with engine.connect() as conn:
+        for ref, other in (("ACME-1", "GLOBEX-1"), ("GLOBEX-1", "ACME-1")):
+            place = await cards.placed(conn, ref=ref)
+            assert place is not None
+            assert (place.card.conflict_ref, place.card.conflict_settled) == (other, True)
+            assert not place.card.disputed
 
 
 # 7-8. Files: the CSV export and the chart.

@@ -79,7 +79,8 @@ class Card:
     amount: float | None
     conflict_ref: str | None = None
     conflict_partner: str | None = None
-    disputed: bool = False
+    disputed: bool = False  # this referral came later and its dispute is open
+    conflict_settled: bool = False  # a manager settled it (or set the later one's role)
     closed_by: str | None = None
 
 
@@ -260,7 +261,9 @@ def _conflict(card: Card) -> str:
     other = escape(card.conflict_ref or "")
     if card.conflict_partner:
         other += f" ({escape(card.conflict_partner)})"
-    if card.disputed:
+    if card.conflict_settled:
+        text = f":scales: {other} introduced this prospect too; the dispute is settled"
+    elif card.disputed:
         text = f":warning: Disputed: {other} introduced this prospect first"
     else:
         text = f":warning: {other} introduced this prospect later and is disputed"

@@ -69,6 +69,7 @@ def _cards_query() -> sa.Select[Any]:
             partner.c.name.label("partner_name"),
             partner.c.slack_channel.label("partner_channel"),
             rival.c.ref.label("rival_ref"),
+            rival.c.role.label("rival_role"),
             rival_partner.c.name.label("rival_partner"),
             closer.label("closed_by"),
         )
@@ -80,6 +81,7 @@ def _cards_query() -> sa.Select[Any]:
 
 def _card(row: sa.Row[Any]) -> Card:
     closed_by = row.closed_by.removeprefix("slack:") if row.closed_by else None
+    later = row.conflict_with_id is not None  # this one came after its rival
     return Card(
         ref=row.ref,
         partner_slug=row.partner_slug,
@@ -100,7 +102,10 @@ def _card(row: sa.Row[Any]) -> Card:
         amount=row.amount,
         conflict_ref=row.rival_ref,
         conflict_partner=row.rival_partner,
-        disputed=row.role == Role.DISPUTED and row.conflict_with_id is not None,
+        disputed=later and row.role == Role.DISPUTED,
+        # The later of the two carries the dispute: once its role is anything else, it is over.
+        conflict_settled=row.rival_ref is not None
+        and (row.role if later else row.rival_role) != Role.DISPUTED,
         closed_by=closed_by,
     )
 

@@ -313,10 +313,16 @@ def test_disputed_claim_points_to_attribution_and_preselects_no_role() -> None:
     [
         (True, ":warning: Disputed: GLOBEX-3 (Globex) introduced this prospect first"),
         (False, ":warning: GLOBEX-3 (Globex) introduced this prospect later and is disputed"),
+        (None, ":scales: GLOBEX-3 (Globex) introduced this prospect too; the dispute is settled"),
     ],
 )
-def test_conflict_warning_both_ways(disputed: bool, warning: str) -> None:
-    shown = card(conflict_ref="GLOBEX-3", conflict_partner="Globex", disputed=disputed)
+def test_conflict_warning_both_ways(disputed: bool | None, warning: str) -> None:
+    shown = card(
+        conflict_ref="GLOBEX-3",
+        conflict_partner="Globex",
+        disputed=bool(disputed),
+        conflict_settled=disputed is None,
+    )
     post = intro_post(shown, now=NOW)
     assert_valid(post)
     assert texts(post.blocks, "context") == [warning]
