@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -64,6 +64,162 @@ async def check_slack(client: AsyncWebClient) -> str:
     return f"{answer.get('user', '?')} in {answer.get('team', '?')}"
 
 
+class Service:
+    """Every part `handoff serve` runs, built from the settings, started and stopped together.
+
+    `schedule=False` leaves the sweeps to whoever holds the service (`handoff demo` runs them
+    by its simulated clock through `scheduler.run`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        *,
+        observer: Observer | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        schedule: bool = True,
+    ) -> None:
+        if not settings.imap_targets and settings.slack_bot_token is None:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN and HANDOFF_IMAP_URL: neither is set, so there is nothing to "
+                "serve (see README, quick start)"
+            )
+        self.settings = settings
+        self.engine = engine
+        self.clock = clock
+        self.schedule = schedule
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.outbox: Outbox | None = None
+        self.scheduler: Scheduler | None = None
+        self._observer = observer
+        self._cleanups: list[Callable[[], Awaitable[None]]] = []
+        self._started = False
+        self.port = settings.port  # the port listened on, once started (0: a free one)
+
+    async def start(self) -> None:
+        """Build and start every configured part; on a failure, stop what had started."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        settings, engine, clock = self.settings, self.engine, self.clock
+        handlers: dict[str, Handler] = {}
+        bolt = None
+        socket = None
+        sweeper = None
+        people = People(engine, None, None, clock=clock)  # names from the cache, without Slack
+        if settings.slack_bot_token is not None:
+            client = web_client(settings)
+            poster = Poster(engine, client, channel=settings.slack_channel, clock=clock)
+            nudger = Nudger(engine, client, settings, clock=clock)
+            handlers |= poster.handlers() | nudger.handlers()
+            roster = Roster(client, rep_group=settings.rep_group, managers=settings.managers)
+            people = People(engine, client, roster, clock=clock)
+            sweeper = Sweeper(engine, settings, people, clock=clock)
+        digests = None
+        if settings.smtp is not None:
+            settings.mail_ready()
+            mailer = Mailer(settings.smtp)
+            self._cleanups.append(mailer.close)
+            handlers |= Postman(engine, mailer, settings).handlers()
+            handlers |= Notices(engine, settings, people).handlers()
+            digests = Digests(engine, settings, people, clock=clock)
+            log.info("mail: sending through %s as %s", settings.smtp.shown, settings.sender)
+        outbox = self.outbox = (
+            Outbox(
+                engine,
+                handlers,
+                lease=timedelta(seconds=settings.outbox_lease_seconds),
+                clock=clock,
+            )
+            if handlers
+            else None
+        )
+        if outbox is not None and (sweeper is not None or digests is not None):
+            self.scheduler = Scheduler(sweeper, settings, on_sent=outbox.wake, digests=digests)
+        if settings.slack_bot_token is not None:
+            assert outbox is not None
+            bolt = build_app(settings, Services(engine, client, outbox, roster, clock, settings))
+            who = await check_slack(client)
+            if settings.socket_mode:
+                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+                assert settings.slack_app_token is not None
+                socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+            log.info(
+                "slack: %s, %s, posting to %s",
+                who,
+                "Socket Mode" if socket else f"HTTP on :{settings.port}/slack/events",
+                settings.slack_channel,
+            )
+
+        targets = settings.imap_targets
+        watch = watch_settings(settings)
+        observer = _also(self._observer, outbox)
+        watchers = [
+            FolderWatcher(t, engine=engine, settings=watch, observer=observer) for t in targets
+        ]
+        try:
+            await asyncio.gather(*(w.check() for w in watchers))
+        except ImapRefused as exc:
+            raise ConfigError(str(exc)) from None
+
+        runner = await start_web(
+            web_app(engine=engine, bolt=None if socket else bolt),
+            host=settings.host,
+            port=settings.port,
+        )
+        self._cleanups.append(runner.cleanup)
+        self.port = runner.addresses[0][1]
+        if socket is not None:
+            await socket.connect_async()
+            self._cleanups.append(socket.close_async)
+        if outbox is not None:
+            self.tasks["outbox"] = asyncio.create_task(outbox.run(), name="outbox")
+        if self.scheduler is not None and self.schedule:
+            self.scheduler.start()
+        for w in watchers:
+            self.tasks[w.name] = asyncio.create_task(w.run(), name=w.name)
+        if watchers:
+            log.info("watching %d folder(s): %s", len(watchers), ", ".join(t.key for t in targets))
+        self._started = True
+
+    async def wait(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set or a part ends (a watcher or the outbox only ends by failing)."""
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopping, *self.tasks.values()], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+
+    async def stop(self) -> None:
+        """Let the work under way finish (a hung part is cut off after STOP_SECONDS), then close."""
+        if self.scheduler is not None:
+            await self.scheduler.stop(STOP_SECONDS)  # a sweep under way commits whole or not at all
+        if self.outbox is not None and "outbox" in self.tasks:
+            # A post under way is finished, so that its ts is kept; a hung one is cut off and
+            # its job taken up again after the lease.
+            self.outbox.stop()
+            await asyncio.wait([self.tasks["outbox"]], timeout=STOP_SECONDS)
+        for task in self.tasks.values():
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        while self._cleanups:
+            await self._cleanups.pop()()
+        if self._started:
+            log.info("stopped")
+        self._started = False
+
+    def failure(self) -> BaseException | None:
+        """The exception a part ended with, if one did."""
+        for task in self.tasks.values():
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                return task.exception()
+        return None
+
+
 async def serve(
     settings: Settings,
     engine: AsyncEngine,
@@ -73,116 +229,15 @@ async def serve(
     clock: Callable[[], datetime] = utcnow,
 ) -> int:
     """Start every configured part, then run until SIGTERM or SIGINT (or `stop`)."""
-    targets = settings.imap_targets
-    if not targets and settings.slack_bot_token is None:
-        raise ConfigError(
-            "SLACK_BOT_TOKEN and HANDOFF_IMAP_URL: neither is set, so there is nothing to "
-            "serve (see README, quick start)"
-        )
-    tasks: dict[str, asyncio.Task[None]] = {}
-    cleanups = []
-    handlers: dict[str, Handler] = {}
-    bolt = None
-    socket = None
-    sweeper = None
-    people = People(engine, None, None, clock=clock)  # names from the cache, without Slack
-    if settings.slack_bot_token is not None:
-        client = web_client(settings)
-        poster = Poster(engine, client, channel=settings.slack_channel, clock=clock)
-        nudger = Nudger(engine, client, settings, clock=clock)
-        handlers |= poster.handlers() | nudger.handlers()
-        roster = Roster(client, rep_group=settings.rep_group, managers=settings.managers)
-        people = People(engine, client, roster, clock=clock)
-        sweeper = Sweeper(engine, settings, people, clock=clock)
-    digests = None
-    mailer = None
-    if settings.smtp is not None:
-        settings.mail_ready()
-        mailer = Mailer(settings.smtp)
-        cleanups.append(mailer.close)
-        handlers |= Postman(engine, mailer, settings).handlers()
-        handlers |= Notices(engine, settings, people).handlers()
-        digests = Digests(engine, settings, people, clock=clock)
-        log.info("mail: sending through %s as %s", settings.smtp.shown, settings.sender)
-    outbox = (
-        Outbox(
-            engine,
-            handlers,
-            lease=timedelta(seconds=settings.outbox_lease_seconds),
-            clock=clock,
-        )
-        if handlers
-        else None
-    )
-    scheduler = None
-    if outbox is not None and (sweeper is not None or digests is not None):
-        scheduler = Scheduler(sweeper, settings, on_sent=outbox.wake, digests=digests)
-    if settings.slack_bot_token is not None:
-        assert outbox is not None
-        bolt = build_app(settings, Services(engine, client, outbox, roster, clock, settings))
-        who = await check_slack(client)
-        if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            assert settings.slack_app_token is not None
-            socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
-        log.info(
-            "slack: %s, %s, posting to %s",
-            who,
-            "Socket Mode" if socket else f"HTTP on :{settings.port}/slack/events",
-            settings.slack_channel,
-        )
-
-    watchers = [
-        FolderWatcher(
-            t, engine=engine, settings=watch_settings(settings), observer=_also(observer, outbox)
-        )
-        for t in targets
-    ]
+    service = Service(settings, engine, observer=observer, clock=clock)
+    await service.start()
     try:
-        await asyncio.gather(*(w.check() for w in watchers))
-    except ImapRefused as exc:
-        raise ConfigError(str(exc)) from None
-
-    runner = await start_web(
-        web_app(engine=engine, bolt=None if socket else bolt),
-        host=settings.host,
-        port=settings.port,
-    )
-    cleanups.append(runner.cleanup)
-    try:
-        if socket is not None:
-            await socket.connect_async()
-            cleanups.append(socket.close_async)
-        if outbox is not None:
-            tasks["outbox"] = asyncio.create_task(outbox.run(), name="outbox")
-        if scheduler is not None:
-            scheduler.start()
-        for w in watchers:
-            tasks[w.name] = asyncio.create_task(w.run(), name=w.name)
-        if watchers:
-            log.info("watching %d folder(s): %s", len(watchers), ", ".join(t.key for t in targets))
-        stop = stop or _stop_on_signals()
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait([stopping, *tasks.values()], return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
+        await service.wait(stop or _stop_on_signals())
     finally:
-        if scheduler is not None:
-            await scheduler.stop(STOP_SECONDS)  # a sweep under way commits whole or not at all
-        if outbox is not None and "outbox" in tasks:
-            # A post under way is finished, so that its ts is kept; a hung one is cut off and
-            # its job taken up again after the lease.
-            outbox.stop()
-            await asyncio.wait([tasks["outbox"]], timeout=STOP_SECONDS)
-        for task in tasks.values():
-            task.cancel()
-        await asyncio.gather(*tasks.values(), return_exceptions=True)
-        for cleanup in reversed(cleanups):
-            await cleanup()
-    log.info("stopped")
-    for task in tasks.values():
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+        await service.stop()
+    failure = service.failure()
+    if failure is not None:
+        raise failure
     return 0
 
 
