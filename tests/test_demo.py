@@ -1,18 +1,136 @@
-"""The README's first command: `handoff demo` tells the story of the bundled sample emails."""
+"""The README's first command: `handoff demo` tells a week of referrals through the real code."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 
-def test_demo(handoff, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    out = handoff("demo")
-    assert "new_intro       ACME-1  Jane Doe <jane.doe@hooli.example>" in out
-    assert "thread_reply    ACME-1  (first response)" in out
-    assert "duplicate       ACME-1" in out
-    assert "(conflicts with ACME-1: disputed)" in out
-    assert "auto_reply" in out and "unknown_partner" in out
-    assert "GLOBEX-2     globex       Jane Doe <jane.doe@hooli.example>" in out
-    assert "disputed (vs ACME-1)" in out
+from bot.demo import story
+
+
+@pytest.fixture(scope="module")
+def told(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The demo's transcript, run once for this module through the CLI, as a user runs it."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("demo-cwd")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # Throwaway: nothing is left behind in the working folder.
-    assert list(tmp_path.iterdir()) == []
+    assert list(folder.iterdir()) == []
+    return done.stdout
+
+
+def step(told: str, title: str) -> str:
+    """What the transcript shows under the step whose title contains `title`."""
+    parts = re.split(r"\n(?=\w{3} \d{2} \w{3} \d{2}:\d{2}  )", told)
+    found = [p for p in parts if title in p.split("\n", 1)[0]]
+    assert found, f"no step titled {title!r}"
+    return found[0]
+
+
+def read(told: str, title: str) -> str:
+    """The step's text as a reader takes it in: no panel borders, lines joined as wrapped."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", step(told, title)).split())
+
+
+def test_three_partners_intros_are_posted_forwarded_bccd_and_conflicting(told: str) -> None:
+    assert "partners+acme@ours.example" in read(told, "Three partners")
+    cc = read(told, "Dana at Acme introduces")
+    assert "intake: new_intro → ACME-1" in cc and "#partner-intros" in cc
+    assert "Jane Doe" in cc and "Claim · Sourced" in cc
+    bcc = read(told, "Bcc'ing")
+    assert "intake: new_intro → INITECH-1" in bcc and "Richard Hendricks" in bcc
+    forward = read(told, "Sam forwards")
+    assert "intake: new_intro → ACME-2" in forward and "Bruce Wayne" in forward
+    conflict = read(told, "Hank at Globex")
+    assert "new_intro → GLOBEX-1 (conflicts with ACME-1)" in conflict
+    assert "Disputed: ACME-1 (Acme Consulting) introduced this prospect first" in conflict
+
+
+def test_claims_by_click_fix_owner_and_role(told: str) -> None:
+    sourced = read(told, "Sam Rivera claims ACME-1")
+    assert "Claimed by @Sam Rivera as Sourced" in sourced
+    assert "in the thread of ACME-1" in sourced
+    influenced = read(told, "Priya Nair claims ACME-2")
+    assert "Claimed by @Priya Nair as Influenced" in influenced
+
+
+def test_a_reps_reply_all_is_the_first_response(told: str) -> None:
+    reply = read(told, "Sam replies all")
+    assert "thread_reply → ACME-1 (first response)" in reply
+    assert "sent the first response" in reply
+
+
+def test_an_unclaimed_intro_is_nudged_then_escalated(told: str) -> None:
+    nudged = read(told, "The sweeps run")
+    assert "in the thread of INITECH-1" in nudged and "waited 35m for an owner" in nudged
+    escalated = read(told, "Twice the claim time")
+    assert "DM to Morgan Lee" in escalated and "Still unclaimed" in escalated
+    assert "INITECH-1" in escalated
+
+
+def test_slow_first_responses_and_due_steps_are_reminded(told: str) -> None:
+    tuesday = read(told, "Tuesday")
+    assert "DM to Priya Nair" in tuesday and "no first response is recorded yet" in tuesday
+    answered = read(told, "she says so from the reminder")
+    assert "Marked responded by @Priya Nair" in answered
+    due = read(told, "the joint step is due today")
+    assert "DM to Sam Rivera" in due and "Due today, next joint step on ACME-1" in due
+    assert "Joint demo with Dana and Jane" in due
+
+
+def test_the_manager_settles_the_dispute_from_attribution(told: str) -> None:
+    settled = read(told, "settles the dispute")
+    assert "/attribution queues: only visible to Morgan Lee" in settled
+    assert "Acme Consulting wins" in settled and "a form opens: Settle the dispute" in settled
+    assert "GLOBEX-1 (Globex Partners) introduced this prospect too; the dispute is settled" in (
+        settled
+    )
+
+
+def test_the_digest_is_emailed_and_its_reply_lands_in_the_thread(told: str) -> None:
+    digests = read(told, "status digest by email")
+    assert "To: dana@acmeconsulting.example" in digests
+    assert re.search(r"Reply-To: partners\+r-[\w-]+@ours\.example", digests)
+    assert "Acme Consulting: 2 new referrals" in digests
+    reply = read(told, "Dana answers her digest")
+    assert "intake: digest_reply → ACME-1" in reply
+    assert "in the thread of ACME-1" in reply and "Hooli wants a proposal by Friday" in reply
+    assert "@Sam Rivera" in reply  # the owner is told
+
+
+def test_attribution_prints_the_quarter_and_the_story_ends_with_next_steps(told: str) -> None:
+    quarter = step(told, "looks at the quarter")
+    assert "Partner attribution · 20" in quarter
+    pipeline = quarter.split("Roles and activity")[0]
+    cells = [line.strip("│ ").split() for line in pipeline.splitlines()]
+    rows = {cell[0]: cell[1:4] for cell in cells if len(cell) > 3}
+    assert rows["acme"][:2] == ["2", "2"]  # received, claimed
+    assert rows["globex"][:2] == ["1", "0"]
+    assert rows["Total"][:2] == ["4", "3"]
+    assert "Where to go next" in told and "manifest.yml" in told
+    assert re.search(r"Demo finished in \d+\.\d s\.", told)
+
+
+def test_the_story_is_set_after_now_on_a_monday() -> None:
+    from datetime import UTC, datetime
+
+    # The service stamps some rows with the wall clock: the story must never run behind it.
+    sunday = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)  # Sunday evening in New York
+    monday = story.first_monday(sunday)
+    assert (monday.weekday(), monday.hour, monday.minute) == (0, 8, 50)
+    assert monday.date().isoformat() == "2026-11-23" and monday > sunday
+    # Monday morning itself is too close: the next one.
+    later = story.first_monday(datetime(2026, 11, 23, 13, 0, tzinfo=UTC))
+    assert later.date().isoformat() == "2026-11-30"

@@ -52,8 +52,12 @@ def block_actions(
     response_url: str,
     value: str | None = None,
     option: str | None = None,
+    message: dict[str, Any] | None = None,
 ) -> str:
-    """A click on a message's button (`value`) or overflow menu (`option`), form-encoded."""
+    """A click on a message's button (`value`) or overflow menu (`option`), form-encoded.
+
+    `message` is the message clicked on, as Slack includes it; else only its ts.
+    """
     action: dict[str, Any] = {
         "action_id": action_id,
         "block_id": "actions",
@@ -72,7 +76,7 @@ def block_actions(
         "trigger_id": f"{next(_ids)}.42.abcdef",
         "team": TEAM,
         "channel": {"id": channel, "name": "partner-intros"},
-        "message": {"ts": ts, "text": ""},
+        "message": message or {"ts": ts, "text": ""},
         "response_url": response_url,
         "actions": [action],
     }

@@ -13,6 +13,7 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -42,9 +43,15 @@ class SlackStandIn:
     """Slack's Web API, response URLs and Socket Mode on 127.0.0.1, recording every call."""
 
     def __init__(
-        self, *, token: str = "xoxb-test-token", app_token: str = "xapp-test-token"
+        self,
+        *,
+        token: str = "xoxb-test-token",
+        app_token: str = "xapp-test-token",
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.token, self.app_token = token, app_token
+        self.clock = clock  # message timestamps follow it when given (a demo's simulated time)
+        self._last_ts = 0.0
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
@@ -53,6 +60,7 @@ class SlackStandIn:
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, Any] = {}
         self.responses: list[dict[str, Any]] = []
+        self.responded: list[tuple[str, dict[str, Any]]] = []  # (response URL, payload)
         self.files: list[dict[str, Any]] = []
         self.socket_connected = asyncio.Event()
         self._failures: defaultdict[str, deque[Failure]] = defaultdict(deque)
@@ -246,7 +254,9 @@ class SlackStandIn:
         return body
 
     async def _respond(self, request: web.Request) -> web.Response:
-        self.responses.append(await request.json())
+        payload = await request.json()
+        self.responses.append(payload)
+        self.responded.append((str(request.url), payload))
         return web.json_response({"ok": True})
 
     def _auth_test(self, args: Args) -> dict[str, Any]:
@@ -254,8 +264,12 @@ class SlackStandIn:
         return who | {"url": f"{PERMALINK_HOST}/", "user": "handoff"}
 
     def next_ts(self) -> str:
-        n = next(self._ts)
-        return f"{1_750_000_000 + n // 10_000}.{n % 10_000 * 100:06d}"
+        """A message ts: unique, increasing, and at the clock's time when there is one."""
+        if self.clock is None:
+            n = next(self._ts)
+            return f"{1_750_000_000 + n // 10_000}.{n % 10_000 * 100:06d}"
+        self._last_ts = max(self.clock().timestamp(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
 
     def channel_id(self, value: str | None, *, names: bool = True) -> str:
         value = value or ""

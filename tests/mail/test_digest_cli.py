@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import cli
 from tests.conftest import Handoff
 from tests.jobs.world import add_referral, partner
-from tests.mail.smtpd import SmtpServer
+from bot.standin.smtp import SmtpServer
 
 DANA = "dana@acmeconsulting.example"
 LEE = "lee@acmeconsulting.example"

@@ -23,7 +23,7 @@ from bot.models import Event, Mail, OutboxJob, PartnerAddress, utcnow
 from bot.outbox import Outbox
 from bot.partners import add_partner
 from tests.jobs.world import T0, add_referral
-from tests.mail.smtpd import Delivered, SmtpServer
+from bot.standin.smtp import Delivered, SmtpServer
 
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]
 mail: sa.Table = Mail.__table__  # type: ignore[attr-defined]
