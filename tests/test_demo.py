@@ -58,6 +58,14 @@ def test_three_partners_intros_are_posted_forwarded_bccd_and_conflicting(told: s
     assert "Disputed: ACME-1 (Acme Consulting) introduced this prospect first" in conflict
 
 
+def test_duplicates_auto_replies_and_unknown_addresses_are_kept_not_posted(told: str) -> None:
+    kept = read(told, "what every mailbox gets")
+    assert "intake: duplicate → ACME-1" in kept
+    assert "intake: auto_reply" in kept
+    assert "intake: unknown_partner: plus tag 'nosuch' names no partner" in kept
+    assert "#partner-intros" not in kept  # none of them reaches Slack
+
+
 def test_claims_by_click_fix_owner_and_role(told: str) -> None:
     sourced = read(told, "Sam Rivera claims ACME-1")
     assert "Claimed by @Sam Rivera as Sourced" in sourced

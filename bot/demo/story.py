@@ -147,6 +147,13 @@ async def _story(w: World, monday: datetime) -> None:
     w.at(on(0, 11, 5), f"{PRIYA.name} takes INITECH-1 after the escalation")
     await w.click(PRIYA.user, blocks.CLAIM_SOURCED, "INITECH-1")
 
+    w.at(on(0, 12, 10), "The mailbox also gets what every mailbox gets")
+    w.say("Nothing is lost and nothing is posted twice: each message is stored, then placed.")
+    await w.arrive(sample("06"), "duplicate", source="06 the Acme intro, delivered again")
+    await w.arrive(sample("08"), "auto_reply", source="08 Jane's out-of-office")
+    await w.arrive(sample("09"), "unknown_partner", source="09 partners+nosuch@")
+    w.say("The last one waits in `handoff triage` with its reason, for a person to place.")
+
     w.at(on(0, 14, 30), "Priya calls Richard and records the first response with a click")
     await w.click(PRIYA.user, blocks.FIRST_RESPONSE, "INITECH-1")
 

@@ -134,6 +134,8 @@ class World:
             line += f" (conflicts with {result.conflict_with})"
         if result.first_response:
             line += " (first response)"
+        if result.reason and not result.referral:
+            line += f": {result.reason}"
         self.console.print(Text(f"  ✉  {line}", style="green"))
         if result.kind != kind:
             raise RuntimeError(f"{source}: intake made it {result.kind}, not {kind}")
