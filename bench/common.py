@@ -22,6 +22,23 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
+def scaled(n: int) -> int:
+    """A default size, times HANDOFF_BENCH_SCALE (tests run every benchmark at 0.01 of it)."""
+    scale = float(os.environ.get("HANDOFF_BENCH_SCALE") or 1)
+    return max(2, round(n * scale))
+
+
+def own_settings() -> None:
+    """Forget the shell's HANDOFF_* and SLACK_* settings: a benchmark sets up what it measures.
+
+    Run from an operator's shell, a mailbox or a Slack token exported there would otherwise
+    join the measurement (and HANDOFF_INTERNAL_DOMAINS would change what intake decides).
+    """
+    for name in list(os.environ):
+        if name.startswith(("HANDOFF_", "SLACK_")) and name != "HANDOFF_BENCH_SCALE":
+            del os.environ[name]
+
+
 def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 

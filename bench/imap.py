@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import make_mbox  # noqa: E402
+from common import own_settings, scaled  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from bot.db import create_engine, session_factory, upgrade  # noqa: E402
@@ -94,9 +95,12 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 
 
 async def main() -> int:
+    own_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=int, default=200, help="messages, one at a time")
-    parser.add_argument("--backlog", type=int, default=2000, help="messages appended while down")
+    parser.add_argument("--latency", type=int, default=scaled(200), help="messages, one at a time")
+    parser.add_argument(
+        "--backlog", type=int, default=scaled(2000), help="messages appended while down"
+    )
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
     args = parser.parse_args()

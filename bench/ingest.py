@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import make_mbox  # noqa: E402
+from common import own_settings, scaled  # noqa: E402
 
 TARGET_RATE = 500
 TARGET_RSS_MB = 200
@@ -36,8 +37,9 @@ def handoff(env: dict[str, str], *args: str, stdout: int | None = None) -> None:
 
 
 def main() -> int:
+    own_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=scaled(10_000))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
     parser.add_argument("--keep", type=Path, help="keep the mbox and database in this folder")

@@ -55,8 +55,10 @@ from bench.common import (  # noqa: E402
     analyze,
     as_the_bot_runs,
     database,
+    own_settings,
     percentile,
     progress,
+    scaled,
 )
 from bench.seed import seed  # noqa: E402
 from bench.sweeps import People  # noqa: E402 - two managers, zones from slack_user
@@ -286,11 +288,12 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    own_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--referrals", type=int, default=100_000)
+    parser.add_argument("--referrals", type=int, default=scaled(100_000))
     parser.add_argument("--partners", type=int, default=50)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--runs", type=int, default=30, help="summaries timed per period")
+    parser.add_argument("--runs", type=int, default=scaled(30), help="summaries timed per period")
     parser.add_argument(
         "--commands", type=int, default=20, help="slash commands sent on SQLite (0: none)"
     )

@@ -24,6 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.common import own_settings, scaled  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import create_engine, session_factory, share_one_cpu, upgrade  # noqa: E402
 from bot.intake.pipeline import Intake, load_directory  # noqa: E402
@@ -118,9 +119,10 @@ def _days(n: int):  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
+    own_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--clicks", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=scaled(20))
+    parser.add_argument("--clicks", type=int, default=scaled(50))
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     asyncio.run(run(parser.parse_args()))
 

@@ -54,7 +54,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # also runs as `python bench/sweeps.py`
 
-from bench.common import NAMES, PG_URL, analyze, as_the_bot_runs, database, progress  # noqa: E402
+from bench.common import (  # noqa: E402
+    NAMES,
+    PG_URL,
+    analyze,
+    as_the_bot_runs,
+    database,
+    own_settings,
+    progress,
+    scaled,
+)
 from bot.config import load_settings  # noqa: E402
 from bot.db import open_database  # noqa: E402
 from bot.jobs.sweeps import FIRST_RESPONSE, NEXT_STEPS, UNCLAIMED, Sweeper  # noqa: E402
@@ -385,9 +394,10 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    own_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--referrals", type=int, default=100_000)
-    parser.add_argument("--due", type=int, default=10_000, help="of those, due now")
+    parser.add_argument("--referrals", type=int, default=scaled(100_000))
+    parser.add_argument("--due", type=int, default=scaled(10_000), help="of those, due now")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument(
         "--postgres-url",

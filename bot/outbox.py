@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import metrics
 from bot.db import first_line
 from bot.models import OutboxJob, utcnow
 
@@ -223,6 +224,7 @@ class Outbox:
             )
             return
         await self._finish(job, done=True)
+        metrics.OUTBOX_DONE.labels(kind=job.kind).inc()
         if note:
             log.info("%s", note)
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import metrics
 from bot.intake import answers, rules
 from bot.intake import queries as q
 from bot.intake.forwards import is_forward_subject
@@ -192,7 +193,10 @@ class Intake:
         """
         message = _received(Incoming(raw, source, arrival_at))
         async with self._turn:
-            return await self._ingest(message)
+            result = await self._ingest(message)
+        if not self.dry_run:
+            metrics.count_intake([result.kind])
+        return result
 
     async def ingest_batch(self, messages: list[Incoming]) -> list[IngestResult]:
         """Several messages in one transaction, in order: a backfill's throughput.
@@ -202,17 +206,23 @@ class Intake:
         """
         received = [_received(m) for m in messages]
         async with self._turn:
-            if not self.dry_run and len(received) > 1:
-                try:
-                    async with self.conn.begin():
-                        results = []
-                        for m in received:
-                            results.append(await process(conn=self.conn, message=m, intake=self))
-                            await _checkpoint(self.conn, m)
-                        return results
-                except Exception:  # noqa: BLE001 - redone one by one below, which says why
-                    pass
-            return [await self._ingest(m) for m in received]
+            results = await self._batch(received)
+        if not self.dry_run:
+            metrics.count_intake(r.kind for r in results)  # committed, each counted once
+        return results
+
+    async def _batch(self, received: list[Received]) -> list[IngestResult]:
+        if not self.dry_run and len(received) > 1:
+            try:
+                async with self.conn.begin():
+                    results = []
+                    for m in received:
+                        results.append(await process(conn=self.conn, message=m, intake=self))
+                        await _checkpoint(self.conn, m)
+                    return results
+            except Exception:  # noqa: BLE001 - redone one by one below, which says why
+                pass
+        return [await self._ingest(m) for m in received]
 
     async def _ingest(self, message: Received) -> IngestResult:
         if self.dry_run:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import metrics
 from bot.config import Settings, format_duration
 from bot.jobs import rules
 from bot.jobs.digests import DIGESTS, DigestRun, Digests
@@ -129,6 +131,7 @@ class Scheduler:
                 replace_existing=True,
             )
         self._scheduler.start()
+        metrics.expect_sweeps(spec.name for spec in self.specs)
         log.info("jobs: %s", ", ".join(f"{s.name} ({s.schedule})" for s in self.specs))
 
     async def stop(self, seconds: float) -> None:
@@ -159,6 +162,7 @@ class Scheduler:
 
     async def _run(self, name: str) -> SweepResult | DigestRun | None:
         result: SweepResult | DigestRun
+        started = time.perf_counter()
         try:
             if name == DIGESTS:
                 assert self.digests is not None
@@ -169,6 +173,8 @@ class Scheduler:
         except Exception:  # noqa: BLE001 - a sweep must not stop the scheduler
             log.exception("jobs: %s failed", name)
             return None
+        finally:
+            metrics.SWEEP_SECONDS.labels(sweep=name).observe(time.perf_counter() - started)
         for warning in result.warnings:
             log.warning("jobs: %s: %s", name, warning)
         if result.messages:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot import metrics
 from bot.config import Settings
 from bot.db import as_utc, upsert_insert
 from bot.intake import queries as q
@@ -159,6 +160,7 @@ class Sweeper:
                         conn, name, wall, as_of, result.seconds, len(result.planned), None
                     )
                     await tx.commit()
+                    metrics.NUDGES.labels(sweep=name).inc(len(result.planned))
         except Exception as exc:
             if not dry_run:
                 await record_failure(self.engine, name, wall, as_of, started, exc)

@@ -11,6 +11,7 @@ import logging
 
 import aiosmtplib
 
+from bot import metrics
 from bot.config import SmtpTarget
 
 log = logging.getLogger("handoff.mail")
@@ -18,7 +19,14 @@ TIMEOUT_SECONDS = 30.0
 
 
 class SmtpError(Exception):
-    """Sending failed; the message is one line with the server's answer (never a password)."""
+    """Sending failed; the message is one line with the server's answer (never a password).
+
+    `error` names the failure for /metrics: the reply class (4xx, 5xx) or the exception.
+    """
+
+    def __init__(self, reason: str, *, error: str) -> None:
+        super().__init__(reason)
+        self.error = error
 
 
 class Temporary(SmtpError):
@@ -28,13 +36,18 @@ class Temporary(SmtpError):
 class Refused(SmtpError):
     """The server refused this recipient or this message for good (5xx)."""
 
-    def __init__(self, reason: str, *, recipient: bool) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, *, recipient: bool, error: str) -> None:
+        super().__init__(reason, error=error)
         self.recipient = recipient  # True: RCPT TO refused (the address); False: the message
 
 
 def _answer(code: int, message: str) -> str:
     return f"{code} {' '.join(str(message).split())}"[:300]
+
+
+def _class(code: int) -> str:
+    """A reply code's class (RFC 5321 section 4.2.1): 4xx transient, 5xx permanent."""
+    return f"{code // 100}xx" if 100 <= code < 600 else "no_reply"  # aiosmtplib's -1: none
 
 
 class Mailer:
@@ -47,6 +60,13 @@ class Mailer:
 
     async def send(self, raw: bytes, *, sender: str, recipient: str) -> str:
         """Send one message to one recipient; returns the server's answer to DATA."""
+        try:
+            return await self._send(raw, sender=sender, recipient=recipient)
+        except SmtpError as exc:
+            metrics.smtp_error(exc.error)
+            raise
+
+    async def _send(self, raw: bytes, *, sender: str, recipient: str) -> str:
         for attempt in (1, 2):
             smtp = await self._connected()
             try:
@@ -57,28 +77,31 @@ class Mailer:
                 await self.close()
                 if attempt == 1:
                     continue
-                raise Temporary(f"{self.target.shown} hung up: {exc}") from None
+                raise Temporary(
+                    f"{self.target.shown} hung up: {exc}", error=type(exc).__name__
+                ) from None
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 refused = exc.recipients[0] if exc.recipients else None
                 code = refused.code if refused else 550
                 reason = _answer(code, refused.message if refused else "recipient refused")
                 await self._reset(smtp)
                 if code >= 500:
-                    raise Refused(reason, recipient=True) from None
-                raise Temporary(reason) from None
+                    raise Refused(reason, recipient=True, error=_class(code)) from None
+                raise Temporary(reason, error=_class(code)) from None
             except aiosmtplib.SMTPResponseException as exc:
                 # Sender refused, data refused, auth and the like.
                 reason = _answer(exc.code, exc.message)
                 await self._reset(smtp)
                 if exc.code >= 500 and isinstance(exc, aiosmtplib.SMTPDataError):
-                    raise Refused(reason, recipient=False) from None
-                raise Temporary(reason) from None
+                    raise Refused(reason, recipient=False, error=_class(exc.code)) from None
+                raise Temporary(reason, error=_class(exc.code)) from None
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 await self.close()
-                raise Temporary(f"{self.target.shown}: {type(exc).__name__}: {exc}") from None
+                name = type(exc).__name__
+                raise Temporary(f"{self.target.shown}: {name}: {exc}", error=name) from None
             if errors:  # one recipient: refused ones raise above, but be sure
                 code, message = next(iter(errors.values()))
-                raise Refused(_answer(code, message), recipient=True)
+                raise Refused(_answer(code, message), recipient=True, error=_class(code))
             return answer
         raise AssertionError("unreachable")
 
@@ -101,11 +124,13 @@ class Mailer:
             smtp.close()
             answer = _answer(exc.code, exc.message)
             raise Temporary(
-                f"HANDOFF_SMTP_URL: {target.shown} refused the login: {answer}"
+                f"HANDOFF_SMTP_URL: {target.shown} refused the login: {answer}",
+                error=_class(exc.code),
             ) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             smtp.close()
-            raise Temporary(f"{target.shown} unreachable: {type(exc).__name__}: {exc}") from None
+            name = type(exc).__name__
+            raise Temporary(f"{target.shown} unreachable: {name}: {exc}", error=name) from None
         self._smtp = smtp
         return smtp
 

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import metrics
 from bot.models import JobKind, Referral, utcnow
 from bot.outbox import Defer, Handler, Job, Retry
 from bot.slack import cards
@@ -47,12 +48,14 @@ async def slack_call(what: str, call: Callable[[], Awaitable[Any]]) -> Any:
         response = exc.response
         status = response.status_code if response is not None else 0
         error = (response.get("error") if response is not None else None) or f"HTTP {status}"
+        metrics.slack_error("ratelimited" if status == 429 else str(error))
         if status == 429:
             after = float(response.headers.get("Retry-After", 30)) if response else 30.0
             raise Retry(f"Slack rate-limits {what}; waiting {after:g}s", after=after) from None
         hint = HINTS.get(str(error))
         raise Retry(f"Slack refused {what}: {error}" + (f" ({hint})" if hint else "")) from None
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        metrics.slack_error(type(exc).__name__)
         raise Retry(f"Slack unreachable for {what}: {type(exc).__name__}: {exc}") from None
 
 

@@ -1,4 +1,4 @@
-"""The HTTP side of `handoff serve`: Slack's requests at /slack/events, and /healthz."""
+"""The HTTP side of `handoff serve`: Slack's requests at /slack/events, /healthz and /metrics."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import logging
 
 import sqlalchemy as sa
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import metrics
 from bot.db import first_line
 
 log = logging.getLogger("handoff.web")
@@ -19,7 +21,7 @@ HEALTH_SECONDS = 2.0
 
 
 def web_app(*, engine: AsyncEngine, bolt: AsyncApp | None) -> web.Application:
-    """/healthz always; /slack/events when Slack talks to us over HTTP (not Socket Mode)."""
+    """/healthz and /metrics always; /slack/events when Slack talks to us over HTTP."""
 
     async def healthz(_: web.Request) -> web.Response:
         try:
@@ -29,6 +31,11 @@ def web_app(*, engine: AsyncEngine, bolt: AsyncApp | None) -> web.Application:
             return web.Response(status=503, text=f"database unreachable: {first_line(exc)}\n")
         return web.Response(text="ok\n")
 
+    async def metrics_text(_: web.Request) -> web.Response:
+        # Prometheus text format; aiohttp's content_type= refuses a charset, hence the header.
+        body = await metrics.exposition(engine)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     async def events(request: web.Request) -> web.Response:
         assert bolt is not None
         # Bolt checks the signature and its timestamp (5 minutes), acks, and runs the listener.
@@ -36,6 +43,7 @@ def web_app(*, engine: AsyncEngine, bolt: AsyncApp | None) -> web.Application:
 
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_text)
     if bolt is not None:
         app.router.add_post(EVENTS_PATH, events)
     return app
