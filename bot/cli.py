@@ -23,6 +23,7 @@ from bot.intake.pipeline import IngestResult, Intake, load_directory
 from bot.intake.sources import SourceError, batched, read_paths
 from bot.jobs.digests import DIGESTS
 from bot.jobs.sweeps import SWEEPS
+from bot.logs import read_log_format, setup_logging
 from bot.partners import PartnerError, add_partner, list_partners
 from bot.referrals import list_referrals, raw_message, show_referral, triage
 
@@ -250,13 +251,9 @@ def _instant(text: str) -> datetime:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `handoff` and `python -m bot`."""
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        # A service's log: one timestamped line per event, on stderr.
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        logging.getLogger("aioimaplib").setLevel(logging.WARNING)
-    else:
-        logging.basicConfig(level=logging.WARNING, format="handoff: %(levelname)s %(message)s")
     try:
+        # The log format is read alone: it applies even when another setting is wrong.
+        setup_logging(args.command, read_log_format())
         if args.command == "demo":
             from bot.demo import run_demo
 

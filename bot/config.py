@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -188,6 +188,17 @@ def parse_cron(value: str, zone: ZoneInfo) -> CronTrigger:
     return trigger
 
 
+LogFormat = Literal["text", "json"]
+
+
+def parse_log_format(value: object) -> LogFormat:
+    """`text` (blank too) or `json`; ValueError naming the value otherwise."""
+    text = str(value if value is not None else "").strip().lower() or "text"
+    if text not in ("text", "json"):
+        raise ValueError(f"{value!r} is not a log format (expected text or json)")
+    return "json" if text == "json" else "text"
+
+
 def zone_named(value: str) -> ZoneInfo:
     """An IANA time zone; ValueError naming the value otherwise."""
     try:
@@ -248,6 +259,7 @@ class Settings(BaseSettings):
     mail_from: str | None = None  # "Ours Partnerships <partners@ours.example>"; else the mailbox
     secret: SecretStr | None = None  # signs the reply addresses of digests (HMAC)
     digest_schedule: str = "0 9 * * mon"  # cron, in each partner's zone; a partner may override
+    log_format: LogFormat = "text"  # json: one object per line (bot/logs.py; read before the rest)
 
     @field_validator(
         "claim_sla",
@@ -260,6 +272,11 @@ class Settings(BaseSettings):
     @classmethod
     def _check_duration(cls, value: object) -> timedelta:
         return parse_duration(value)
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _check_log_format(cls, value: object) -> LogFormat:
+        return parse_log_format(value)
 
     @field_validator("timezone")
     @classmethod
