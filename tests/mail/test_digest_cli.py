@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import cli
+from bot.standin.smtp import SmtpServer
 from tests.conftest import Handoff
 from tests.jobs.world import add_referral, partner
-from bot.standin.smtp import SmtpServer
 
 DANA = "dana@acmeconsulting.example"
 LEE = "lee@acmeconsulting.example"
