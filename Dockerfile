@@ -1,6 +1,6 @@
 # Handoff: `docker build -t handoff .` then
 # `docker run -v handoff-data:/data --env-file .env -p 3000:3000 handoff`.
-# Its build steps run in .ci/run as well (`uv sync --locked --no-dev --no-editable`).
+# Its build steps run in .ci/run as well (`uv sync --locked --no-default-groups --no-editable`).
 
 FROM python:3.11-slim AS build
 RUN pip install --no-cache-dir --root-user-action=ignore uv
@@ -8,9 +8,9 @@ ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 # Dependencies first, from the lock file, so that code changes reuse this layer.
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --locked --no-dev --no-install-project
+RUN uv sync --locked --no-default-groups --no-install-project
 COPY bot ./bot
-RUN uv sync --locked --no-dev --no-editable
+RUN uv sync --locked --no-default-groups --no-editable
 
 FROM python:3.11-slim
 LABEL org.opencontainers.image.title="handoff" \

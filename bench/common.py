@@ -39,6 +39,24 @@ def own_settings() -> None:
             del os.environ[name]
 
 
+async def emptied(url: str) -> None:
+    """Drop Handoff's tables from the database at `url`: a run given a database starts clean.
+
+    Run twice against the same `--database-url`, a benchmark would otherwise measure (and
+    trip over) what the first run left.
+    """
+    from bot.db import create_engine
+    from bot.models import SQLModel
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.drop_all)
+            await conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        await engine.dispose()
+
+
 def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import make_mbox  # noqa: E402
-from common import own_settings, scaled  # noqa: E402
+from common import emptied, own_settings, scaled  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from bot.db import create_engine, session_factory, upgrade  # noqa: E402
@@ -110,6 +110,8 @@ async def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="handoff-bench-imap-"))
     url = args.database_url or f"sqlite:///{work / 'bench.db'}"
+    if args.database_url:
+        await emptied(url)
     engine = create_engine(url)
     await upgrade(engine)
     async with session_factory(engine)() as session:

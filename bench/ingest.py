@@ -11,6 +11,7 @@ with peak RSS under 200 MB on a 2-core machine.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import resource
@@ -25,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import make_mbox  # noqa: E402
-from common import own_settings, scaled  # noqa: E402
+from common import emptied, own_settings, scaled  # noqa: E402
 
 TARGET_RATE = 500
 TARGET_RSS_MB = 200
@@ -56,6 +57,8 @@ def main() -> int:
         + ", ".join(f"{n} {k}" for k, n in counts.items())
     )
 
+    if args.database_url:
+        asyncio.run(emptied(args.database_url))
     env = {
         **os.environ,
         "HANDOFF_DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.db'}",

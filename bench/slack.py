@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.common import own_settings, scaled  # noqa: E402
+from bench.common import emptied, own_settings, scaled  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import create_engine, session_factory, share_one_cpu, upgrade  # noqa: E402
 from bot.intake.pipeline import Intake, load_directory  # noqa: E402
@@ -44,6 +44,8 @@ def percentile(values: list[float], q: float) -> float:
 async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as work:
         url = args.database_url or f"sqlite:///{work}/bench.db"
+        if args.database_url:
+            await emptied(url)
         if url.startswith("sqlite"):
             share_one_cpu()  # as `handoff serve` runs: one core for the process
         engine = create_engine(url)
