@@ -7,7 +7,6 @@ reads a counter before and after, and asserts on the difference.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from bot.standin.failures import Failure, disconnect, rate_limited, server_error
 from bot.standin.smtp import SmtpServer
 from tests.conftest import Handoff
 from tests.jobs.world import T0, add_partner, add_referral, sweeper, update
+from tests.mail import test_digests
 from tests.slackbot import Bot, free_port, running_bot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "intake"
@@ -156,11 +156,7 @@ def test_a_dry_run_ingest_counts_nothing(scenario: Handoff) -> None:
     assert counter(now, INTAKE, kind="duplicate") == counter(before, INTAKE, kind="duplicate") + 1
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
+smtp = test_digests.smtp  # the SMTP inbox fixture the digest tests use
 
 
 async def queue_notice(engine: AsyncEngine) -> None:
