@@ -59,7 +59,6 @@ class SlackStandIn:
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, Any] = {}
-        self.responses: list[dict[str, Any]] = []
         self.responded: list[tuple[str, dict[str, Any]]] = []  # (response URL, payload)
         self.files: list[dict[str, Any]] = []
         self.socket_connected = asyncio.Event()
@@ -159,6 +158,11 @@ class SlackStandIn:
         """What was uploaded to `channel` (an id; a DM's from conversations.open), oldest first."""
         return [f for f in self.files if f["channel"] == channel]
 
+    @property
+    def responses(self) -> list[dict[str, Any]]:
+        """What was POSTed to the response URLs, oldest first."""
+        return [payload for _, payload in self.responded]
+
     def new_id(self) -> int:
         """A number no other id of this stand-in has."""
         return next(self._ids)
@@ -254,9 +258,7 @@ class SlackStandIn:
         return body
 
     async def _respond(self, request: web.Request) -> web.Response:
-        payload = await request.json()
-        self.responses.append(payload)
-        self.responded.append((str(request.url), payload))
+        self.responded.append((str(request.url), await request.json()))
         return web.json_response({"ok": True})
 
     def _auth_test(self, args: Args) -> dict[str, Any]:
