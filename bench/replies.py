@@ -46,6 +46,11 @@ def fixtures() -> list[Fixture]:
     found = []
     for label in sorted(LABELS.rglob("*.txt")):
         name = label.relative_to(LABELS).with_suffix("").as_posix()
+        expected = label.read_text(encoding="utf-8").strip("\n")
+        if (own := label.with_suffix(".eml")).is_file():  # our own cases: as intake reads them
+            parsed = parse(own.read_bytes())
+            found.append(Fixture(name, "own", parsed.text, parsed.html or None, expected))
+            continue
         source = next(
             (p for s in (".txt", ".eml", ".html") if (p := CORPORA / (name + s)).is_file()), None
         )
@@ -58,7 +63,6 @@ def fixtures() -> list[Fixture]:
             text, html = "", raw.decode("utf-8")
         else:
             text, html = raw.decode("utf-8"), None
-        expected = label.read_text(encoding="utf-8").strip("\n")
         found.append(Fixture(name, name.split("/")[0], text, html, expected))
     return found
 

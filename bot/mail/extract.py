@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from bot.intake.html import html_to_text
-from bot.mail.extract_html import split_html
+from bot.mail.extract_html import quoted_text
 
 _MAX_TEXT = 2 * 1024 * 1024
 _MAX_LINE = 400  # longest line (or joined attribution) a pattern ever looks at
@@ -66,9 +66,12 @@ _RULE = re.compile(r"[ \t*]*(?:-{5,}|_{5,})[ \t*]*$")
 _DELIMITER = re.compile(r"(?:--|---|—|—-|__|-- ?[A-Z][\w.]*(?: [A-Z][\w.]*){0,2})$")
 _UNDERSCORES = re.compile(r"[ \t]*_{5,}[ \t]*$")
 _MOBILE = re.compile(
-    r"[ \t]*(?:sent (?:from|with|via) |get outlook for |download outlook for |von meinem .{1,40}"
-    r"gesendet|envoyé (?:de|depuis) |enviado (?:desde|do|de) |inviato da |verzonden (?:met|vanaf)"
-    r" |verstuurd (?:met|vanaf) |skickat från |sendt fra |wysłane z |отправлено с |iphoneから送信)",
+    r"[ \t]*(?:sent (?:from|with|via) |von meinem .{1,40}gesendet|envoyé (?:de|depuis) "
+    r"|enviado (?:desde|do|de) |inviato da |verzonden (?:met|vanaf) |verstuurd (?:met|vanaf) "
+    r"|skickat från |sendt fra |wysłane z |отправлено с |iphoneから送信"
+    # Outlook mobile's footer: "Get Outlook for iOS", "Outlook für iOS beziehen", "iOS 版 Outlook"
+    r"|(?:get |download |obtenir |obtener |obter o |obter |scarica |hämta |hent |pobierz )?"
+    r"outlook (?:for|für|pour|para|per|voor|för|dla) (?:ios|android)|(?:ios|android) ?版 ?outlook)",
     re.I,
 )
 _DISCLAIMER = re.compile(
@@ -96,7 +99,10 @@ _CLOSING_WORDS = """
     |salutations|sincères salutations|amicalement|saludos|un saludo|saludos cordiales
     |atentamente|cumprimentos|atenciosamente|abraços|cordiali saluti|distinti saluti|saluti
     |un saluto|met vriendelijke groet|met vriendelijke groeten|vriendelijke groet
-    |vriendelijke groeten|groeten|groet|mvg|с уважением|敬具
+    |vriendelijke groeten|groeten|groet|groetjes|hartelijke groeten|mvg|um abraço|abraço
+    |un abrazo|vielen dank|danke|merci|merci beaucoup|gracias|muchas gracias|obrigado|obrigada
+    |grazie|grazie mille|bedankt|dank je wel|tack|tack så mycket|с уважением|敬具
+    |よろしくお願いいたします|よろしくお願いします|よろしくお願い致します|宜しくお願い致します
 """
 _CLOSINGS = frozenset(" ".join(c.split()) for c in _CLOSING_WORDS.split("|"))
 
@@ -126,19 +132,20 @@ def split_reply(text: str, html: str | None = None) -> Split:
     """Split a reply into new text, quotes, headers and signatures; never raises."""
     text = (text or "")[:_MAX_TEXT]
     try:
-        if html and (not text.strip() or _derived(text, html)):
-            new, quoted = split_html(html)
-            split = _split_plain(new)
-            if quoted.strip():
-                return Split(split.text, (*split.parts, Part("quote", quoted)))
-            return split
+        if reads_html(text, html):
+            return _split_plain(quoted_text(html or ""))
         return _split_plain(text)
     except Exception:  # a bug here must not lose the reply: hand it over whole
         return Split(text.strip(), (Part("new", text),))
 
 
-def _derived(text: str, html: str) -> bool:
-    """Whether the plain part is the HTML rendered flat, so that it lost the quote structure."""
+def reads_html(text: str, html: str | None) -> bool:
+    """Whether the HTML part is read: there is no plain part, or it is the HTML rendered flat,
+    which lost the quote structure the HTML still has."""
+    if not html:
+        return False
+    if not text.strip():
+        return True
     if any(line.lstrip().startswith(">") for line in text.splitlines()):
         return False
     return text.split()[:40] == html_to_text(html).split()[:40]
@@ -303,7 +310,7 @@ def _closing(body: list[str], cut: int) -> int:
         k = content[position]
         if len(content) - 1 - position > _CLOSING_TAIL or len(body[k].strip()) > 60:
             break
-        words = " ".join(body[k].strip().rstrip(",.!;:-—– ").lower().split())
+        words = " ".join(body[k].strip().rstrip(",.!;:-—– 。、！").lower().split())
         if words in _CLOSINGS:
             return k
     if len(content) < 2:
@@ -317,9 +324,9 @@ def _signed_name(line: str, blank_before: bool) -> bool:
     """A name alone on the last line: "-Abhishek Kona", "/John", "Person Person.", "Bob"."""
     if len(line) > 40:
         return False
-    if line[0] in "-/":
+    if line[0] in "-/":  # a dash may start a list item; a slash only a name
         words = line[1:].split()
-        return blank_before and 0 < len(words) <= 4 and _name_word(words[0])
+        return (blank_before or line[0] == "/") and 0 < len(words) <= 4 and _name_word(words[0])
     words = line.split()
     if len(words) == 1:
         return not blank_before and not line.endswith(".") and _name_word(line)
