@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
-from email.header import decode_header
+from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -178,19 +178,36 @@ def decode(value: object) -> str:
     """Decode an RFC 2047 header value in any charset, falling back rather than failing."""
     if value is None:
         return ""
-    text = str(value)[:_MAX_HEADER]
-    if "=?" not in text and text.isascii():
-        return " ".join(text.split())
-    try:
-        parts = decode_header(text)
-    except Exception:  # noqa: BLE001 - a malformed encoded-word is kept as written
-        parts = [(text, None)]
+    if isinstance(value, Header):
+        # Raw 8-bit text (RFC 6532 allows UTF-8 headers): compat32 wraps it as unknown-8bit,
+        # whose str() is U+FFFD; its bytes are read as UTF-8 below (cp1252 failing that).
+        parts: list[tuple[bytes | str, str | None]] = [
+            (chunk[: _MAX_HEADER * 4], charset) for chunk, charset in decode_header(value)
+        ]
+    else:
+        text = str(value)[:_MAX_HEADER]
+        if "=?" not in text and text.isascii():
+            return " ".join(text.split())
+        try:
+            parts = decode_header(text)
+        except Exception:  # noqa: BLE001 - a malformed encoded-word is kept as written
+            parts = [(text, None)]
     out = []
     for chunk, charset in parts:
         if isinstance(chunk, str):
             chunk = chunk.encode("utf-8", "surrogateescape")
         out.append(_decode_bytes(chunk, charset))
     return " ".join("".join(out).split())
+
+
+def _raw_text(value: object) -> str:
+    """A header's value as text, its raw 8-bit bytes (RFC 6532) read as UTF-8 or cp1252."""
+    if isinstance(value, Header):
+        return "".join(
+            _decode_bytes(chunk[: _MAX_HEADER * 4], None) if isinstance(chunk, bytes) else chunk
+            for chunk, _ in decode_header(value)
+        )
+    return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _decode_bytes(data: bytes, charset: str | None) -> str:
@@ -220,11 +237,7 @@ def _text_codec(charset: str | None) -> str | None:
 def addresses(values: Sequence[object]) -> list[Address]:
     """Addresses of one header (all its occurrences), names decoded, lower-cased, de-duplicated."""
     found: dict[str, Address] = {}
-    raw_values = [
-        str(v).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        for v in values
-        if v is not None
-    ]
+    raw_values = [_raw_text(v) for v in values if v is not None]
     try:
         pairs = [pair for v in raw_values for pair in _simple_addresses(v[: _MAX_HEADER * 4])]
     except Exception:  # noqa: BLE001 - e.g. RecursionError on "((((…": take the bare addresses

@@ -67,6 +67,17 @@ def test_html_conversion_keeps_text_and_links() -> None:
     assert html_to_text(html) == "Hi Jane & co\n\nNews\nDana <dana@x.example>"
 
 
+def test_raw_utf8_headers_read_as_written() -> None:
+    # RFC 6532: with SMTPUTF8, headers carry UTF-8 as is; Latin-1 bytes are still read.
+    raw = (
+        "From: Jürgen Groß <j@acme.example>\r\nSubject: Re: 1 new — since Mon\r\n\r\nHi\r\n"
+    ).encode()
+    parsed = parse(raw)
+    assert parsed.subject == "Re: 1 new — since Mon"
+    assert parsed.sender is not None and parsed.sender.name == "Jürgen Groß"
+    assert parse(b"Subject: Caf\xe9\r\n\r\nHi\r\n").subject == "Café"
+
+
 @pytest.mark.parametrize(
     ("header", "value"),
     [("Date", "Mon, 16 Nov 99999999999999999999 10:00:00 +0000"), ("Resent-To", "(" * 100_000)],
