@@ -98,6 +98,22 @@ class Kind(StrEnum):
 TRIAGE_KINDS = frozenset({Kind.UNKNOWN_PARTNER, Kind.REJECTED, Kind.DIGEST_REPLY})
 
 
+def waits_for_triage(inbound: sa.Table) -> sa.ColumnElement[bool]:
+    """Stored messages a person has to look at: not placed, or a reply placed only in part.
+
+    A digest reply whose inline answers landed keeps a reason when some of its text could not
+    be placed; it has its referral, so re-ingesting it does not apply the answers twice.
+    """
+    c = inbound.c
+    return sa.and_(
+        c.kind.in_([str(k) for k in TRIAGE_KINDS]),
+        sa.or_(
+            c.referral_id.is_(None),
+            sa.and_(c.kind == str(Kind.DIGEST_REPLY), c.reason.is_not(None)),
+        ),
+    )
+
+
 class EventKind(StrEnum):
     INTRO_RECEIVED = "intro_received"
     CONFLICT = "conflict"

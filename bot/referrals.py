@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import TRIAGE_KINDS, Event, InboundMessage, Partner, Referral
+from bot.models import Event, InboundMessage, Partner, Referral, waits_for_triage
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -100,8 +100,8 @@ async def triage(*, session: AsyncSession) -> list[dict[str, Any]]:
     columns = (m.id, m.kind, m.reason, m.message_id, m.sender, m.subject, m.source, m.arrival_at)
     query = (
         sa.select(*columns)  # named columns: never the raw bytes
-        # An applied digest reply has its referral; one that was not applied waits here.
-        .where(m.kind.in_([str(k) for k in TRIAGE_KINDS]), m.referral_id.is_(None))
+        # An applied digest reply has its referral; one not applied, or only in part, waits.
+        .where(waits_for_triage(InboundMessage.__table__))  # type: ignore[attr-defined]
         .order_by(m.id)
     )
     rows = (await (await session.connection()).execute(query)).all()

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.intake import rules
 from bot.intake.parse import ParsedMessage
 from bot.intake.rules import Directory, PartnerInfo
-from bot.mail import tokens
-from bot.mail.extract import new_text
+from bot.mail import inline, tokens
+from bot.mail.extract import split_reply
+from bot.mail.inline import Piece
 from bot.models import AddressKind, Digest, Kind, Mail, MailStatus, PartnerAddress, Referral
 
 mail: sa.Table = Mail.__table__  # type: ignore[attr-defined]
@@ -51,14 +52,42 @@ class Sent:
 
 
 @dataclass(frozen=True)
+class Landed:
+    """Text of a reply that becomes an event on one referral."""
+
+    referral_id: int
+    ref: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A stretch of a reply's new text, where it goes and why (`handoff replies explain`)."""
+
+    text: str
+    quoted: str | None  # the referral whose quoted block stands above it
+    refs: tuple[str, ...]  # where it lands; none: for a manager to place
+    why: str
+
+
+@dataclass(frozen=True)
 class Answer:
-    """What a reply to our mail comes to: events on these referrals, or triage with a reason."""
+    """What a reply to our mail comes to: events on these referrals, or triage with a reason.
+
+    A reason with text landed means part of the reply could not be placed (kept for triage).
+    """
 
     kind: Kind
     partner: PartnerInfo | None = None
-    referrals: tuple[tuple[int, str], ...] = ()  # (id, ref)
-    text: str = ""
+    landed: tuple[Landed, ...] = ()
+    text: str = ""  # the reply's whole new text
+    inline: bool = False  # some of it answers a referral quoted above it
     reason: str | None = None
+    placed: tuple[Placed, ...] = ()
+
+    @property
+    def referrals(self) -> tuple[tuple[int, str], ...]:
+        return tuple((a.referral_id, a.ref) for a in self.landed)
 
 
 def token_of(parsed: ParsedMessage, tag: str | None) -> str | None:
@@ -118,53 +147,103 @@ async def answer(
     if rules.OOO_SUBJECT.match(parsed.subject):
         # Weak evidence is enough here: people do not answer our digests "Out of office: …".
         return Answer(Kind.AUTO_REPLY, partner, reason=f"out-of-office answer to our {kind(sent)}")
-    text = without_ours(new_text(parsed.text, parsed.html or None), sent.raw)
+    split = split_reply(parsed.text, parsed.html or None)
+    pieces = without_ours(inline.place(split), sent.raw)
+    text = "\n\n".join(p.text for p in pieces)
     if not text:
         return Answer(Kind.DIGEST_REPLY, partner, reason="no new text: only quoted lines")
-    targets = await _named(conn, text, sent.partner_id)
-    if not targets:
-        single = token.referral_id or sent.referral_id or await _single(conn, sent.digest_id)
-        targets = await _refs(conn, [single], sent.partner_id) if single else []
-    if not targets:
-        return Answer(
-            Kind.DIGEST_REPLY,
-            partner,
-            text=text,
-            reason="names no referral and the digest covers several: for a manager to place",
-        )
-    return Answer(Kind.DIGEST_REPLY, partner, tuple(targets), text[:REPLY_CHARS])
+    named = [r for p in pieces for r in (p.ref, *_named(p.text)) if r]
+    known = await _known(conn, named, partner.id)
+    answers_inline = any(p.ref in known for p in pieces)
+    if not answers_inline:  # one message: it goes where it names, as a whole
+        pieces = [Piece(None, text)]
+    placed = [await _place(conn, piece, known, token, sent) for piece in pieces]
+    texts: dict[str, list[str]] = {}
+    for p in placed:
+        for ref in p.refs:
+            texts.setdefault(ref, []).append(p.text)
+    landed = tuple(
+        Landed(known[ref], ref, "\n\n".join(parts)[:REPLY_CHARS]) for ref, parts in texts.items()
+    )
+    reason = None
+    if any(not p.refs for p in placed):
+        reason = UNPLACED
+        if landed:
+            reason = f"answers landed on {', '.join(a.ref for a in landed)}; the rest {reason}"
+    return Answer(Kind.DIGEST_REPLY, partner, landed, text, answers_inline, reason, tuple(placed))
+
+
+UNPLACED = "names no referral and the digest covers several: for a manager to place"
+
+
+async def _place(
+    conn: AsyncConnection,
+    piece: Piece,
+    known: dict[str, int],
+    token: tokens.ReplyToken,
+    sent: Sent,
+) -> Placed:
+    """Where one stretch goes: the referral quoted above it and those it names, else the
+    referral the reply address is about, else the digest's only one, else nowhere."""
+    quoted = piece.ref if piece.ref in known else None
+    named = [r for r in _named(piece.text) if r in known and r != quoted]
+    if quoted or named:
+        reasons = [f"under {quoted}'s quoted lines"] if quoted else []
+        reasons += [f"names {', '.join(named)}"] if named else []
+        refs = ([quoted] if quoted else []) + named
+        return Placed(piece.text, quoted, tuple(refs), "; ".join(reasons))
+    about = token.referral_id or sent.referral_id
+    one = about or await _single(conn, sent.digest_id)
+    found = await _refs(conn, [one], sent.partner_id) if one else []
+    if not found:
+        return Placed(piece.text, None, (), UNPLACED)
+    known.update({ref: id_ for id_, ref in found})
+    why = "the referral the reply address is about" if about else "the digest's only referral"
+    return Placed(piece.text, None, (found[0][1],), f"names no referral: {why}")
 
 
 def kind(sent: Sent) -> str:
     return "digest" if sent.digest_id is not None else "notice"
 
 
-def without_ours(text: str, raw: bytes | None) -> str:
+def without_ours(pieces: list[Piece], raw: bytes | None) -> list[Piece]:
     """The reply without a copy of our own email that its client pasted in unmarked."""
-    if not raw or not text:
-        return text
+    if not raw or not pieces:
+        return pieces
     from bot.intake.parse import parse
 
-    ours = [line.strip() for line in parse(raw).text.splitlines() if line.strip()][:2]
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if ours and line.strip() == ours[0] and i > 0:
-            return "\n".join(lines[:i]).strip()
-    return text
+    ours = next((line.strip() for line in parse(raw).text.splitlines() if line.strip()), None)
+    if ours is None:
+        return pieces
+    kept: list[Piece] = []
+    for k, piece in enumerate(pieces):
+        lines = piece.text.splitlines()
+        cut = next((i for i, line in enumerate(lines) if line.strip() == ours and (i or k)), None)
+        if cut is None:
+            kept.append(piece)
+            continue
+        if text := "\n".join(lines[:cut]).strip():
+            kept.append(Piece(piece.ref, text))
+        break  # the rest is our mail
+    return kept
 
 
-async def _named(conn: AsyncConnection, text: str, partner_id: int) -> list[tuple[int, str]]:
-    """The partner's referrals the text names by ref, in the order named."""
-    named = list(dict.fromkeys(m.upper() for m in _REF.findall(text[:20000])))[:50]
-    if not named:
-        return []
+def _named(text: str) -> list[str]:
+    """The refs a text names, in the order named."""
+    return list(dict.fromkeys(m.upper() for m in _REF.findall(text[:20000])))[:50]
+
+
+async def _known(conn: AsyncConnection, refs: list[str], partner_id: int) -> dict[str, int]:
+    """Of these refs, the partner's referrals: ref -> id."""
+    wanted = list(dict.fromkeys(refs))[:200]
+    if not wanted:
+        return {}
     rows = await conn.execute(
         sa.select(referral.c.id, referral.c.ref).where(
-            referral.c.ref.in_(named), referral.c.partner_id == partner_id
+            referral.c.ref.in_(wanted), referral.c.partner_id == partner_id
         )
     )
-    found = {r.ref: r.id for r in rows}
-    return [(found[ref], ref) for ref in named if ref in found]
+    return {r.ref: r.id for r in rows}
 
 
 async def _refs(conn: AsyncConnection, ids: list[int], partner_id: int) -> list[tuple[int, str]]:

@@ -25,6 +25,7 @@ from bot.intake.forwards import is_forward_subject
 from bot.intake.parse import ParsedMessage, parse
 from bot.intake.rules import Directory, PartnerInfo, Prospect
 from bot.intake.sources import Checkpoint, Incoming
+from bot.mail.extract import new_text
 from bot.models import (
     THREADED_EVENTS,
     AddressKind,
@@ -58,10 +59,13 @@ class IngestResult:
     source: str = ""
     subject: str = ""
     text: str | None = None  # a reply's new text, as extracted
+    answers: list[dict[str, str]] | None = None  # inline answers: [{referral, text}]
 
     def as_json(self) -> dict[str, Any]:
         prospect = self.prospect
-        extra = {"text": self.text} if self.text is not None else {}
+        extra: dict[str, Any] = {"text": self.text} if self.text is not None else {}
+        if self.answers is not None:
+            extra["answers"] = self.answers
         return {
             "message_id": self.message_id,
             "kind": str(self.kind),
@@ -517,10 +521,13 @@ async def _answer(
         referral=found.referrals[0][1] if found.referrals else None,
         reason=found.reason,
         text=found.text or None,
+        answers=[{"referral": a.ref, "text": a.text} for a in found.landed]
+        if found.inline
+        else None,
     )
     sender = message.parsed.sender.email if message.parsed.sender else "(unknown)"
-    for referral_id, _ in found.referrals:
-        await _event(conn, referral_id, EventKind.PARTNER_REPLY, message, found.text)
+    for landed in found.landed:
+        await _event(conn, landed.referral_id, EventKind.PARTNER_REPLY, message, landed.text)
     if found.referrals:
         log.info(
             "intake: reply from %s lands on %s", sender, ", ".join(r for _, r in found.referrals)
@@ -562,6 +569,7 @@ async def _thread_reply(
         partner=partner.slug if partner else None,
         referral=thread.ref,
         first_response=first,
+        text=new_text(parsed.text, parsed.html or None),
     )
     return result, thread.partner_id, thread.referral_id
 

@@ -20,6 +20,7 @@ from bot.models import (
     Referral,
     Role,
     utcnow,
+    waits_for_triage,
 )
 from bot.slack.blocks import Card
 
@@ -201,7 +202,7 @@ async def _attention(conn: AsyncConnection) -> list[tuple[str, str]]:
     found = [(f"{r.slug}: {r.value}", r.bounce_reason or "bounced") for r in bounced]
     replies = await conn.execute(
         sa.select(inbound.c.id, inbound.c.sender, inbound.c.reason)
-        .where(inbound.c.kind == str(Kind.DIGEST_REPLY), inbound.c.referral_id.is_(None))
+        .where(inbound.c.kind == str(Kind.DIGEST_REPLY), waits_for_triage(inbound))
         .order_by(inbound.c.id.desc())
         .limit(HOME_LIMIT)
     )

@@ -33,6 +33,7 @@ address: sa.Table = PartnerAddress.__table__  # type: ignore[attr-defined]
 DANA = "dana@acmeconsulting.example"
 LEE = "lee@acmeconsulting.example"
 MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # the slot after T0 (Mon 2026-11-23 10:00)
+ATTRIBUTION = "On Mon, Nov 30, 2026 at 10:00 AM Ours Partnerships <partners@ours.example> wrote:"
 
 
 class Names:
@@ -145,10 +146,16 @@ def reply(
     to: str | None = None,
     headers: dict[str, str] | None = None,
     subject: str | None = None,
+    quote: bool = True,
+    content_type: str = "text/plain",
 ) -> bytes:
-    """What a mail client sends when its user answers the digest: Reply-To, In-Reply-To."""
+    """What a mail client sends when its user answers the digest: Reply-To, In-Reply-To.
+
+    With quote=False the body is the whole of it, quotes and all (inline answers, HTML).
+    """
     original = digest.message
     quoted = "\n".join("> " + line for line in digest.part("plain").splitlines())
+    history = [ATTRIBUTION, quoted] if quote else []
     lines = [
         f"From: {sender}",
         f"To: {to or original['Reply-To']}",
@@ -158,13 +165,13 @@ def reply(
         f"In-Reply-To: {original['Message-ID']}",
         f"References: {original['Message-ID']}",
         "MIME-Version: 1.0",
-        "Content-Type: text/plain; charset=utf-8",
+        f"Content-Type: {content_type}; charset=utf-8",
+        "Content-Transfer-Encoding: 8bit",
         *(f"{k}: {v}" for k, v in (headers or {}).items()),
         "",
         body,
         "",
-        "On Mon, Nov 30, 2026 at 10:00 AM Ours Partnerships <partners@ours.example> wrote:",
-        quoted,
+        *history,
     ]
     return "\r\n".join(lines).encode()
 

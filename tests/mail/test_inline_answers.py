@@ -1,0 +1,264 @@
+"""Digest replies answered inline: each answer lands on the referral quoted above it.
+
+The digest goes out through a real SMTP server (aiosmtpd); the partner's answer comes back
+through intake, as a mail client composes it: the digest quoted line by line, with the
+partner's words under the lines they answer.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+
+from bot.db import session_factory
+from bot.mail.extract import split_reply
+from bot.referrals import triage
+from bot.standin.smtp import Delivered
+from tests.conftest import FIXTURES
+from tests.mail import test_digests
+from tests.mail.test_digests import ATTRIBUTION, DANA, World, reply, sent_digest
+
+smtp = test_digests.smtp
+world = test_digests.world
+
+
+def answered(digest: Delivered, answers: dict[str, str], *, top: str = "", end: str = "") -> str:
+    """The digest's plain text quoted as a client quotes it, with each answer under the first
+    quoted line that starts with its key, then `end` (a signature) after the last quote."""
+    lines = [top, ""] if top else []
+    lines.append(ATTRIBUTION)
+    waiting = dict(answers)
+    for line in digest.part("plain").splitlines():
+        lines.append(f"> {line}".rstrip())
+        key = next((k for k in waiting if line.strip().startswith(k)), None)
+        if key is not None:
+            lines += ["", waiting.pop(key), ""]
+    assert not waiting, f"no quoted line starts with {list(waiting)}"
+    return "\n".join([*lines, "", end] if end else lines)
+
+
+async def test_each_answer_lands_on_the_referral_quoted_above_it(world: World) -> None:
+    await sent_digest(world)
+    digest = world.smtp.inbox.to(DANA)[0]
+    body = answered(
+        digest,
+        {
+            "ACME-2 ·": "She signed the NDA yesterday!",
+            "Next step: Demo": "The CTO can do Thursday at 3pm.\n\nShould I invite their CFO too?",
+        },
+        end="Sent from my iPhone",
+    )
+    result = await world.ingest(reply(digest, body, quote=False))
+    assert (result.kind, result.reason) == ("digest_reply", None)
+    assert result.answers == [
+        {"referral": "ACME-2", "text": "She signed the NDA yesterday!"},
+        {
+            "referral": "ACME-1",
+            "text": "The CTO can do Thursday at 3pm.\n\nShould I invite their CFO too?",
+        },
+    ]
+    assert await world.events() == [
+        ("ACME-2", "She signed the NDA yesterday!"),
+        ("ACME-1", "The CTO can do Thursday at 3pm.\n\nShould I invite their CFO too?"),
+    ]
+    shown = result.as_json()
+    assert shown["text"] == (
+        "She signed the NDA yesterday!\n\n"
+        "The CTO can do Thursday at 3pm.\n\nShould I invite their CFO too?"
+    )
+    assert json.loads(json.dumps(shown))["answers"] == result.answers
+    # Delivered again, nothing is applied twice.
+    again = await world.ingest(reply(digest, body, quote=False))
+    assert again.kind == "duplicate"
+    assert len(await world.events()) == 2
+
+
+async def test_an_answer_under_a_referrals_reply_line_or_its_fields_is_still_about_it(
+    world: World,
+) -> None:
+    await sent_digest(world)
+    digest = world.smtp.inbox.to(DANA)[0]
+    body = answered(
+        digest, {"Reply about ACME-2": "Not a fit after all.", "Owner: Sam": "Sam was great."}
+    )
+    result = await world.ingest(reply(digest, body, quote=False))
+    assert await world.events() == [
+        ("ACME-2", "Not a fit after all."),
+        ("ACME-1", "Sam was great."),
+    ]
+    assert result.referral == "ACME-2"
+
+
+async def test_text_above_the_quotes_goes_to_the_refs_it_names(world: World) -> None:
+    await sent_digest(world)
+    digest = world.smtp.inbox.to(DANA)[0]
+    body = answered(digest, {"ACME-1 ·": "Demo went well."}, top="ACME-2 is on hold until May.")
+    result = await world.ingest(reply(digest, body, quote=False))
+    assert result.reason is None
+    assert await world.events() == [
+        ("ACME-2", "ACME-2 is on hold until May."),
+        ("ACME-1", "Demo went well."),
+    ]
+
+
+async def test_an_answer_that_names_another_ref_reaches_it_too(world: World) -> None:
+    await sent_digest(world)
+    digest = world.smtp.inbox.to(DANA)[0]
+    body = answered(digest, {"ACME-1 ·": "Same as ACME-2: they merged, talk to Bruce."})
+    await world.ingest(reply(digest, body, quote=False))
+    text = "Same as ACME-2: they merged, talk to Bruce."
+    assert await world.events() == [("ACME-1", text), ("ACME-2", text)]
+
+
+async def test_unplaced_text_waits_for_a_manager_while_the_answers_land(world: World) -> None:
+    await sent_digest(world)
+    digest = world.smtp.inbox.to(DANA)[0]
+    # Above the quotes, naming nothing, in a digest of two: only a person can place it. So is
+    # a note under the whole digest (below our footer), which answers no one referral.
+    body = answered(
+        digest,
+        {"ACME-2 ·": "Meeting booked for Monday."},
+        top="Hi team, answers inline. Can we talk about Q1 targets?",
+        end="Also: we are moving offices next week.",
+    )
+    result = await world.ingest(reply(digest, body, quote=False))
+    assert await world.events() == [("ACME-2", "Meeting booked for Monday.")]
+    assert result.reason == (
+        "answers landed on ACME-2; the rest names no referral and the digest covers several: "
+        "for a manager to place"
+    )
+    async with session_factory(world.engine)() as session:
+        waiting = await triage(session=session)
+    assert [(t["kind"], t["reason"]) for t in waiting] == [("digest_reply", result.reason)]
+    # Tried again (a re-ingest of the mailbox), the answers do not land twice.
+    again = await world.ingest(reply(digest, body, quote=False))
+    assert again.kind == "duplicate"
+    assert len(await world.events()) == 1
+
+
+async def test_a_reply_to_a_one_referral_notice_answers_it_wherever_written(
+    world: World,
+) -> None:
+    await sent_digest(world)
+    digest = world.smtp.inbox.to(DANA)[0]
+    about = next(
+        line.split(": ", 1)[1]
+        for line in digest.part("plain").splitlines()
+        if line.strip().startswith("Reply about ACME-1")
+    )
+    body = answered(digest, {"ACME-2 ·": "Bruce is on leave."}, top="Budget approved!")
+    await world.ingest(reply(digest, body, quote=False, to=about))
+    # The address is ACME-1's: the text above the quotes is about it, the answer about ACME-2.
+    assert await world.events() == [
+        ("ACME-1", "Budget approved!"),
+        ("ACME-2", "Bruce is on leave."),
+    ]
+
+
+async def test_a_bottom_posted_reply_is_not_taken_for_the_last_referral(world: World) -> None:
+    await sent_digest(world)
+    digest = world.smtp.inbox.to(DANA)[0]
+    body = answered(digest, {}, end="ACME-2 signed, thanks all!")
+    result = await world.ingest(reply(digest, body, quote=False))
+    assert (result.answers, result.reason) == (None, None)
+    assert await world.events() == [("ACME-2", "ACME-2 signed, thanks all!")]
+
+
+def _gmail_inline(digest: Delivered, answer_2: str, answer_1: str) -> str:
+    """Gmail's HTML for inline answers: the quote split around each answer, in div.gmail_quote."""
+    page = digest.part("html")
+    body = page[page.index("<body") : page.index("</body>")]
+    cut = body.rfind("<tr>", 0, body.index("ACME-1 ·"))
+    end = body.rfind("<tr", 0, body.index("Reply to this email"))  # our footer
+    quote = '<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex">{}</blockquote>'
+    return (
+        '<div dir="ltr">Hi, answers below.</div><br><div class="gmail_quote">'
+        f'<div dir="ltr" class="gmail_attr">{html.escape(ATTRIBUTION)}<br></div>'
+        f"{quote.format(body[:cut])}<div>{html.escape(answer_2)}</div>"
+        f"{quote.format(body[cut:end])}<div>{html.escape(answer_1)}</div>"
+        f"{quote.format(body[end:])}</div>"
+    )
+
+
+async def test_html_only_inline_answers_from_gmail(world: World) -> None:
+    await sent_digest(world)
+    digest = world.smtp.inbox.to(DANA)[0]
+    body = _gmail_inline(digest, "Call booked with Bruce.", "Demo moved to Friday.")
+    split = split_reply("", body)
+    assert "Call booked with Bruce." in split.text
+    result = await world.ingest(reply(digest, body, quote=False, content_type="text/html"))
+    assert result.answers == [
+        {"referral": "ACME-2", "text": "Call booked with Bruce."},
+        {"referral": "ACME-1", "text": "Demo moved to Friday."},
+    ]
+    # "Hi, answers below." names nothing in a digest of two: kept for a manager.
+    assert "for a manager to place" in (result.reason or "")
+
+
+async def test_html_only_inline_answers_from_apple_mail(world: World) -> None:
+    await sent_digest(world)
+    digest = world.smtp.inbox.to(DANA)[0]
+    plain = digest.part("plain").splitlines()
+    cut = next(i for i, line in enumerate(plain) if line.startswith("OPEN REFERRALS"))
+
+    def cite(lines: list[str]) -> str:
+        inner = "".join(f"<div>{html.escape(line) or '<br>'}</div>" for line in lines)
+        return f'<blockquote type="cite">{inner}</blockquote>'
+
+    body = (
+        "<html><body><div><br>"
+        f'<blockquote type="cite"><div>{html.escape(ATTRIBUTION)}</div></blockquote>'
+        f"{cite(plain[:cut])}<div>Bruce wants pricing first.</div><div><br></div>"
+        f"{cite(plain[cut:])}<div>Von meinem iPhone gesendet</div></div></body></html>"
+    )
+    result = await world.ingest(reply(digest, body, quote=False, content_type="text/html"))
+    assert (result.reason, result.answers) == (
+        None,
+        [{"referral": "ACME-2", "text": "Bruce wants pricing first."}],
+    )
+
+
+OWN = FIXTURES / "replies" / "own"
+CASES = json.loads((OWN / "answers.json").read_text(encoding="utf-8"))
+REF = re.compile(r"\bACME-\d+\b")
+
+
+def readdressed(raw: bytes, digest: Delivered) -> bytes:
+    """A fixture reply, sent to this digest: its To and In-Reply-To/References replaced."""
+    head, sep, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    ours = {
+        b"to": f"To: {digest.message['Reply-To']}".encode(),
+        b"in-reply-to": f"In-Reply-To: {digest.message['Message-ID']}".encode(),
+        b"references": f"References: {digest.message['Message-ID']}".encode(),
+    }
+    lines = [
+        ours.get(line.split(b":", 1)[0].strip().lower(), line)
+        for line in head.splitlines()
+        if not line[:1].isspace() or not line.strip()  # these fixtures fold no such header
+    ]
+    return b"\r\n".join(lines) + sep + body
+
+
+@pytest.mark.parametrize("case", sorted(CASES), ids=str)
+async def test_inline_answers_in_each_language_and_client(world: World, case: str) -> None:
+    """The own reply cases (tests/fixtures/replies/own): each language's client, inline."""
+    await sent_digest(world)
+    digest = world.smtp.inbox.to(DANA)[0]
+    expected = CASES[case]
+    want: dict[str, list[str]] = {}
+    loose = expected["loose"]
+    for ref in REF.findall(loose):
+        want.setdefault(ref, []).append(loose)
+    for answer in expected["answers"]:
+        for ref in dict.fromkeys([answer["referral"], *REF.findall(answer["text"])]):
+            want.setdefault(ref, []).append(answer["text"])
+    result = await world.ingest(readdressed((OWN / f"{case}.eml").read_bytes(), digest))
+    assert result.kind == "digest_reply"
+    got = {a["referral"]: a["text"] for a in result.answers or []}
+    assert got == {ref: "\n\n".join(texts) for ref, texts in want.items()}
+    unplaced = bool(loose) and not REF.search(loose)
+    assert ("for a manager to place" in (result.reason or "")) == unplaced
+    assert sorted(await world.events()) == sorted(got.items())
