@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 import sqlalchemy as sa
@@ -150,6 +151,21 @@ def build_parser() -> argparse.ArgumentParser:
     tri_cmds = tri.add_subparsers(dest="action", metavar="ACTION")
     tri_show = tri_cmds.add_parser("show", help="print one stored message exactly as received")
     tri_show.add_argument("id", type=int, metavar="ID", help="the message number `triage` lists")
+
+    replies = commands.add_parser(
+        "replies", help="partners' answers to digests and notices: how one was read"
+    )
+    reply_cmds = replies.add_subparsers(dest="action", metavar="ACTION", required=True)
+    explain = reply_cmds.add_parser(
+        "explain",
+        help="show how a reply was split (new text, quotes, signature) and where each answer goes",
+        description="Read one email as intake reads a reply: the part read, each stretch as "
+        "new text, quote, reply header or signature, the referral each quote ends in, and "
+        "where each answer goes with the reason. Reads the database, changes nothing. "
+        "Get a stored message with: handoff triage show ID > reply.eml",
+    )
+    explain.add_argument("file", metavar="FILE", help="an .eml file, or - for standard input")
+    explain.add_argument("--json", action="store_true", help="print JSON")
 
     commands.add_parser(
         "serve",
@@ -499,6 +515,25 @@ async def _triage_show(args: argparse.Namespace, engine: Any, settings: Settings
     return 0
 
 
+async def _replies_explain(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
+    from bot.intake.explain import as_json, explain, render
+
+    try:
+        raw = await asyncio.to_thread(
+            lambda: sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise UsageError(f"{args.file} is empty: expected one email message (.eml)")
+    found = await explain(engine, settings, raw)
+    if args.json:
+        print(json.dumps(as_json(found), indent=2, ensure_ascii=False))
+    else:
+        render(found, sys.stdout)
+    return 0
+
+
 async def _jobs_list(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
     from bot.jobs.scheduler import list_jobs
 
@@ -574,6 +609,7 @@ _HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("referrals", "show"): _referrals_show,
     ("triage", None): _triage,
     ("triage", "show"): _triage_show,
+    ("replies", "explain"): _replies_explain,
     ("jobs", "list"): _jobs_list,
     ("jobs", "run"): _jobs_run,
 }
