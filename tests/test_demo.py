@@ -107,15 +107,17 @@ def test_the_manager_settles_the_dispute_from_attribution(told: str) -> None:
     )
 
 
-def test_the_digest_is_emailed_and_its_reply_lands_in_the_thread(told: str) -> None:
+def test_the_digest_is_emailed_and_each_inline_answer_lands_in_its_thread(told: str) -> None:
     digests = read(told, "status digest by email")
     assert "To: dana@acmeconsulting.example" in digests
     assert re.search(r"Reply-To: partners\+r-[\w-]+@ours\.example", digests)
     assert "Acme Consulting: 2 new referrals" in digests
-    reply = read(told, "Dana answers her digest")
-    assert "intake: digest_reply → ACME-1" in reply
-    assert "in the thread of ACME-1" in reply and "Hooli wants a proposal by Friday" in reply
-    assert "@Sam Rivera" in reply  # the owner is told
+    reply = read(told, "Dana answers her digest inline")
+    assert "intake: digest_reply → ACME-1, ACME-2 (answered inline)" in reply
+    one, two = reply.split("in the thread of ACME-1")[1].split("in the thread of ACME-2")
+    assert "Hooli wants a proposal by Friday" in one and "@Sam Rivera" in one  # owner told
+    assert "comparing two vendors" in two and "@Priya Nair" in two
+    assert "comparing" not in one and "Hooli" not in two and "iPhone" not in reply
 
 
 def test_attribution_prints_the_quarter_and_the_story_ends_with_next_steps(told: str) -> None:

@@ -183,13 +183,13 @@ async def _story(w: World, monday: datetime) -> None:
     w.at(on(7, 9, 0), "Monday again: each partner gets its status digest by email")
     await w.sweeps(*SWEEPS)
 
-    w.at(on(7, 9, 20), "Dana answers her digest by simply replying")
+    w.at(on(7, 9, 20), "Dana answers her digest inline, under each referral, by simply replying")
     digest = next(m for m in w.inbox() if "dana@" in str(m["To"]))
-    await w.arrive(
-        _reply(w, digest, "ACME-1: Jane loved the demo. Hooli wants a proposal by Friday."),
-        "digest_reply",
-        source="Dana's reply to the digest",
-    )
+    answers = {
+        "ACME-1": "Jane loved the demo. Hooli wants a proposal by Friday.",
+        "ACME-2": "Thanks Priya! They are comparing two vendors, decision mid-month.",
+    }
+    await w.arrive(_reply(w, digest, answers), "digest_reply", source="Dana's reply to the digest")
 
     w.at(on(7, 9, 30), f"{MORGAN.name} looks at the quarter")
     await w.command(MORGAN.user, "/attribution", "")
@@ -226,8 +226,9 @@ async def _partners(w: World) -> None:
     w.console.print(table)
 
 
-def _reply(w: World, digest: EmailMessage, text: str) -> bytes:
-    """What Dana's mail client sends when she answers the digest: to its Reply-To, threaded."""
+def _reply(w: World, digest: EmailMessage, answers: dict[str, str]) -> bytes:
+    """What Dana's mail client sends when she answers the digest inline: the digest quoted,
+    her answer under each referral's block, to its Reply-To, threaded."""
     body = digest.get_body(preferencelist=("plain",))
     plain = str(body.get_content()) if body is not None else ""
     sent = w.clock().astimezone(ZONE)
@@ -239,7 +240,11 @@ def _reply(w: World, digest: EmailMessage, text: str) -> bytes:
     reply["Message-ID"] = make_msgid(domain="mail.acmeconsulting.example")
     reply["In-Reply-To"] = str(digest["Message-ID"])
     reply["References"] = str(digest["Message-ID"])
-    quoted = "\n".join(f"> {line}" if line else ">" for line in plain.splitlines())
-    header = f"On {sent:%a, %b %d, %Y at %I:%M %p} {digest['From']} wrote:"
-    reply.set_content(f"{text}\n\n{header}\n{quoted}\n")
+    lines = [f"On {sent:%a, %b %d, %Y at %I:%M %p} {digest['From']} wrote:"]
+    for line in plain.splitlines():
+        lines.append(f"> {line}" if line else ">")
+        ref = line.strip().removeprefix("Reply about ").split(":")[0]
+        if line.strip().startswith("Reply about ") and ref in answers:
+            lines += ["", answers[ref], ""]
+    reply.set_content("\n".join([*lines, "", "Sent from my iPhone", ""]))
     return reply.as_bytes()

@@ -128,7 +128,10 @@ class World:
             result = await intake.ingest(raw, arrival_at=self.clock(), source=source)
         self._wake()
         line = f"intake: {result.kind}"
-        if result.referral:
+        if result.answers:
+            refs = ", ".join(answer["referral"] for answer in result.answers)
+            line += f" → {refs} (answered inline)"
+        elif result.referral:
             line += f" → {result.referral}"
         if result.conflict_with:
             line += f" (conflicts with {result.conflict_with})"
