@@ -6,9 +6,10 @@
 Every fixture of the reply corpora in ../shared/corpora/reply that has a label in
 tests/fixtures/replies/, and each of our own cases in tests/fixtures/replies/own/ (replies to a
 Handoff digest in nine languages, read as intake reads them), goes through each tool; a tool
-scores a fixture when its output equals the label once whitespace is collapsed. Also printed: the mean character-level similarity
-(difflib ratio) of output to label. HTML-only fixtures reach the plain-text libraries as
-Handoff's rendering of the HTML (they take no HTML); talon gets the HTML itself.
+scores a fixture when its output equals the label once whitespace is collapsed. Also printed:
+the mean character-level similarity (difflib ratio) of output to label. HTML-only fixtures
+reach the plain-text libraries as Handoff's rendering of the HTML (they take no HTML); talon
+gets the HTML itself.
 """
 
 from __future__ import annotations
