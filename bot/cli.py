@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_database, session_factory, share_one_cpu, upgrade
-from bot.intake.pipeline import IngestResult, Intake, load_directory
+from bot.intake.pipeline import IngestResult, Intake, settings_directory
 from bot.intake.sources import SourceError, batched, read_paths
 from bot.jobs.digests import DIGESTS
 from bot.jobs.sweeps import SWEEPS
@@ -367,13 +367,7 @@ async def _partners_list(args: argparse.Namespace, engine: Any, settings: Settin
 
 
 async def _ingest(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
-    async with session_factory(engine)() as session:
-        directory = await load_directory(
-            session=session,
-            internal_domains=settings.all_internal_domains,
-            mailbox=settings.partner_mailbox,
-            secret=settings.secret_bytes,
-        )
+    directory = await settings_directory(engine, settings)
     counts: Counter[str] = Counter()
     started = last_report = time.monotonic()
     protection = timedelta(days=settings.protection_days)

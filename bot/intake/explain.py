@@ -16,11 +16,10 @@ from typing import Any, TextIO
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
-from bot.db import session_factory
 from bot.intake import answers, rules
 from bot.intake.answers import Answer
 from bot.intake.parse import ParsedMessage, parse
-from bot.intake.pipeline import load_directory
+from bot.intake.pipeline import settings_directory
 from bot.mail.extract import Part, reads_html, split_reply
 from bot.mail.inline import quoted_block
 
@@ -57,13 +56,7 @@ async def explain(engine: AsyncEngine, settings: Settings, raw: bytes) -> Explan
         if part.kind == "quote":
             block = quoted_block(part.text, block)
         stretches.append(Stretch(part, block if part.kind == "quote" else None))
-    async with session_factory(engine)() as session:
-        directory = await load_directory(
-            session=session,
-            internal_domains=settings.all_internal_domains,
-            mailbox=settings.partner_mailbox,
-            secret=settings.secret_bytes,
-        )
+    directory = await settings_directory(engine, settings)
     token = answers.token_of(parsed, rules.find_partner(parsed, directory).digest_token)
     found: Answer | None = None
     if token is None:

@@ -19,6 +19,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import metrics
+from bot.config import Settings
+from bot.db import session_factory
 from bot.intake import answers, rules
 from bot.intake import queries as q
 from bot.intake.forwards import is_forward_subject
@@ -111,6 +113,17 @@ async def load_directory(
     return Directory(
         internal_domains=internal_domains, mailbox=mailbox, partners=infos, secret=secret
     )
+
+
+async def settings_directory(engine: AsyncEngine, settings: Settings) -> Directory:
+    """The directory intake works with under these settings (the `handoff` commands)."""
+    async with session_factory(engine)() as session:
+        return await load_directory(
+            session=session,
+            internal_domains=settings.all_internal_domains,
+            mailbox=settings.partner_mailbox,
+            secret=settings.secret_bytes,
+        )
 
 
 class Superseded(Exception):  # noqa: N818 - a state, not a failure

@@ -25,6 +25,12 @@ smtp = test_digests.smtp
 world = test_digests.world
 
 
+async def danas_digest(world: World) -> Delivered:
+    """Monday's digest, sent over SMTP, as Dana received it."""
+    await sent_digest(world)
+    return world.smtp.inbox.to(DANA)[0]
+
+
 def answered(digest: Delivered, answers: dict[str, str], *, top: str = "", end: str = "") -> str:
     """The digest's plain text quoted as a client quotes it, with each answer under the first
     quoted line that starts with its key, then `end` (a signature) after the last quote."""
@@ -41,8 +47,7 @@ def answered(digest: Delivered, answers: dict[str, str], *, top: str = "", end: 
 
 
 async def test_each_answer_lands_on_the_referral_quoted_above_it(world: World) -> None:
-    await sent_digest(world)
-    digest = world.smtp.inbox.to(DANA)[0]
+    digest = await danas_digest(world)
     body = answered(
         digest,
         {
@@ -79,8 +84,7 @@ async def test_each_answer_lands_on_the_referral_quoted_above_it(world: World) -
 async def test_an_answer_under_a_referrals_reply_line_or_its_fields_is_still_about_it(
     world: World,
 ) -> None:
-    await sent_digest(world)
-    digest = world.smtp.inbox.to(DANA)[0]
+    digest = await danas_digest(world)
     body = answered(
         digest, {"Reply about ACME-2": "Not a fit after all.", "Owner: Sam": "Sam was great."}
     )
@@ -93,8 +97,7 @@ async def test_an_answer_under_a_referrals_reply_line_or_its_fields_is_still_abo
 
 
 async def test_text_above_the_quotes_goes_to_the_refs_it_names(world: World) -> None:
-    await sent_digest(world)
-    digest = world.smtp.inbox.to(DANA)[0]
+    digest = await danas_digest(world)
     body = answered(digest, {"ACME-1 ·": "Demo went well."}, top="ACME-2 is on hold until May.")
     result = await world.ingest(reply(digest, body, quote=False))
     assert result.reason is None
@@ -105,8 +108,7 @@ async def test_text_above_the_quotes_goes_to_the_refs_it_names(world: World) -> 
 
 
 async def test_an_answer_that_names_another_ref_reaches_it_too(world: World) -> None:
-    await sent_digest(world)
-    digest = world.smtp.inbox.to(DANA)[0]
+    digest = await danas_digest(world)
     body = answered(digest, {"ACME-1 ·": "Same as ACME-2: they merged, talk to Bruce."})
     await world.ingest(reply(digest, body, quote=False))
     text = "Same as ACME-2: they merged, talk to Bruce."
@@ -114,8 +116,7 @@ async def test_an_answer_that_names_another_ref_reaches_it_too(world: World) -> 
 
 
 async def test_unplaced_text_waits_for_a_manager_while_the_answers_land(world: World) -> None:
-    await sent_digest(world)
-    digest = world.smtp.inbox.to(DANA)[0]
+    digest = await danas_digest(world)
     # Above the quotes, naming nothing, in a digest of two: only a person can place it. So is
     # a note under the whole digest (below our footer), which answers no one referral.
     body = answered(
@@ -142,8 +143,7 @@ async def test_unplaced_text_waits_for_a_manager_while_the_answers_land(world: W
 async def test_a_reply_to_a_one_referral_notice_answers_it_wherever_written(
     world: World,
 ) -> None:
-    await sent_digest(world)
-    digest = world.smtp.inbox.to(DANA)[0]
+    digest = await danas_digest(world)
     about = next(
         line.split(": ", 1)[1]
         for line in digest.part("plain").splitlines()
@@ -159,8 +159,7 @@ async def test_a_reply_to_a_one_referral_notice_answers_it_wherever_written(
 
 
 async def test_a_bottom_posted_reply_is_not_taken_for_the_last_referral(world: World) -> None:
-    await sent_digest(world)
-    digest = world.smtp.inbox.to(DANA)[0]
+    digest = await danas_digest(world)
     body = answered(digest, {}, end="ACME-2 signed, thanks all!")
     result = await world.ingest(reply(digest, body, quote=False))
     assert (result.answers, result.reason) == (None, None)
@@ -184,8 +183,7 @@ def _gmail_inline(digest: Delivered, answer_2: str, answer_1: str) -> str:
 
 
 async def test_html_only_inline_answers_from_gmail(world: World) -> None:
-    await sent_digest(world)
-    digest = world.smtp.inbox.to(DANA)[0]
+    digest = await danas_digest(world)
     body = _gmail_inline(digest, "Call booked with Bruce.", "Demo moved to Friday.")
     split = split_reply("", body)
     assert "Call booked with Bruce." in split.text
@@ -199,8 +197,7 @@ async def test_html_only_inline_answers_from_gmail(world: World) -> None:
 
 
 async def test_html_only_inline_answers_from_apple_mail(world: World) -> None:
-    await sent_digest(world)
-    digest = world.smtp.inbox.to(DANA)[0]
+    digest = await danas_digest(world)
     plain = digest.part("plain").splitlines()
     cut = next(i for i, line in enumerate(plain) if line.startswith("OPEN REFERRALS"))
 
@@ -245,8 +242,7 @@ def readdressed(raw: bytes, digest: Delivered) -> bytes:
 @pytest.mark.parametrize("case", sorted(CASES), ids=str)
 async def test_inline_answers_in_each_language_and_client(world: World, case: str) -> None:
     """The own reply cases (tests/fixtures/replies/own): each language's client, inline."""
-    await sent_digest(world)
-    digest = world.smtp.inbox.to(DANA)[0]
+    digest = await danas_digest(world)
     expected = CASES[case]
     want: dict[str, list[str]] = {}
     loose = expected["loose"]
