@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.intake import rules
-from bot.intake.parse import ParsedMessage
+from bot.intake.html import html_to_text
+from bot.intake.parse import ParsedMessage, parse
 from bot.intake.rules import Directory, PartnerInfo
 from bot.mail import inline, tokens
 from bot.mail.extract import split_reply
@@ -147,8 +148,9 @@ async def answer(
     if rules.OOO_SUBJECT.match(parsed.subject):
         # Weak evidence is enough here: people do not answer our digests "Out of office: …".
         return Answer(Kind.AUTO_REPLY, partner, reason=f"out-of-office answer to our {kind(sent)}")
-    split = split_reply(parsed.text, parsed.html or None)
-    pieces = without_ours(inline.place(split), sent.raw)
+    ours = our_text(sent.raw)
+    split = inline.unmarked_answers(split_reply(parsed.text, parsed.html or None), ours)
+    pieces = without_ours(inline.place(split), ours)
     text = "\n\n".join(p.text for p in pieces)
     if not text:
         return Answer(Kind.DIGEST_REPLY, partner, reason="no new text: only quoted lines")
@@ -206,14 +208,18 @@ def kind(sent: Sent) -> str:
     return "digest" if sent.digest_id is not None else "notice"
 
 
-def without_ours(pieces: list[Piece], raw: bytes | None) -> list[Piece]:
-    """The reply without a copy of our own email that its client pasted in unmarked."""
-    if not raw or not pieces:
-        return pieces
-    from bot.intake.parse import parse
+def our_text(raw: bytes | None) -> str:
+    """What our mail said: its text, then its HTML rendered ("" when its bytes are not kept)."""
+    if not raw:
+        return ""
+    ours = parse(raw)
+    return f"{ours.text}\n{html_to_text(ours.html)}" if ours.html else ours.text
 
-    ours = next((line.strip() for line in parse(raw).text.splitlines() if line.strip()), None)
-    if ours is None:
+
+def without_ours(pieces: list[Piece], our_text: str) -> list[Piece]:
+    """The reply without a copy of our own email that its client pasted in unmarked."""
+    ours = next((line.strip() for line in our_text.splitlines() if line.strip()), None)
+    if ours is None or not pieces:
         return pieces
     kept: list[Piece] = []
     for k, piece in enumerate(pieces):

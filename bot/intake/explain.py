@@ -21,7 +21,7 @@ from bot.intake.answers import Answer
 from bot.intake.parse import ParsedMessage, parse
 from bot.intake.pipeline import settings_directory
 from bot.mail.extract import Part, reads_html, split_reply
-from bot.mail.inline import quoted_block
+from bot.mail.inline import quoted_block, unmarked_answers
 
 _SHOWN = 3  # lines of a long quote shown at each end
 _WIDTH = 100
@@ -49,15 +49,9 @@ async def explain(engine: AsyncEngine, settings: Settings, raw: bytes) -> Explan
     """How intake reads one reply; reads the database, writes nothing."""
     parsed = parse(raw)
     html = parsed.html or None
-    split = split_reply(parsed.text, html)
-    block: str | None = None
-    stretches = []
-    for part in split.parts:
-        if part.kind == "quote":
-            block = quoted_block(part.text, block)
-        stretches.append(Stretch(part, block if part.kind == "quote" else None))
     directory = await settings_directory(engine, settings)
     token = answers.token_of(parsed, rules.find_partner(parsed, directory).digest_token)
+    split = split_reply(parsed.text, html)
     found: Answer | None = None
     if token is None:
         to = (
@@ -71,13 +65,20 @@ async def explain(engine: AsyncEngine, settings: Settings, raw: bytes) -> Explan
         if sent is None:
             to = f"An answer to Handoff's mail whose token fails: {why}."
         else:
+            # As intake reads it: answers inside a history the client left unmarked, too.
+            split = unmarked_answers(split, answers.our_text(sent.raw))
             partner = directory.partners.get(sent.partner_id)
             what = f"digest #{sent.digest_id}" if sent.digest_id is not None else "notice"
             slug = partner.slug if partner else f"partner #{sent.partner_id}"
             to = f"An answer to our {what} to {sent.recipient} ({slug}); the token verifies."
-    return Explanation(
-        parsed, reads_html(parsed.text, html), tuple(stretches), split.text, to, found
-    )
+    block: str | None = None
+    stretches = []
+    for part in split.parts:
+        if part.kind == "quote":
+            block = quoted_block(part.text, block)
+        stretches.append(Stretch(part, block if part.kind == "quote" else None))
+    read_html = reads_html(parsed.text, html)
+    return Explanation(parsed, read_html, tuple(stretches), split.text, to, found)
 
 
 def render(e: Explanation, out: TextIO) -> None:

@@ -7,8 +7,9 @@ line and, in an inline reply, the answers between quotes), Apple and Thunderbird
 `#OLK_SRC_BODY_SECTION`, Hotmail's `hr#stopSpelling`, Yahoo `yahoo_quoted`, Proton
 `protonmail_quote`, Zimbra's `__QUOTED_TEXT__` marker, Yandex and Mail.ru plain `<blockquote>`.
 Containers are quoted with their content and the scan goes on, so new text between two quotes
-stays new and in place; markers that only head the history (Outlook's header div) quote
-everything after them. The plain-text splitter then reads the result like any plain reply.
+stays new and in place; markers that only head the history (Outlook's header div) start it:
+it follows, unmarked as Outlook leaves it, under an "-----Original Message-----" line. The
+plain-text splitter then reads the result like any plain reply.
 
 Tags are read with a pattern that never crosses "<" or ">", so the scan is linear.
 """
@@ -32,7 +33,9 @@ _VOID = frozenset(("br", "hr", "img", "meta", "link", "input", "col", "wbr", "ar
 # Elements whose whole content is quoted (a blockquote always is): the history itself, or the
 # attribution Thunderbird puts above it.
 _CONTAINERS = ("yahoo_quoted", "protonmail_quote", "olk_src_body_section", "moz-cite-prefix")
-# Elements after which everything is history, though they hold only its header.
+# Elements after which everything is history, though they hold only its header. Outlook marks
+# no quotes in it (a partner may answer inside it), so it is kept unmarked under HISTORY.
+HISTORY = "-----Original Message-----"
 _HEADS = ("divrplyfwdmsg", "stopspelling", "appendonsend", "__quoted_text__")
 
 
@@ -53,8 +56,10 @@ def quoted_text(html: str) -> str:
             continue
         if any(marker in attrs for marker in _HEADS):
             chunks.append((depth > 0, html[position : tag.start()]))
+            if depth == 0:  # history as the client left it, unmarked, under a separator
+                rest = _text(html[tag.start() :])
+                return "\n".join([*_lines(chunks), HISTORY, *rest.splitlines()])
             position = tag.start()
-            depth += 1
             break
         if name in _VOID or attrs.rstrip().endswith("/"):
             continue
@@ -65,10 +70,14 @@ def quoted_text(html: str) -> str:
         if quotes or open_.get(name):
             open_.setdefault(name, []).append(quotes)
     chunks.append((depth > 0, html[position:]))
+    return "\n".join(_lines(chunks))
+
+
+def _lines(chunks: list[tuple[bool, str]]) -> list[str]:
     lines: list[str] = []
     for quoted, fragment in chunks:
         lines += [f"> {line}" if quoted else line for line in _text(fragment).splitlines()]
-    return "\n".join(lines)
+    return lines
 
 
 def _text(html: str) -> str:

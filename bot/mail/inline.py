@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.mail.extract import Split
+from bot.mail.extract import Part, Split
 
 _MAX_LINE = 400
+_MAX_HISTORY = 5000  # lines of unmarked history compared with our mail
 _MARKS = re.compile(r"[ \t]*(?:>[ \t]?)+")
 _REF = r"([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?-\d{1,9})"
 # The first line of a referral's block, as text or as the HTML digest renders it.
@@ -59,3 +60,52 @@ def quoted_block(quote: str, current: str | None) -> str | None:
         elif _FOOTER.match(content):
             current = None
     return current
+
+
+def unmarked_answers(split: Split, ours: str) -> Split:
+    """Answers written inside history the client left unmarked (Outlook quotes with no ">"),
+    found by what our own mail `ours` (its text and HTML rendered) does not say.
+
+    A history counts as ours when most of its lines are in our mail; then each run of its lines
+    that are not is the partner's, new text in place. Lines are compared without whitespace, as
+    substrings of our mail's text, so a client's re-wrapping or tabs between table cells do not
+    make our own words look new. Another mail's history, or ">"-quoted lines, stay as they are.
+    """
+    flat = "".join(ours.split())
+    if not flat:
+        return split
+    parts: list[Part] = []
+    changed = False
+    for part in split.parts:
+        lines = part.text.splitlines()
+        if part.kind != "quote" or any(line.lstrip().startswith(">") for line in lines):
+            parts.append(part)
+            continue
+        marks = [_ours(line, flat) for line in lines[:_MAX_HISTORY]]
+        marks += [True] * (len(lines) - len(marks))
+        # Above our mail's first line is its header in the history (in a language the splitter
+        # did not know), not an answer.
+        first = next((k for k, m in enumerate(marks) if m and lines[k].strip()), len(lines))
+        marks[:first] = [True] * first
+        said = [m for line, m in zip(lines, marks, strict=True) if line.strip()]
+        if not said or sum(said) * 2 < len(said) or all(said):
+            parts.append(part)
+            continue
+        changed = True
+        start = 0
+        for k in range(1, len(lines) + 1):
+            if k == len(lines) or marks[k] != marks[start] and lines[k].strip():
+                text = "\n".join(lines[start:k]).strip("\n")
+                if text:
+                    parts.append(Part("quote" if marks[start] else "new", text))
+                start = k
+    if not changed:
+        return split
+    new = "\n\n".join(p.text for p in parts if p.kind == "new")
+    return Split(new, tuple(parts))
+
+
+def _ours(line: str, flat: str) -> bool:
+    """Whether a history line says only what our mail says (a blank line says nothing)."""
+    compact = "".join(line[:_MAX_LINE].split())
+    return not compact or compact in flat

@@ -258,3 +258,54 @@ async def test_inline_answers_in_each_language_and_client(world: World, case: st
     unplaced = bool(loose) and not REF.search(loose)
     assert ("for a manager to place" in (result.reason or "")) == unplaced
     assert sorted(await world.events()) == sorted(got.items())
+
+
+OUTLOOK_HEADER = (
+    "From: Ours Partnerships <partners@ours.example>\n"
+    "Sent: Monday, November 30, 2026 10:00 AM\n"
+    f"To: Dana Scully <{DANA}>\n"
+    "Subject: Acme Consulting: 1 new referral, 2 open"
+)
+
+
+async def test_outlook_inline_answers_inside_the_unmarked_history(world: World) -> None:
+    # Outlook quotes nothing: the partner types (in red) between the digest's own lines.
+    digest = await danas_digest(world)
+    history = answered(digest, {"Reply about ACME-2": "Bruce signed on Friday."}).splitlines()
+    history = [line.removeprefix(">").removeprefix(" ") for line in history[1:]]
+    body = "\n".join(["Hi Sam, answers in red below.", "", "_" * 32, OUTLOOK_HEADER, "", *history])
+    result = await world.ingest(reply(digest, body, quote=False))
+    assert result.answers == [{"referral": "ACME-2", "text": "Bruce signed on Friday."}]
+    assert await world.events() == [("ACME-2", "Bruce signed on Friday.")]
+    assert "for a manager to place" in (result.reason or "")  # the greeting names nothing
+
+
+async def test_outlook_html_inline_answers_and_a_plain_outlook_reply_without_any(
+    world: World,
+) -> None:
+    digest = await danas_digest(world)
+    page = digest.part("html")
+    ours = page[page.index("<body") : page.index("</body>")]
+    cut = ours.rfind("<tr>", 0, ours.index("ACME-1 ·"))
+    header = "<br>".join(
+        f"<b>{k}:</b> {html.escape(v)}"
+        for k, v in (line.split(": ", 1) for line in OUTLOOK_HEADER.splitlines())
+    )
+    body = (
+        "<html><body><div>Hi Sam, see inline.</div><hr>"
+        f'<div id="divRplyFwdMsg">{header}</div><div>{ours[:cut]}'
+        '<p style="color:red">Bruce wants a call on Thursday.</p>'
+        f"{ours[cut:]}</div></body></html>"
+    )
+    result = await world.ingest(reply(digest, body, quote=False, content_type="text/html"))
+    assert result.answers == [{"referral": "ACME-2", "text": "Bruce wants a call on Thursday."}]
+    # The same client's reply with nothing inside the history answers nothing inline.
+    plain = "\n".join(
+        ["ACME-1: the demo is confirmed.", "", OUTLOOK_HEADER, "", digest.part("plain")]
+    )
+    top = await world.ingest(reply(digest, plain, quote=False))
+    assert (top.answers, top.referral, top.text) == (
+        None,
+        "ACME-1",
+        "ACME-1: the demo is confirmed.",
+    )
