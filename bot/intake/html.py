@@ -49,7 +49,7 @@ _BLOCK = frozenset(
 )
 _HIDDEN = re.compile(r"<!--|<(script|style|head|title)(?=[\s/>])")
 _MAX_HTML = 1024 * 1024
-_TAG = re.compile(r"<(/?)([a-zA-Z][\w:.-]*)([^<>]*)>")
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w:.-]*+)([^<>]*+)>")
 _MAILTO = re.compile(r"""href\s*=\s*["']?\s*mailto:([^"'\s>?]+)""", re.IGNORECASE)
 
 

@@ -21,7 +21,7 @@ import re
 from bot.intake.html import html_to_text
 
 _MAX_HTML = 1024 * 1024
-_TAG = re.compile(r"<(/?)([a-zA-Z][\w:.-]*)([^<>]*)>")
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w:.-]*+)([^<>]*+)>")
 _DECLARATION = re.compile(r"<(?:\?|!(?!--))[^<>]*>")  # <?xml …?>, <!DOCTYPE …>
 _BREAKS = re.compile(r"[\r\n\t]+")
 _EMPTY_BLOCK = re.compile(

@@ -204,8 +204,9 @@ def test_reference_in_new_text_survives() -> None:
         "From: x\n" * 30_000,
         "-" * 200_000,
         "Hi\n" + "\n" * 100_000 + "> q\n",
+        "<p>hello</p><a" + "b" * 500_000,
     ],
-    ids=["quote-lines", "on-on-on", "on-lines", "from-lines", "dashes", "blank-lines"],
+    ids=["quote-lines", "on-on-on", "on-lines", "from-lines", "dashes", "blank-lines", "open-tag"],
 )
 def test_hostile_input_returns_quickly(body: str) -> None:
     started = time.perf_counter()
