@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -150,7 +150,7 @@ async def answer(
         return Answer(Kind.AUTO_REPLY, partner, reason=f"out-of-office answer to our {kind(sent)}")
     ours = our_text(sent.raw)
     split = inline.unmarked_answers(split_reply(parsed.text, parsed.html or None), ours)
-    pieces = without_ours(inline.place(split), ours)
+    pieces = inline.place(split)
     text = "\n\n".join(p.text for p in pieces)
     if not text:
         return Answer(Kind.DIGEST_REPLY, partner, reason="no new text: only quoted lines")
@@ -159,7 +159,19 @@ async def answer(
     answers_inline = any(p.ref in known for p in pieces)
     if not answers_inline:  # one message: it goes where it names, as a whole
         pieces = [Piece(None, text)]
-    placed = [await _place(conn, piece, known, token, sent) for piece in pieces]
+    placed = [_place(piece, known) for piece in pieces]
+    if any(not p.refs for p in placed):  # else the address's referral, or the digest's one
+        about = token.referral_id or sent.referral_id
+        one = about or await _single(conn, sent.digest_id)
+        found = await _refs(conn, [one], sent.partner_id) if one else []
+        known.update({ref: id_ for id_, ref in found})
+        why = "the referral the reply address is about" if about else "the digest's only referral"
+        placed = [
+            replace(p, refs=(found[0][1],), why=f"names no referral: {why}")
+            if found and not p.refs
+            else p
+            for p in placed
+        ]
     texts: dict[str, list[str]] = {}
     for p in placed:
         for ref in p.refs:
@@ -178,30 +190,16 @@ async def answer(
 UNPLACED = "names no referral and the digest covers several: for a manager to place"
 
 
-async def _place(
-    conn: AsyncConnection,
-    piece: Piece,
-    known: dict[str, int],
-    token: tokens.ReplyToken,
-    sent: Sent,
-) -> Placed:
-    """Where one stretch goes: the referral quoted above it and those it names, else the
-    referral the reply address is about, else the digest's only one, else nowhere."""
+def _place(piece: Piece, known: dict[str, int]) -> Placed:
+    """Where one stretch goes by itself: the referral quoted above it and those it names."""
     quoted = piece.ref if piece.ref in known else None
     named = [r for r in _named(piece.text) if r in known and r != quoted]
-    if quoted or named:
-        reasons = [f"under {quoted}'s quoted lines"] if quoted else []
-        reasons += [f"names {', '.join(named)}"] if named else []
-        refs = ([quoted] if quoted else []) + named
-        return Placed(piece.text, quoted, tuple(refs), "; ".join(reasons))
-    about = token.referral_id or sent.referral_id
-    one = about or await _single(conn, sent.digest_id)
-    found = await _refs(conn, [one], sent.partner_id) if one else []
-    if not found:
+    if not (quoted or named):
         return Placed(piece.text, None, (), UNPLACED)
-    known.update({ref: id_ for id_, ref in found})
-    why = "the referral the reply address is about" if about else "the digest's only referral"
-    return Placed(piece.text, None, (found[0][1],), f"names no referral: {why}")
+    reasons = [f"under {quoted}'s quoted lines"] if quoted else []
+    reasons += [f"names {', '.join(named)}"] if named else []
+    refs = ([quoted] if quoted else []) + named
+    return Placed(piece.text, quoted, tuple(refs), "; ".join(reasons))
 
 
 def kind(sent: Sent) -> str:
@@ -214,24 +212,6 @@ def our_text(raw: bytes | None) -> str:
         return ""
     ours = parse(raw)
     return f"{ours.text}\n{html_to_text(ours.html)}" if ours.html else ours.text
-
-
-def without_ours(pieces: list[Piece], our_text: str) -> list[Piece]:
-    """The reply without a copy of our own email that its client pasted in unmarked."""
-    ours = next((line.strip() for line in our_text.splitlines() if line.strip()), None)
-    if ours is None or not pieces:
-        return pieces
-    kept: list[Piece] = []
-    for k, piece in enumerate(pieces):
-        lines = piece.text.splitlines()
-        cut = next((i for i, line in enumerate(lines) if line.strip() == ours and (i or k)), None)
-        if cut is None:
-            kept.append(piece)
-            continue
-        if text := "\n".join(lines[:cut]).strip():
-            kept.append(Piece(piece.ref, text))
-        break  # the rest is our mail
-    return kept
 
 
 def _named(text: str) -> list[str]:

@@ -53,7 +53,10 @@ async def explain(engine: AsyncEngine, settings: Settings, raw: bytes) -> Explan
     token = answers.token_of(parsed, rules.find_partner(parsed, directory).digest_token)
     split = split_reply(parsed.text, html)
     found: Answer | None = None
-    if token is None:
+    noise = rules.noise(parsed, directory)
+    if noise is not None:  # as intake: noise is stored, never applied
+        to = f"Intake takes it as {noise[0]}, and applies nothing of it: {noise[1]}."
+    elif token is None:
         to = (
             "Not an answer to Handoff's mail: no reply token in its recipients or its "
             "In-Reply-To/References. Intake files it by its thread or as an intro."

@@ -18,6 +18,9 @@ WIDTH = 78
 # inline under "> ACME-12 · …" tells us which referral they answer, and data can't forge a header.
 INDENT = "  "
 
+# The digest's sections, in order; a partner's answer under a title is about none of its items.
+NEW, OPEN, CLOSED = SECTIONS = ("New referrals", "Open referrals", "Closed this period")
+
 # RFC 6068 §2: characters an addr-spec may keep unencoded in a mailto URI ("+" for plus tags).
 _ADDR_SAFE = "@!$'()*+,;:"
 # Bidi overrides let hostile text reorder what a reader sees (Trojan Source, CVE-2021-42574).
@@ -118,9 +121,9 @@ def digest(d: Digest) -> Rendered:
     since = f"since {_day(d.period_start, d.tz)}" if d.period_start else f"as of {end}"
     subject = _line(f"{d.partner}: {counts} — {since}")
     sections = [
-        ("New referrals", [i for i in d.items if i.new]),
-        ("Open referrals", [i for i in d.items if not i.new and i.stage not in CLOSED_STAGES]),
-        ("Closed this period", [i for i in d.items if not i.new and i.stage in CLOSED_STAGES]),
+        (NEW, [i for i in d.items if i.new]),
+        (OPEN, [i for i in d.items if not i.new and i.stage not in CLOSED_STAGES]),
+        (CLOSED, [i for i in d.items if not i.new and i.stage in CLOSED_STAGES]),
     ]
     sections = [(title, items) for title, items in sections if items]
     closing = (

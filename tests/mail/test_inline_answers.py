@@ -170,7 +170,7 @@ def _gmail_inline(digest: Delivered, answer_2: str, answer_1: str) -> str:
     """Gmail's HTML for inline answers: the quote split around each answer, in div.gmail_quote."""
     page = digest.part("html")
     body = page[page.index("<body") : page.index("</body>")]
-    cut = body.rfind("<tr>", 0, body.index("ACME-1 ·"))
+    cut = body.rfind("<tr", 0, body.index("Open referrals ("))  # after ACME-2's block
     end = body.rfind("<tr", 0, body.index("Reply to this email"))  # our footer
     quote = '<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex">{}</blockquote>'
     return (
@@ -286,7 +286,7 @@ async def test_outlook_html_inline_answers_and_a_plain_outlook_reply_without_any
     digest = await danas_digest(world)
     page = digest.part("html")
     ours = page[page.index("<body") : page.index("</body>")]
-    cut = ours.rfind("<tr>", 0, ours.index("ACME-1 ·"))
+    cut = ours.rfind("<tr", 0, ours.index("Open referrals ("))  # after ACME-2's block
     header = "<br>".join(
         f"<b>{k}:</b> {html.escape(v)}"
         for k, v in (line.split(": ", 1) for line in OUTLOOK_HEADER.splitlines())
@@ -308,4 +308,107 @@ async def test_outlook_html_inline_answers_and_a_plain_outlook_reply_without_any
         None,
         "ACME-1",
         "ACME-1: the demo is confirmed.",
+    )
+
+
+def unquoted(digest: Delivered, answers: dict[str, str]) -> list[str]:
+    """The digest's text as Outlook leaves it in the history (no ">"), answers typed in."""
+    return [
+        line.removeprefix("> ").removeprefix(">")
+        for line in answered(digest, answers).splitlines()[1:]
+    ]
+
+
+async def test_an_answer_under_a_section_title_is_about_no_one_referral(world: World) -> None:
+    digest = await danas_digest(world)
+    body = answered(digest, {"OPEN REFERRALS": "None of the open ones moved: review them Friday?"})
+    result = await world.ingest(reply(digest, body, quote=False))
+    assert (result.answers, result.referral) == (None, None)
+    assert "for a manager to place" in (result.reason or "")
+
+
+async def test_a_quote_trimmed_to_the_reply_about_lines_still_places_each_answer(
+    world: World,
+) -> None:
+    digest = await danas_digest(world)
+    about = [line for line in digest.part("plain").splitlines() if "Reply about ACME-" in line]
+    body = "\n".join(
+        [
+            ATTRIBUTION,
+            f"> {about[0]}",
+            "",
+            "NDA signed yesterday.",
+            "",
+            f"> {about[1]}",
+            "",
+            "Demo moved.",
+        ]
+    )
+    result = await world.ingest(reply(digest, body, quote=False))
+    assert result.answers == [
+        {"referral": "ACME-2", "text": "NDA signed yesterday."},
+        {"referral": "ACME-1", "text": "Demo moved."},
+    ]
+
+
+async def test_our_mail_pasted_unmarked_keeps_the_answers_typed_into_it(world: World) -> None:
+    # No header, no ">": the client appended the digest as it was; "no" is an answer too.
+    digest = await danas_digest(world)
+    copy = unquoted(digest, {"ACME-2 ·": "no", "Next step: Demo": "The CTO cancelled."})
+    body = "\n".join(["ACME-2 did not answer yet. Answers below.", "", *copy])
+    result = await world.ingest(reply(digest, body, quote=False))
+    assert result.answers == [
+        {"referral": "ACME-2", "text": "ACME-2 did not answer yet. Answers below.\n\nno"},
+        {"referral": "ACME-1", "text": "The CTO cancelled."},
+    ]
+
+
+async def test_a_colleagues_answer_to_an_outlook_reply_does_not_apply_it_again(
+    world: World,
+) -> None:
+    digest = await danas_digest(world)
+    danas = [
+        "See my answers inline.",
+        "",
+        OUTLOOK_HEADER,
+        "",
+        *unquoted(digest, {"ACME-2 ·": "NDA is signed."}),
+    ]
+    await world.ingest(reply(digest, "\n".join(danas), quote=False))
+    lees = [
+        "Adding: I will join the ACME-1 call.",
+        "",
+        "-----Original Message-----",
+        f"From: Dana Scully <{DANA}>",
+        "Sent: Monday, November 30, 2026 11:00 AM",
+        f"To: {digest.message['Reply-To']}",
+        "Subject: RE: Acme Consulting",
+        "",
+        *danas,
+    ]
+    lee = "Lee <lee@acmeconsulting.example>"
+    result = await world.ingest(reply(digest, "\n".join(lees), quote=False, sender=lee))
+    assert (result.answers, result.referral) == (None, "ACME-1")
+    assert await world.events() == [
+        ("ACME-2", "NDA is signed."),
+        ("ACME-1", "Adding: I will join the ACME-1 call."),
+    ]
+
+
+async def test_outlooks_plain_part_with_link_targets_adds_nothing_of_ours(world: World) -> None:
+    # Outlook's text/plain shows our links as "Reply about ACME-2<mailto:…>": still our words.
+    digest = await danas_digest(world)
+    lines = []
+    for line in unquoted(digest, {"Reply about ACME-2": "Bruce wants a call on Thursday."}):
+        if "Reply about ACME-" in line:
+            line = line.replace(": partners", "<mailto:partners") + "?subject=Re%3A%20x>"
+        lines.append(line)
+    body = "\n".join(["ACME-1: the demo is on.", "", "_" * 32, OUTLOOK_HEADER, "", *lines])
+    result = await world.ingest(reply(digest, body, quote=False))
+    assert (result.reason, result.answers) == (
+        None,
+        [
+            {"referral": "ACME-1", "text": "ACME-1: the demo is on."},
+            {"referral": "ACME-2", "text": "Bruce wants a call on Thursday."},
+        ],
     )

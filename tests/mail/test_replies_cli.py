@@ -78,6 +78,20 @@ async def test_explain_shows_the_split_and_where_each_answer_goes(
     ]
 
 
+async def test_explain_an_automatic_answer_applies_nothing(
+    world: World, cli: Handoff, tmp_path: Path
+) -> None:
+    await sent_digest(world)
+    digest = world.smtp.inbox.to(DANA)[0]
+    path = tmp_path / "auto.eml"
+    path.write_bytes(
+        reply(digest, "ACME-1: I am away.", headers={"Auto-Submitted": "auto-replied"})
+    )
+    out = await asyncio.to_thread(cli, "replies", "explain", str(path))
+    assert "Intake takes it as auto_reply, and applies nothing of it: " in out
+    assert "→ ACME-1" not in out and "  new text: ACME-1: I am away." in out
+
+
 async def test_explain_a_reply_that_is_not_to_our_mail_and_bad_input(
     world: World, cli: Handoff, tmp_path: Path
 ) -> None:
