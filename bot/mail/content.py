@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 from bot.models import CLOSED_STAGES, Stage
 from bot.slack.blocks import day, duration, stage_label
 
-# RFC 5322 §2.1.1: lines SHOULD be no more than 78 characters, excluding the CRLF.
-WIDTH = 78
+# RFC 5322 §2.1.1: lines SHOULD be no more than 78 characters, excluding the CRLF. 72 leaves
+# room for a reply's "> " (and ">> "): a client that re-wraps quoted lines at 76 leaves no tail
+# of ours unquoted among the partner's inline answers.
+WIDTH = 72
 # Only a block's first line starts at column 0, and it starts with the ref: a partner who replies
 # inline under "> ACME-12 · …" tells us which referral they answer, and data can't forge a header.
 INDENT = "  "

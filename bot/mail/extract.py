@@ -290,7 +290,7 @@ def _new(block: list[str], before_quote: bool = False) -> list[tuple[str, list[s
         parts.append(("signature", body[:stop]))
         body = body[stop:]
     cut = next((k for k, line in enumerate(body) if _signature_start(line)), len(body))
-    cut = _closing(body, cut)
+    cut = _closing(body, cut, names=not before_quote)
     parts.append(("new", body[:cut]))
     parts.append(("signature", body[cut:]))
     return parts + tail
@@ -303,8 +303,12 @@ def _signature_start(line: str) -> bool:
     return bool(_MOBILE.match(line)) and "," not in line and len(line.split()) <= 10
 
 
-def _closing(body: list[str], cut: int) -> int:
-    """Where a closing ("Thanks,\\nJohn") or a bare signed name starts before line cut."""
+def _closing(body: list[str], cut: int, names: bool = True) -> int:
+    """Where a closing ("Thanks,\\nJohn") or a bare signed name starts before line cut.
+
+    A bare name is looked for only where a message ends (names=True): an answer between two
+    quotes may well end in "Friday".
+    """
     content = [k for k in range(cut) if body[k].strip()]
     for position in range(len(content) - 1, 0, -1):
         k = content[position]
@@ -313,7 +317,7 @@ def _closing(body: list[str], cut: int) -> int:
         words = " ".join(body[k].strip().rstrip(",.!;:-—– 。、！").lower().split())
         if words in _CLOSINGS:
             return k
-    if len(content) < 2:
+    if len(content) < 2 or not names:
         return cut
     last = content[-1]
     blank_before = not body[last - 1].strip()

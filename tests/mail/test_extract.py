@@ -189,6 +189,12 @@ def test_inline_answers_are_kept_in_order() -> None:
     assert [p.kind for p in split.parts] == ["header", "quote", "new", "quote", "new"]
 
 
+def test_an_inline_answer_ending_in_a_capitalised_word_keeps_it() -> None:
+    # A bare name signs a message where it ends, not an answer between two quotes.
+    body = "> ACME-1 · Jane\n\nThe demo moved to\nFriday\n\n> ACME-2 · Bruce\n\nSigned.\nDana\n"
+    assert new_text(body) == "The demo moved to\nFriday\n\nSigned."
+
+
 def test_reference_in_new_text_survives() -> None:
     body = "ACME-12\n\nOn Tue, Mar 12, 2024 at 10:04 AM Dana <dana@ours.example> wrote:\n" + QUOTE
     assert new_text(body) == "ACME-12"
