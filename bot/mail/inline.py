@@ -48,28 +48,49 @@ class Piece:
 
 
 def place(split: Split) -> list[Piece]:
-    """The new text of a reply in document order, each stretch with the block it answers."""
+    """The new text of a reply in document order, each stretch with the block it answers.
+
+    One stretch at the very end, under a quote of several referrals with no answer between
+    them, is a reply written below the whole digest (a client that drops our "-- " footer from
+    the quote leaves the last referral above it): it answers none of them in particular.
+    """
     current: str | None = None
+    blocks = 0  # referral blocks in the quote just above
     pieces: list[Piece] = []
+    above: list[int] = []  # for each piece, `blocks` when it was written
+    quoted_after = False  # a quote follows the last piece
     for part in split.parts:
         if part.kind == "quote":
-            current = quoted_block(part.text, current)
+            current, blocks = _walk(part.text, current)
+            quoted_after = True
         elif part.kind == "new" and part.text.strip():
             pieces.append(Piece(current, part.text.strip("\n")))
+            above.append(blocks)
+            quoted_after = False
+    placed = [p for p in pieces if p.ref]
+    if len(placed) == 1 and placed[0] is pieces[-1] and above[-1] > 1 and not quoted_after:
+        pieces[-1] = Piece(None, pieces[-1].text)
     return pieces
 
 
 def quoted_block(quote: str, current: str | None) -> str | None:
     """The referral block a quote leaves the reader in, starting in `current`."""
+    return _walk(quote, current)[0]
+
+
+def _walk(quote: str, current: str | None) -> tuple[str | None, int]:
+    """The block a quote leaves the reader in, and how many referral blocks it starts."""
+    starts: set[str] = set()
     for line in quote.splitlines():
         line = line[:_MAX_LINE]
         marks = _MARKS.match(line)
         content = line[marks.end() :] if marks else line
         if found := _ITEM.match(content) or _REPLY_ABOUT.match(content):
             current = found.group(1).upper()
+            starts.add(current)
         elif _OUTSIDE.match(content):
             current = None
-    return current
+    return current, len(starts)
 
 
 def unmarked_answers(split: Split, ours: str) -> Split:

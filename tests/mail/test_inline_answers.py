@@ -412,3 +412,21 @@ async def test_outlooks_plain_part_with_link_targets_adds_nothing_of_ours(world:
             {"referral": "ACME-2", "text": "Bruce wants a call on Thursday."},
         ],
     )
+
+
+async def test_a_reply_below_the_whole_digest_without_its_footer_is_about_none(
+    world: World,
+) -> None:
+    # Thunderbird drops a "-- " signature (our footer) from the quote: the last referral then
+    # stands right above a reply written under the whole digest.
+    digest = await danas_digest(world)
+    plain = digest.part("plain")
+    quoted = [f"> {line}".rstrip() for line in plain[: plain.index("\n-- ")].splitlines()]
+    body = "\n".join([ATTRIBUTION, *quoted, "", "Thanks, all good here. Call next week?"])
+    result = await world.ingest(reply(digest, body, quote=False))
+    assert (result.answers, result.referral) == (None, None)
+    assert "for a manager to place" in (result.reason or "")
+    # An answer under the last referral among answers to others is still about it.
+    answers = {"ACME-2 ·": "Signed.", "Reply about ACME-1": "Demo on Friday."}
+    both = await world.ingest(reply(digest, answered(digest, answers), quote=False))
+    assert [a["referral"] for a in both.answers or []] == ["ACME-2", "ACME-1"]
