@@ -174,16 +174,19 @@ def clean(text: str) -> str:
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
+_ENCODED_WORD = re.compile(r"=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]{0,1000}\?=")
+
+
 def decode(value: object) -> str:
     """Decode an RFC 2047 header value in any charset, falling back rather than failing."""
     if value is None:
         return ""
     if isinstance(value, Header):
         # Raw 8-bit text (RFC 6532 allows UTF-8 headers): compat32 wraps it as unknown-8bit,
-        # whose str() is U+FFFD; its bytes are read as UTF-8 below (cp1252 failing that).
-        parts: list[tuple[bytes | str, str | None]] = [
-            (chunk[: _MAX_HEADER * 4], charset) for chunk, charset in decode_header(value)
-        ]
+        # whose str() is U+FFFD; its bytes are read as UTF-8 (cp1252 failing that), and any
+        # encoded-word written beside them is decoded on its own.
+        text = _raw_text(value)[:_MAX_HEADER]
+        return " ".join(_ENCODED_WORD.sub(lambda m: decode(m[0]), text).split())
     else:
         text = str(value)[:_MAX_HEADER]
         if "=?" not in text and text.isascii():

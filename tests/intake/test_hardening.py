@@ -76,6 +76,8 @@ def test_raw_utf8_headers_read_as_written() -> None:
     assert parsed.subject == "Re: 1 new — since Mon"
     assert parsed.sender is not None and parsed.sender.name == "Jürgen Groß"
     assert parse(b"Subject: Caf\xe9\r\n\r\nHi\r\n").subject == "Café"
+    mixed = "Subject: café =?utf-8?q?caf=C3=A9?= ok\r\n\r\nHi\r\n".encode()
+    assert parse(mixed).subject == "café café ok"  # an encoded-word beside raw UTF-8
 
 
 @pytest.mark.parametrize(
