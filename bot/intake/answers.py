@@ -22,7 +22,7 @@ from bot.intake.html import html_to_text
 from bot.intake.parse import ParsedMessage, parse
 from bot.intake.rules import Directory, PartnerInfo
 from bot.mail import inline, tokens
-from bot.mail.extract import split_reply
+from bot.mail.extract import Split, split_reply
 from bot.mail.inline import Piece
 from bot.models import AddressKind, Digest, Kind, Mail, MailStatus, PartnerAddress, Referral
 
@@ -33,7 +33,7 @@ address: sa.Table = PartnerAddress.__table__  # type: ignore[attr-defined]
 
 REPLY_CHARS = 3000  # of a partner's reply kept in the event and shown in Slack
 # A ref as people write it: "ACME-12", "acme-12", "Acme–12" is not one (en dash).
-_REF = re.compile(r"(?<![\w-])([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?-\d{1,9})(?![\w-])")
+_REF = re.compile(rf"(?<![\w-]){inline.REF}(?![\w-])")
 _OUR_ID = re.compile(rb"<(handoff\.r-\d{1,12}-\d{1,12}-[0-9a-f]{16}@[^<>\s]{1,255})>", re.I)
 _DSN_ACTION = re.compile(r"^Action:\s*([a-z-]+)", re.I | re.M)
 _DSN_STATUS = re.compile(r"^Status:\s*([245]\.\d{1,3}\.\d{1,3})", re.I | re.M)
@@ -85,6 +85,8 @@ class Answer:
     inline: bool = False  # some of it answers a referral quoted above it
     reason: str | None = None
     placed: tuple[Placed, ...] = ()
+    sent: Sent | None = None  # the mail of ours it answers, when the token verifies
+    split: Split | None = None  # its text as read, once it is read
 
     @property
     def referrals(self) -> tuple[tuple[int, str], ...]:
@@ -134,7 +136,7 @@ async def answer(
         return Answer(Kind.DIGEST_REPLY, reason=why)
     partner = directory.partners.get(sent.partner_id)
     if partner is None:
-        return Answer(Kind.DIGEST_REPLY, reason="the partner of that digest is gone")
+        return Answer(Kind.DIGEST_REPLY, reason="the partner of that digest is gone", sent=sent)
     sender = parsed.sender.email if parsed.sender else None
     if sender is None or not partner.owns_person(sender):
         return Answer(
@@ -144,16 +146,19 @@ async def answer(
                 f"sender {sender or '(no From)'} is not one of {partner.slug}'s contacts or "
                 "domains; the reply was not applied (Reply-To is never trusted)"
             ),
+            sent=sent,
         )
     if rules.OOO_SUBJECT.match(parsed.subject):
         # Weak evidence is enough here: people do not answer our digests "Out of office: …".
-        return Answer(Kind.AUTO_REPLY, partner, reason=f"out-of-office answer to our {kind(sent)}")
+        why = f"out-of-office answer to our {kind(sent)}"
+        return Answer(Kind.AUTO_REPLY, partner, reason=why, sent=sent)
     ours = our_text(sent.raw)
     split = inline.unmarked_answers(split_reply(parsed.text, parsed.html or None), ours)
     pieces = inline.place(split)
     text = "\n\n".join(p.text for p in pieces)
     if not text:
-        return Answer(Kind.DIGEST_REPLY, partner, reason="no new text: only quoted lines")
+        why = "no new text: only quoted lines"
+        return Answer(Kind.DIGEST_REPLY, partner, reason=why, sent=sent, split=split)
     named = [r for p in pieces for r in (p.ref, *_named(p.text)) if r]
     known = await _known(conn, named, partner.id)
     answers_inline = any(p.ref in known for p in pieces)
@@ -181,10 +186,11 @@ async def answer(
     )
     reason = None
     if any(not p.refs for p in placed):
-        reason = UNPLACED
-        if landed:
-            reason = f"answers landed on {', '.join(a.ref for a in landed)}; the rest {reason}"
-    return Answer(Kind.DIGEST_REPLY, partner, landed, text, answers_inline, reason, tuple(placed))
+        on = ", ".join(a.ref for a in landed)
+        reason = f"answers landed on {on}; the rest {UNPLACED}" if landed else UNPLACED
+    return Answer(
+        Kind.DIGEST_REPLY, partner, landed, text, answers_inline, reason, tuple(placed), sent, split
+    )
 
 
 UNPLACED = "names no referral and the digest covers several: for a manager to place"

@@ -21,7 +21,7 @@ from bot.intake.answers import Answer
 from bot.intake.parse import ParsedMessage, parse
 from bot.intake.pipeline import settings_directory
 from bot.mail.extract import Part, reads_html, split_reply
-from bot.mail.inline import quoted_block, unmarked_answers
+from bot.mail.inline import quoted_block
 
 _SHOWN = 3  # lines of a long quote shown at each end
 _WIDTH = 100
@@ -63,13 +63,12 @@ async def explain(engine: AsyncEngine, settings: Settings, raw: bytes) -> Explan
         )
     else:
         async with engine.connect() as conn:
-            sent, _, why = await answers.sent_mail(conn, token, directory.secret)
             found = await answers.answer(conn, parsed, token, directory)
+        split = found.split or split  # as intake read it (answers inside unmarked history too)
+        sent = found.sent
         if sent is None:
-            to = f"An answer to Handoff's mail whose token fails: {why}."
+            to = f"An answer to Handoff's mail whose token fails: {found.reason}."
         else:
-            # As intake reads it: answers inside a history the client left unmarked, too.
-            split = unmarked_answers(split, answers.our_text(sent.raw))
             partner = directory.partners.get(sent.partner_id)
             what = f"digest #{sent.digest_id}" if sent.digest_id is not None else "notice"
             slug = partner.slug if partner else f"partner #{sent.partner_id}"

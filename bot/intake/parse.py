@@ -187,14 +187,13 @@ def decode(value: object) -> str:
         # encoded-word written beside them is decoded on its own.
         text = _raw_text(value)[:_MAX_HEADER]
         return " ".join(_ENCODED_WORD.sub(lambda m: decode(m[0]), text).split())
-    else:
-        text = str(value)[:_MAX_HEADER]
-        if "=?" not in text and text.isascii():
-            return " ".join(text.split())
-        try:
-            parts = decode_header(text)
-        except Exception:  # noqa: BLE001 - a malformed encoded-word is kept as written
-            parts = [(text, None)]
+    text = str(value)[:_MAX_HEADER]
+    if "=?" not in text and text.isascii():
+        return " ".join(text.split())
+    try:
+        parts = decode_header(text)
+    except Exception:  # noqa: BLE001 - a malformed encoded-word is kept as written
+        parts = [(text, None)]
     out = []
     for chunk, charset in parts:
         if isinstance(chunk, str):

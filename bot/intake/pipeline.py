@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,10 +62,15 @@ class IngestResult:
     subject: str = ""
     text: str | None = None  # a reply's new text, as extracted
     answers: list[dict[str, str]] | None = None  # inline answers: [{referral, text}]
+    # A thread reply's message: its new text is extracted only when shown, not on intake's path.
+    reply: ParsedMessage | None = field(default=None, repr=False, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         prospect = self.prospect
-        extra: dict[str, Any] = {"text": self.text} if self.text is not None else {}
+        text = self.text
+        if text is None and self.reply is not None:
+            text = new_text(self.reply.text, self.reply.html or None)
+        extra: dict[str, Any] = {"text": text} if text is not None else {}
         if self.answers is not None:
             extra["answers"] = self.answers
         return {
@@ -582,7 +587,7 @@ async def _thread_reply(
         partner=partner.slug if partner else None,
         referral=thread.ref,
         first_response=first,
-        text=new_text(parsed.text, parsed.html or None),
+        reply=parsed,
     )
     return result, thread.partner_id, thread.referral_id
 

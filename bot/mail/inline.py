@@ -26,10 +26,11 @@ from bot.mail.extract import Part, Split, split_reply
 _MAX_LINE = 400
 _MAX_HISTORY = 5000  # lines of unmarked history compared with our mail
 _MARKS = re.compile(r"[ \t]*(?:>[ \t]?)+")
-_REF = r"([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?-\d{1,9})"
+# A ref as people write it, "ACME-12": a partner slug, a dash, a number.
+REF = r"([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?-\d{1,9})"
 # The first line of a referral's block (column 0), as text or as the HTML digest renders it.
-_ITEM = re.compile(rf"{_REF}[ \t]+·")
-_REPLY_ABOUT = re.compile(rf"[ \t]*reply about {_REF}\b", re.I)
+_ITEM = re.compile(rf"{REF}[ \t]+·")
+_REPLY_ABOUT = re.compile(rf"[ \t]*reply about {REF}\b", re.I)
 # What stands between referrals and after the last: a section's title, our footer.
 _OUTSIDE = re.compile(
     rf"(?:{'|'.join(SECTIONS)})[ \t]*\(\d+\)[ \t]*$|--[ \t]*$|reply to this email\b", re.I
