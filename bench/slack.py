@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.common import emptied, own_settings, scaled  # noqa: E402
+from bench.common import emptied, own_settings, percentile, scaled  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import create_engine, session_factory, share_one_cpu, upgrade  # noqa: E402
 from bot.intake.pipeline import Intake, load_directory  # noqa: E402
@@ -34,11 +34,6 @@ from tests.messages import message  # noqa: E402
 from tests.slackbot import running_bot  # noqa: E402
 
 TARGET_P99_MS = 300
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def run(args: argparse.Namespace) -> None:

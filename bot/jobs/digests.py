@@ -30,7 +30,6 @@ from bot.mail import content, outgoing
 from bot.mail.outgoing import Addresses, Signer
 from bot.models import (
     NOTICE_STAGES,
-    AddressKind,
     Digest,
     Event,
     EventKind,
@@ -160,11 +159,8 @@ class Digests:
             found = await partner_view.rows(conn, partner_id=row.id, start=start, end=as_of)
             contacts = await outgoing.active_contacts(conn, row.id)
         names = await self.names.names(set().union(*(r.users for r in found)))
-        secret = self.settings.secret
-        signer = Signer(
-            self.settings.partner_mailbox,
-            secret.get_secret_value().encode() if secret else b"preview: HANDOFF_SECRET unset",
-        )
+        secret = self.settings.secret_bytes or b"preview: HANDOFF_SECRET unset"
+        signer = Signer(self.settings.partner_mailbox, secret)
         contact = contacts[0] if contacts else outgoing.Contact(0, "contact@partner.example")
         addresses = signer.addresses(mail_id=0, partner_id=row.id, digest_id=0, contact=contact)
         _, zone = schedule(row, self.settings)
@@ -211,12 +207,7 @@ class Digests:
         )
         contacts = (
             sa.select(sa.func.count())
-            .where(
-                address.c.partner_id == partner.c.id,
-                address.c.kind == str(AddressKind.CONTACT),
-                address.c.unsubscribed_at.is_(None),
-                address.c.bounced_at.is_(None),
-            )
+            .where(outgoing.receives_mail(partner.c.id))
             .correlate(partner)
             .scalar_subquery()
         )

@@ -140,13 +140,18 @@ def previous_fire(
     trigger: CronTrigger,
     now: datetime,
     *,
-    windows: tuple[timedelta, ...] = (timedelta(days=8), timedelta(days=35), timedelta(days=400)),
+    windows: tuple[timedelta, ...] = (
+        timedelta(hours=2),
+        timedelta(days=8),
+        timedelta(days=35),
+        timedelta(days=400),
+    ),
 ) -> datetime | None:
     """The trigger's latest fire time at or before `now`, in UTC, or None within a year.
 
-    CronTrigger only looks forward, so this walks forward from `now` minus a window: a week
-    first (most schedules), then a month, then a year, so that a weekly schedule costs a step
-    or two and a monthly one a few dozen.
+    CronTrigger only looks forward, so this walks forward from `now` minus a window: two hours
+    first (an hourly schedule, which the digest sweep asks about every minute), then a week
+    (most schedules), a month, a year, so that no schedule costs more than a few dozen steps.
     """
     for window in windows:
         slot = None

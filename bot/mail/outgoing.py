@@ -15,6 +15,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -119,16 +120,21 @@ def build(
     return msg.as_bytes()
 
 
-async def active_contacts(conn: AsyncConnection, partner_id: int) -> list[Contact]:
+def receives_mail(partner_id: Any) -> sa.ColumnElement[bool]:
     """The partner's contacts that still get mail: not unsubscribed, not bounced."""
+    return sa.and_(
+        address.c.partner_id == partner_id,
+        address.c.kind == str(AddressKind.CONTACT),
+        address.c.unsubscribed_at.is_(None),
+        address.c.bounced_at.is_(None),
+    )
+
+
+async def active_contacts(conn: AsyncConnection, partner_id: int) -> list[Contact]:
+    """The partner's contacts that still get mail, oldest first."""
     rows = await conn.execute(
         sa.select(address.c.id, address.c.value)
-        .where(
-            address.c.partner_id == partner_id,
-            address.c.kind == str(AddressKind.CONTACT),
-            address.c.unsubscribed_at.is_(None),
-            address.c.bounced_at.is_(None),
-        )
+        .where(receives_mail(partner_id))
         .order_by(address.c.id)
     )
     return [Contact(r.id, r.value) for r in rows]
@@ -216,14 +222,11 @@ class Postman:
                         mail.c.partner_id,
                         mail.c.digest_id,
                         address.c.id.label("contact_id"),
-                        address.c.unsubscribed_at,
-                        address.c.bounced_at,
                     )
                     .outerjoin(
                         address,
                         sa.and_(
-                            address.c.partner_id == mail.c.partner_id,
-                            address.c.kind == str(AddressKind.CONTACT),
+                            receives_mail(mail.c.partner_id),
                             address.c.value == mail.c.recipient,
                         ),
                     )
@@ -232,7 +235,7 @@ class Postman:
             ).first()
         if row is None or row.status != MailStatus.QUEUED or row.raw is None:
             return None  # sent already (a retried job), or gone
-        if row.contact_id is None or row.unsubscribed_at or row.bounced_at:
+        if row.contact_id is None:
             # Unsubscribed, bounced or removed since the mail was recorded: honour it.
             await self._mark(row.id, MailStatus.SKIPPED, error="contact no longer receives mail")
             return f"mail: #{row.id} to {row.recipient} skipped (unsubscribed or bounced)"
