@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.reports.listing import Item
@@ -204,8 +204,11 @@ def items_table(items: Sequence[Item], zone: Any, now: datetime) -> list[str]:
             prospect += f" ({item.prospect_company})"
         step = "–"
         if item.next_step:
-            due = item.next_step_due.date().isoformat() if item.next_step_due else ""
-            late = " LATE" if item.next_step_due and item.next_step_due < now else ""
+            # A due *day*, kept as its UTC midnight: late once that day is over where the
+            # report is read (as the digest and Slack say "overdue"), not during it.
+            due_day = item.next_step_due.astimezone(UTC).date() if item.next_step_due else None
+            due = due_day.isoformat() if due_day else ""
+            late = " LATE" if due_day and due_day < now.astimezone(zone).date() else ""
             step = f"{due}{late} {item.next_step}".strip()
         activity = item.last_activity_at or item.received_at
         rows.append(
