@@ -199,12 +199,7 @@ class Digests:
             .correlate(partner)
             .scalar_subquery()
         )
-        last_sent = (
-            sa.select(sa.func.max(digest.c.period_end))
-            .where(digest.c.partner_id == partner.c.id, digest.c.sent.is_(True))
-            .correlate(partner)
-            .scalar_subquery()
-        )
+        last_sent = _last_sent_end(partner.c.id).correlate(partner).scalar_subquery()
         contacts = (
             sa.select(sa.func.count())
             .where(outgoing.receives_mail(partner.c.id))
@@ -408,10 +403,12 @@ async def _partner(conn: AsyncConnection, slug: str) -> Any:
     return row
 
 
-async def _last_sent(conn: AsyncConnection, partner_id: int) -> datetime | None:
-    last = await conn.scalar(
-        sa.select(sa.func.max(digest.c.period_end)).where(
-            digest.c.partner_id == partner_id, digest.c.sent.is_(True)
-        )
+def _last_sent_end(partner_id: Any) -> sa.Select[Any]:
+    """The end of the partner's last digest that was sent: the next one starts there."""
+    return sa.select(sa.func.max(digest.c.period_end)).where(
+        digest.c.partner_id == partner_id, digest.c.sent.is_(True)
     )
-    return as_utc(last)
+
+
+async def _last_sent(conn: AsyncConnection, partner_id: int) -> datetime | None:
+    return as_utc(await conn.scalar(_last_sent_end(partner_id)))
