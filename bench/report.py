@@ -68,7 +68,7 @@ from bot.jobs.sweeps import SWEEPS, Sweeper  # noqa: E402
 from bot.models import OutboxJob, utcnow  # noqa: E402
 from bot.reports.periods import parse_period  # noqa: E402
 from bot.reports.summary import summary  # noqa: E402
-from bot.standin.signing import command_body  # noqa: E402
+from bot.demo.standin.signing import command_body  # noqa: E402
 from tests.slackbot import running_bot  # noqa: E402
 
 outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]

@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
         # The log format is read alone: it applies even when another setting is wrong.
         setup_logging(args.command, read_log_format())
         if args.command == "demo":
-            from bot.demo import run_demo
+            from bot.demo.story import run_demo
 
             code = asyncio.run(run_demo(sys.stdout))
         else:

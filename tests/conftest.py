@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import cli
 from bot.db import async_url, create_engine, session_factory, upgrade
-from bot.demo import PARTNERS
+from bot.demo.cast import PARTNERS
 from bot.intake.pipeline import load_directory
 from bot.intake.rules import Directory
 from bot.models import SQLModel

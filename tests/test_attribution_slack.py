@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.slack import blocks, cards
-from bot.standin.signing import command_body, slash_command
-from bot.standin.slack import SlackStandIn
+from bot.demo.standin.signing import command_body, slash_command
+from bot.demo.standin.slack import SlackStandIn
 from tests.jobs.world import add_partner, add_referral, event, partner, referral, update
 from tests.slackbot import Answer, Bot, running_bot
 

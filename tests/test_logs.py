@@ -20,8 +20,8 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.logs import MASK, Redactor, configured_secrets
-from bot.standin.failures import slack_error
-from bot.standin.slack import SlackStandIn
+from bot.demo.standin.failures import slack_error
+from bot.demo.standin.slack import SlackStandIn
 from tests.conftest import Handoff
 from tests.slackbot import SECRET, free_port
 

@@ -25,8 +25,8 @@ from bot.mail.content import Rendered
 from bot.models import MailKind, utcnow
 from bot.partners import add_partner as register_partner
 from bot.slack.web import start_web, web_app
-from bot.standin.failures import Failure, disconnect, rate_limited, server_error, slack_error
-from bot.standin.smtp import SmtpServer
+from bot.demo.standin.failures import Failure, disconnect, rate_limited, server_error, slack_error
+from bot.demo.standin.smtp import SmtpServer
 from tests.conftest import Handoff
 from tests.jobs.world import T0, add_partner, add_referral, sweeper, update
 from tests.mail import test_digests

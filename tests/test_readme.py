@@ -27,8 +27,8 @@ import sqlalchemy as sa
 
 from bot.config import Settings
 from bot.demo.cast import SAMPLES
-from bot.standin.slack import SlackStandIn
-from bot.standin.smtp import SmtpServer
+from bot.demo.standin.slack import SlackStandIn
+from bot.demo.standin.smtp import SmtpServer
 from tests.conftest import IN_CI, POSTGRES_URL, ROOT
 from tests.dovecot import Dovecot, free_port
 

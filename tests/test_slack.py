@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.slack import blocks
-from bot.standin.failures import rate_limited, server_error
-from bot.standin.signing import signed_headers
+from bot.demo.standin.failures import rate_limited, server_error
+from bot.demo.standin.signing import signed_headers
 from tests.conftest import Handoff
 from tests.messages import message, write
 from tests.slackbot import SECRET, Bot, running_bot, text_of

@@ -182,7 +182,7 @@ async def test_app_home_shows_a_reps_referrals_and_a_managers_queues(
 async def test_attribution_answers_with_help_not_an_error(
     engine: AsyncEngine, scenario: Handoff
 ) -> None:
-    from bot.standin.signing import command_body
+    from bot.demo.standin.signing import command_body
 
     async with running_bot(engine) as bot:
         body = command_body(

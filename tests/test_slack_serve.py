@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db import create_engine
 from bot.slack import blocks
 from bot.slack.web import start_web, web_app
-from bot.standin.failures import Failure
-from bot.standin.slack import SlackStandIn
+from bot.demo.standin.failures import Failure
+from bot.demo.standin.slack import SlackStandIn
 from tests.conftest import Handoff
 from tests.slackbot import SECRET, free_port, running_bot
 from tests.test_slack import INTRO, ingest, outbox_empty, shown

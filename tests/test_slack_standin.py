@@ -18,10 +18,10 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.standin.failures import disconnect, rate_limited, server_error, slack_error, slow
-from bot.standin.identity import UPLOAD
-from bot.standin.signing import command_body, form_body, signed_headers
-from bot.standin.slack import SlackStandIn
+from bot.demo.standin.failures import disconnect, rate_limited, server_error, slack_error, slow
+from bot.demo.standin.identity import UPLOAD
+from bot.demo.standin.signing import command_body, form_body, signed_headers
+from bot.demo.standin.slack import SlackStandIn
 
 INTROS = "C0INTROS"
 

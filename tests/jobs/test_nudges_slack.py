@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.slack import reminders
-from bot.standin.failures import server_error
-from bot.standin.slack import SlackStandIn
+from bot.demo.standin.failures import server_error
+from bot.demo.standin.slack import SlackStandIn
 from tests.conftest import Handoff
 from tests.jobs.world import add_partner, add_referral, referral, update
 from tests.slackbot import running_bot, text_of

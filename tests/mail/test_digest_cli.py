@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import cli
-from bot.standin.smtp import SmtpServer
+from bot.demo.standin.smtp import SmtpServer
 from tests.conftest import Handoff
 from tests.jobs.world import add_referral, partner
 

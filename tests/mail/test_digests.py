@@ -22,7 +22,7 @@ from bot.mail.smtp import Mailer
 from bot.models import Event, Mail, OutboxJob, PartnerAddress, utcnow
 from bot.outbox import Outbox
 from bot.partners import add_partner
-from bot.standin.smtp import Delivered, SmtpServer
+from bot.demo.standin.smtp import Delivered, SmtpServer
 from tests.jobs.world import T0, add_referral
 
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]

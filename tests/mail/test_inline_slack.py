@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import load_settings
 from bot.jobs.digests import Digests
 from bot.slack import blocks
-from bot.standin.smtp import SmtpServer
+from bot.demo.standin.smtp import SmtpServer
 from tests import test_imap
 from tests.conftest import Handoff
 from tests.dovecot import Dovecot

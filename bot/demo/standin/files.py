@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.standin.common import Args, SlackError, _need, _public
-from bot.standin.identity import BOT_ID, BOT_USER, PERMALINK_HOST, TEAM_ID, UPLOAD
+from bot.demo.standin.common import Args, SlackError, _need, _public
+from bot.demo.standin.identity import BOT_ID, BOT_USER, PERMALINK_HOST, TEAM_ID, UPLOAD
 
 if TYPE_CHECKING:
-    from bot.standin.slack import SlackStandIn
+    from bot.demo.standin.slack import SlackStandIn
 
 
 class Uploads:

@@ -18,10 +18,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot.standin.common import Args, SlackError, _need, _need_text, _public
-from bot.standin.failures import Failure
-from bot.standin.files import Uploads
-from bot.standin.identity import APP_ID, BOT_ID, BOT_USER, PERMALINK_HOST, TEAM_ID
+from bot.demo.standin.common import Args, SlackError, _need, _need_text, _public
+from bot.demo.standin.failures import Failure
+from bot.demo.standin.files import Uploads
+from bot.demo.standin.identity import APP_ID, BOT_ID, BOT_USER, PERMALINK_HOST, TEAM_ID
 
 # slack_sdk form-encodes nested arguments as JSON strings; record them as the objects they were.
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "files")

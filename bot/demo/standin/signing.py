@@ -10,7 +10,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.standin.identity import APP_ID, TEAM_ID
+from bot.demo.standin.identity import APP_ID, TEAM_ID
 
 
 def signed_headers(body: str, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
