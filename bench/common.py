@@ -98,7 +98,7 @@ async def database(
 
 @contextmanager
 def as_the_bot_runs(backend: str) -> Iterator[None]:
-    """As `handoff` runs (bot/cli.py): one CPU for the process on SQLite only, given back after."""
+    """As `handoff` runs (bot/cli/): one CPU for the process on SQLite only, given back after."""
     allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     if backend == "sqlite":
         share_one_cpu()

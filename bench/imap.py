@@ -34,12 +34,12 @@ from common import emptied, own_settings, scaled  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from bot.db import create_engine, session_factory, upgrade  # noqa: E402
-from bot.intake.parse import parse  # noqa: E402
+from bot.email.parse import parse
 from bot.intake.sources import read_mbox  # noqa: E402
 from bot.mail import imap as imap_wire  # noqa: E402
 from bot.mail.watcher import FolderWatcher  # noqa: E402
-from bot.partners import add_partner  # noqa: E402
-from bot.serve import watch_settings  # noqa: E402
+from bot.referrals.partners import add_partner
+from bot.wiring import watch_settings
 from tests.dovecot import PASSWORD, Dovecot  # noqa: E402
 
 USER = "partners@ours.example"

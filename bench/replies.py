@@ -29,9 +29,9 @@ CORPORA = ROOT.parent / "shared" / "corpora" / "reply"
 LABELS = ROOT / "tests" / "fixtures" / "replies"
 sys.path.insert(0, str(ROOT))
 
-from bot.intake.html import html_to_text  # noqa: E402
-from bot.intake.parse import parse  # noqa: E402
-from bot.mail.extract import new_text  # noqa: E402
+from bot.email.extract import new_text
+from bot.email.html import html_to_text
+from bot.email.parse import parse
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,8 @@ from bench.common import (  # noqa: E402
 )
 from bot.config import load_settings  # noqa: E402
 from bot.db import open_database  # noqa: E402
-from bot.jobs.sweeps import FIRST_RESPONSE, NEXT_STEPS, UNCLAIMED, Sweeper  # noqa: E402
 from bot.models import Partner, Referral, SlackUser  # noqa: E402
+from bot.nudges.sweeps import FIRST_RESPONSE, NEXT_STEPS, UNCLAIMED, Sweeper
 from bot.slack.people import People as SlackPeople  # noqa: E402
 
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
@@ -381,7 +381,7 @@ async def run(args: argparse.Namespace) -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="handoff-bench-sweeps-") as tmp:
         for backend in backends:
-            # As `handoff` runs: one CPU for the process on SQLite only (bot/cli.py).
+            # As `handoff` runs: one CPU for the process on SQLite only (bot/cli/).
             with as_the_bot_runs(backend):
                 measured = []
                 for count, due in sizes:

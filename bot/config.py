@@ -254,7 +254,7 @@ class Settings(BaseSettings):
     inactive_after: timedelta = timedelta(days=60)  # a partner this quiet is noted weekly
     sweep_every: timedelta = timedelta(minutes=1)  # how often the sweeps look
     timezone: str = "UTC"  # reports' periods; reminders for people whose zone Slack won't say
-    # Partner digests and notices by email (bot/jobs/digests.py, bot/mail/).
+    # Partner digests and notices by email (bot/digests/sweep.py, bot/mail/).
     smtp_url: SecretStr | None = None  # smtp://user:password@host:587 or smtps://…:465
     mail_from: str | None = None  # "Ours Partnerships <partners@ours.example>"; else the mailbox
     secret: SecretStr | None = None  # signs the reply addresses of digests (HMAC)

@@ -15,9 +15,9 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import load_settings
-from bot.serve import serve
 from bot.demo.standin.signing import block_actions, event_callback, signed_headers, view_submission
 from bot.demo.standin.slack import SlackStandIn
+from bot.wiring import serve
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the signing secret of the tests' Slack app
 

@@ -18,9 +18,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.slack import blocks, cards
 from bot.demo.standin.signing import command_body, slash_command
 from bot.demo.standin.slack import SlackStandIn
+from bot.referrals import cards
+from bot.slack import blocks
 from tests.jobs.world import add_partner, add_referral, event, partner, referral, update
 from tests.slackbot import Answer, Bot, running_bot
 

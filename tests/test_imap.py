@@ -24,7 +24,7 @@ from bot.config import load_settings
 from bot.db import create_engine
 from bot.mail.imap import ImapConnection
 from bot.mail.watcher import FolderWatcher
-from bot.serve import serve, watch_settings
+from bot.wiring import serve, watch_settings
 from tests.conftest import IN_CI, ROOT, Handoff
 from tests.dovecot import DOVECOT, PASSWORD, Dovecot
 from tests.messages import message

@@ -19,9 +19,9 @@ import aiohttp
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.logs import MASK, Redactor, configured_secrets
 from bot.demo.standin.failures import slack_error
 from bot.demo.standin.slack import SlackStandIn
+from bot.logs import MASK, Redactor, configured_secrets
 from tests.conftest import Handoff
 from tests.slackbot import SECRET, free_port
 

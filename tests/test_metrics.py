@@ -19,14 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import metrics
 from bot.config import load_settings
 from bot.db import create_engine, session_factory
-from bot.jobs.sweeps import FIRST_RESPONSE, SWEEPS, UNCLAIMED
-from bot.mail import outgoing
-from bot.mail.content import Rendered
-from bot.models import MailKind, utcnow
-from bot.partners import add_partner as register_partner
-from bot.slack.web import start_web, web_app
 from bot.demo.standin.failures import Failure, disconnect, rate_limited, server_error, slack_error
 from bot.demo.standin.smtp import SmtpServer
+from bot.digests.content import Rendered
+from bot.mail import outgoing
+from bot.models import MailKind, utcnow
+from bot.nudges.sweeps import FIRST_RESPONSE, SWEEPS, UNCLAIMED
+from bot.referrals.partners import add_partner as register_partner
+from bot.slack.web import start_web, web_app
 from tests.conftest import Handoff
 from tests.jobs.world import T0, add_partner, add_referral, sweeper, update
 from tests.mail import test_digests

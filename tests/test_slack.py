@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.slack import blocks
 from bot.demo.standin.failures import rate_limited, server_error
 from bot.demo.standin.signing import signed_headers
+from bot.slack import blocks
 from tests.conftest import Handoff
 from tests.messages import message, write
 from tests.slackbot import SECRET, Bot, running_bot, text_of

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import create_engine
-from bot.slack import blocks
-from bot.slack.web import start_web, web_app
 from bot.demo.standin.failures import Failure
 from bot.demo.standin.slack import SlackStandIn
+from bot.slack import blocks
+from bot.slack.web import start_web, web_app
 from tests.conftest import Handoff
 from tests.slackbot import SECRET, free_port, running_bot
 from tests.test_slack import INTRO, ingest, outbox_empty, shown

@@ -24,10 +24,10 @@ from rich.text import Text
 from bot.db import session_factory
 from bot.demo.cast import MAILBOX, MORGAN, PARTNERS, PRIYA, SAM, SAMPLES, ZONE
 from bot.demo.world import World, world
-from bot.jobs.digests import DIGESTS
-from bot.jobs.sweeps import FIRST_RESPONSE, INACTIVE_PARTNERS, NEXT_STEPS, UNCLAIMED
+from bot.digests.sweep import DIGESTS
 from bot.models import utcnow
-from bot.partners import add_partner
+from bot.nudges.sweeps import FIRST_RESPONSE, INACTIVE_PARTNERS, NEXT_STEPS, UNCLAIMED
+from bot.referrals.partners import add_partner
 from bot.slack import blocks, reminders
 from bot.slack.attribution import DISPUTE_MODAL, DISPUTE_WINNER
 

@@ -31,12 +31,12 @@ from bot.config import Settings
 from bot.db import open_database, session_factory
 from bot.demo import screen
 from bot.demo.cast import MAILBOX, PEOPLE, ZONE
-from bot.intake.pipeline import IngestResult, Intake, load_directory
-from bot.models import OutboxJob
-from bot.serve import Service
 from bot.demo.standin.signing import block_actions, signed_headers, slash_command, view_submission
 from bot.demo.standin.slack import SlackStandIn
 from bot.demo.standin.smtp import SmtpServer
+from bot.intake.pipeline import IngestResult, Intake, load_directory
+from bot.models import OutboxJob
+from bot.wiring import Service
 
 outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]
 SIGNING_SECRET = "demo-signing-secret-0123456789abcdef"

@@ -16,12 +16,13 @@ from typing import Any, TextIO
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
-from bot.intake import answers, rules
-from bot.intake.answers import Answer
-from bot.intake.parse import ParsedMessage, parse
+from bot.email.extract import Part, reads_html, split_reply
+from bot.email.parse import ParsedMessage, parse
+from bot.intake import rules
 from bot.intake.pipeline import settings_directory
-from bot.mail.extract import Part, reads_html, split_reply
-from bot.mail.inline import quoted_block
+from bot.replies import answers
+from bot.replies.answers import Answer
+from bot.replies.inline import quoted_block
 
 _SHOWN = 3  # lines of a long quote shown at each end
 _WIDTH = 100

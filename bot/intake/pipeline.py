@@ -21,13 +21,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import metrics
 from bot.config import Settings
 from bot.db import session_factory
-from bot.intake import answers, rules
+from bot.email.extract import new_text
+from bot.email.forwards import is_forward_subject
+from bot.email.parse import ParsedMessage, parse
 from bot.intake import queries as q
-from bot.intake.forwards import is_forward_subject
-from bot.intake.parse import ParsedMessage, parse
+from bot.intake import rules
 from bot.intake.rules import Directory, PartnerInfo, Prospect
 from bot.intake.sources import Checkpoint, Incoming
-from bot.mail.extract import new_text
 from bot.models import (
     THREADED_EVENTS,
     AddressKind,
@@ -40,6 +40,7 @@ from bot.models import (
     Stage,
     utcnow,
 )
+from bot.replies import answers
 
 log = logging.getLogger(__name__)
 EXCERPT_CHARS = 500

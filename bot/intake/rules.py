@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bot.intake.parse import Address, ParsedMessage
+from bot.email.parse import Address, ParsedMessage
 from bot.models import Kind
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")

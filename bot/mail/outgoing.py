@@ -21,11 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import Settings
+from bot.digests.content import Rendered
 from bot.intake import queries as q
-from bot.intake.answers import mark_bounced
 from bot.intake.pipeline import job_row
-from bot.mail import tokens
-from bot.mail.content import Rendered
 from bot.mail.smtp import Mailer, Refused, SmtpError
 from bot.models import (
     AddressKind,
@@ -36,6 +34,8 @@ from bot.models import (
     utcnow,
 )
 from bot.outbox import Handler, Job, Retry
+from bot.replies import tokens
+from bot.replies.answers import mark_bounced
 
 log = logging.getLogger("handoff.mail")
 mail: sa.Table = Mail.__table__  # type: ignore[attr-defined]

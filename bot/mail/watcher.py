@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import ImapTarget
 from bot.db import first_line, session_factory
-from bot.intake.parse import parse
+from bot.email.parse import parse
 from bot.intake.pipeline import IngestResult, Intake, Superseded, load_directory
 from bot.intake.rules import Directory
 from bot.intake.sources import Incoming

@@ -38,14 +38,14 @@ from slack_sdk.models.views import View
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
-from bot.jobs.sweeps import quiet_partners
 from bot.models import ROLE_LABELS, Role
+from bot.nudges.sweeps import quiet_partners
+from bot.referrals import cards
 from bot.reports import render
 from bot.reports.chart import chart_png
 from bot.reports.listing import Item, referrals, to_csv
 from bot.reports.periods import Period, PeriodError, looks_like_period, parse_period
 from bot.reports.summary import Summary, partner, summary
-from bot.slack import cards
 from bot.slack.blocks import SECTION_TEXT, clean, escape, fit
 from bot.slack.views import overdue_line, unclaimed_line
 

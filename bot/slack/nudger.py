@@ -14,10 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import Settings, format_duration
-from bot.jobs.rules import gone
 from bot.models import JobKind, Nudge, NudgeKind, Partner, Referral, utcnow
+from bot.nudges.due import gone
 from bot.outbox import Defer, Handler, Job
-from bot.slack import cards
+from bot.referrals import cards
 from bot.slack.poster import slack_call
 from bot.slack.reminders import Quiet, inactive_post, nudge_post
 

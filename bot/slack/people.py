@@ -12,9 +12,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.claims import Refused
 from bot.db import upsert_insert
 from bot.models import SlackUser, utcnow
+from bot.referrals.actions import Refused
 from bot.slack.roster import Roster
 
 log = logging.getLogger("handoff.slack")

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import metrics
 from bot.models import JobKind, Referral, utcnow
 from bot.outbox import Defer, Handler, Job, Retry
-from bot.slack import cards
+from bot.referrals import cards
 from bot.slack.blocks import intro_post, thread_line
 
 log = logging.getLogger("handoff.slack")

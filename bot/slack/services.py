@@ -12,10 +12,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.claims import Outcome, Refused
 from bot.config import Settings
 from bot.outbox import Outbox
-from bot.slack import cards
+from bot.referrals import cards
+from bot.referrals.actions import Outcome, Refused
 from bot.slack.roster import Roster
 
 log = logging.getLogger("handoff.slack")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.intake.parse import parse
+from bot.email.parse import parse
 from bot.intake.rules import Directory, find_partner, noise
 from tests.conftest import CORPORA, IN_CI
 

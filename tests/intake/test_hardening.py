@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import create_engine
+from bot.email.html import html_to_text
+from bot.email.parse import parse
 from bot.intake import rules
-from bot.intake.html import html_to_text
-from bot.intake.parse import parse
 from bot.intake.pipeline import Intake
 from bot.intake.rules import Directory
 from tests.messages import message, write

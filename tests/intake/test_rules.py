@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.intake.forwards import find_forward_block
-from bot.intake.html import html_to_text
-from bot.intake.parse import decode, parse
+from bot.email.forwards import find_forward_block
+from bot.email.html import html_to_text
+from bot.email.parse import decode, parse
 from bot.intake.rules import Directory, PartnerInfo, company_from_domain, find_partner, noise
 from tests.messages import message
 

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.slack import reminders
 from bot.demo.standin.failures import server_error
 from bot.demo.standin.slack import SlackStandIn
+from bot.slack import reminders
 from tests.conftest import Handoff
 from tests.jobs.world import add_partner, add_referral, referral, update
 from tests.slackbot import running_bot, text_of

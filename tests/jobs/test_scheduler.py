@@ -6,8 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.jobs.scheduler import Scheduler
-from bot.jobs.sweeps import SweepResult
+from bot.nudges.sweeps import SweepResult
+from bot.scheduler import Scheduler
 from tests.jobs.world import settings_of
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.jobs.sweeps import FIRST_RESPONSE, INACTIVE_PARTNERS, NEXT_STEPS, UNCLAIMED
+from bot.nudges.sweeps import FIRST_RESPONSE, INACTIVE_PARTNERS, NEXT_STEPS, UNCLAIMED
 from tests.jobs.world import (
     T0,
     People,

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings, load_settings
-from bot.jobs.sweeps import Sweeper
 from bot.models import Event, Nudge, OutboxJob, Partner, Referral
+from bot.nudges.sweeps import Sweeper
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]

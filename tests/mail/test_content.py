@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
-from bot.mail.content import Digest, Item, StageNotice, digest, stage_notice
+from bot.digests.content import Digest, Item, StageNotice, digest, stage_notice
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 11, 16, 8, tzinfo=UTC)

@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings, load_settings
 from bot.db import session_factory
+from bot.demo.standin.smtp import Delivered, SmtpServer
+from bot.digests.sweep import DigestRun, Digests
 from bot.intake.pipeline import IngestResult, Intake, load_directory
-from bot.jobs.digests import DigestRun, Digests
 from bot.mail.outgoing import Postman
 from bot.mail.smtp import Mailer
 from bot.models import Event, Mail, OutboxJob, PartnerAddress, utcnow
 from bot.outbox import Outbox
-from bot.partners import add_partner
-from bot.demo.standin.smtp import Delivered, SmtpServer
+from bot.referrals.partners import add_partner
 from tests.jobs.world import T0, add_referral
 
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]
@@ -291,7 +291,7 @@ async def test_what_is_not_applied_is_kept_for_managers(world: World) -> None:
     assert "names no referral" in (results["names nothing"].reason or "")
     assert await world.events() == []
     async with session_factory(world.engine)() as session:
-        from bot.referrals import triage
+        from bot.referrals.lookup import triage
 
         waiting = await triage(session=session)
     assert len([t for t in waiting if t["kind"] == "digest_reply"]) == 3
@@ -419,9 +419,9 @@ def dsn(original: Delivered, recipient: str) -> bytes:
 
 
 async def test_a_partner_who_asked_hears_of_a_meeting_at_once(world: World) -> None:
-    from bot.claims import Actor, set_stage
-    from bot.jobs.digests import Notices
+    from bot.digests.sweep import Notices
     from bot.models import Partner, Stage
+    from bot.referrals.actions import Actor, set_stage
 
     async with world.engine.begin() as conn:
         await conn.execute(

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.intake.parse import parse
-from bot.mail.extract import Part, new_text, split_reply
+from bot.email.extract import Part, new_text, split_reply
+from bot.email.parse import parse
 from tests.conftest import CORPORA, FIXTURES, IN_CI
 
 REPLIES = CORPORA / "reply"

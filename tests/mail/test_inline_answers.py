@@ -14,9 +14,9 @@ import re
 import pytest
 
 from bot.db import session_factory
-from bot.mail.extract import split_reply
-from bot.referrals import triage
 from bot.demo.standin.smtp import Delivered
+from bot.email.extract import split_reply
+from bot.referrals.lookup import triage
 from tests.conftest import FIXTURES
 from tests.mail import test_digests
 from tests.mail.test_digests import ATTRIBUTION, DANA, World, reply, sent_digest

@@ -9,9 +9,9 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import load_settings
-from bot.jobs.digests import Digests
-from bot.slack import blocks
 from bot.demo.standin.smtp import SmtpServer
+from bot.digests.sweep import Digests
+from bot.slack import blocks
 from tests import test_imap
 from tests.conftest import Handoff
 from tests.dovecot import Dovecot

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import claims
 from bot.models import Role, Stage
+from bot.referrals import actions as claims
 from bot.reports import render
 from bot.reports.listing import referrals, to_csv
 from bot.reports.periods import parse_period

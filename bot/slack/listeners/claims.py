@@ -6,8 +6,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import claims
 from bot.models import Role
+from bot.referrals import actions as claims
 from bot.slack import blocks
 from bot.slack.services import Services
 from bot.slack.views import next_step_modal, reassign_modal, stage_modal

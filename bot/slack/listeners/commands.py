@@ -8,8 +8,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import claims
 from bot.models import ROLE_LABELS, Role
+from bot.referrals import actions as claims
 from bot.slack import attribution as attr
 from bot.slack.services import Services
 

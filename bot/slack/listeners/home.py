@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.claims import Refused
-from bot.slack import cards
+from bot.referrals import cards
+from bot.referrals.actions import Refused
 from bot.slack.services import Services
 from bot.slack.views import home_view
 

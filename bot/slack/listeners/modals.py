@@ -7,8 +7,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import claims
 from bot.models import Stage
+from bot.referrals import actions as claims
 from bot.slack import blocks
 from bot.slack.services import Services
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import claims, followups
-from bot.claims import Outcome
+from bot.referrals import actions as claims
+from bot.referrals import followups
+from bot.referrals.actions import Outcome
 from bot.slack import reminders
 from bot.slack.listeners.claims import open_modal_for
 from bot.slack.services import Services

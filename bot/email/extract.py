@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.intake.html import html_to_text
-from bot.mail.extract_html import quoted_text
+from bot.email.extract_html import quoted_text
+from bot.email.html import html_to_text
 
 _MAX_TEXT = 2 * 1024 * 1024
 _MAX_LINE = 400  # longest line (or joined attribution) a pattern ever looks at

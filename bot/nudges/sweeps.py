@@ -25,8 +25,6 @@ from bot.config import Settings
 from bot.db import as_utc, upsert_insert
 from bot.intake import queries as q
 from bot.intake.pipeline import job_row
-from bot.jobs import rules
-from bot.jobs.rules import Due, To
 from bot.models import (
     CLOSED_STAGES,
     Event,
@@ -40,6 +38,8 @@ from bot.models import (
     Stage,
     utcnow,
 )
+from bot.nudges import due as rules
+from bot.nudges.due import Due, To
 
 log = logging.getLogger("handoff.jobs")
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]

@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import ConfigError, Settings, parse_cron, zone_named
 from bot.db import as_utc, upsert_insert
-from bot.jobs import partner_view, rules
-from bot.jobs.partner_view import Names
-from bot.jobs.sweeps import Run, record_failure, record_run
-from bot.mail import content, outgoing
+from bot.digests import content
+from bot.digests import view as partner_view
+from bot.digests.view import Names
+from bot.mail import outgoing
 from bot.mail.outgoing import Addresses, Signer
 from bot.models import (
     NOTICE_STAGES,
@@ -41,6 +41,8 @@ from bot.models import (
     Referral,
     utcnow,
 )
+from bot.nudges import due as rules
+from bot.nudges.sweeps import Run, record_failure, record_run
 from bot.outbox import Handler, Job
 
 log = logging.getLogger("handoff.jobs")

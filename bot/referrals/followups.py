@@ -1,6 +1,6 @@
 """What an owner does from a reminder: snooze it, or mark the next joint step done.
 
-Same shape as bot/claims.py: one transaction that records the Slack request, changes the
+Same shape as bot/referrals/actions.py: one transaction that records the Slack request, changes the
 referral, and writes the event (a snooze is in the timeline, not in the thread).
 """
 
@@ -11,8 +11,16 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.claims import Actor, Outcome, Refused, changed, first_time, load, owner_or_manager
 from bot.models import CLOSED_STAGES, EventKind, Referral
+from bot.referrals.actions import (
+    Actor,
+    Outcome,
+    Refused,
+    changed,
+    first_time,
+    load,
+    owner_or_manager,
+)
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 SNOOZE = timedelta(days=1)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.mail.content import Item
+from bot.digests.content import Item
 from bot.models import CLOSED_STAGES, Event, EventKind, Referral, Stage
 from bot.slack.blocks import stage_label
 

@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import metrics
 from bot.config import Settings, format_duration
-from bot.jobs import rules
-from bot.jobs.digests import DIGESTS, DigestRun, Digests
-from bot.jobs.sweeps import (
+from bot.digests.sweep import DIGESTS, DigestRun, Digests
+from bot.nudges import due as rules
+from bot.nudges.sweeps import (
     FIRST_RESPONSE,
     INACTIVE_PARTNERS,
     NEXT_STEPS,

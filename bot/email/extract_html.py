@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from bot.intake.html import html_to_text
+from bot.email.html import html_to_text
 
 _MAX_HTML = 1024 * 1024
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:.-]*+)([^<>]*+)>")

@@ -13,16 +13,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings
+from bot.digests.sweep import Digests, Notices
 from bot.intake.pipeline import IngestResult
-from bot.jobs.digests import Digests, Notices
-from bot.jobs.scheduler import Scheduler
-from bot.jobs.sweeps import Sweeper
 from bot.mail.imap import ImapRefused
 from bot.mail.outgoing import Postman
 from bot.mail.smtp import Mailer
 from bot.mail.watcher import FolderWatcher, Observer, WatchSettings
 from bot.models import utcnow
+from bot.nudges.sweeps import Sweeper
 from bot.outbox import Handler, Outbox
+from bot.scheduler import Scheduler
 from bot.slack.app import build_app, web_client
 from bot.slack.nudger import Nudger
 from bot.slack.people import People

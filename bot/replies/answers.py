@@ -17,14 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.email.extract import Split, split_reply
+from bot.email.html import html_to_text
+from bot.email.parse import ParsedMessage, parse
 from bot.intake import rules
-from bot.intake.html import html_to_text
-from bot.intake.parse import ParsedMessage, parse
 from bot.intake.rules import Directory, PartnerInfo
-from bot.mail import inline, tokens
-from bot.mail.extract import Split, split_reply
-from bot.mail.inline import Piece
 from bot.models import AddressKind, Digest, Kind, Mail, MailStatus, PartnerAddress, Referral
+from bot.replies import inline, tokens
+from bot.replies.inline import Piece
 
 mail: sa.Table = Mail.__table__  # type: ignore[attr-defined]
 digest: sa.Table = Digest.__table__  # type: ignore[attr-defined]

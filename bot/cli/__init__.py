@@ -20,13 +20,13 @@ import sqlalchemy as sa
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_database, session_factory, share_one_cpu, upgrade
+from bot.digests.sweep import DIGESTS
 from bot.intake.pipeline import IngestResult, Intake, settings_directory
 from bot.intake.sources import SourceError, batched, read_paths
-from bot.jobs.digests import DIGESTS
-from bot.jobs.sweeps import SWEEPS
 from bot.logs import read_log_format, setup_logging
-from bot.partners import PartnerError, add_partner, list_partners
-from bot.referrals import list_referrals, raw_message, show_referral, triage
+from bot.nudges.sweeps import SWEEPS
+from bot.referrals.lookup import list_referrals, raw_message, show_referral, triage
+from bot.referrals.partners import PartnerError, add_partner, list_partners
 
 log = logging.getLogger("handoff")
 PROGRESS_SECONDS = 5.0
@@ -311,7 +311,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _serve(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
-    from bot.serve import serve
+    from bot.wiring import serve
 
     return await serve(settings, engine)
 
@@ -529,7 +529,7 @@ async def _replies_explain(args: argparse.Namespace, engine: Any, settings: Sett
 
 
 async def _jobs_list(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
-    from bot.jobs.scheduler import list_jobs
+    from bot.scheduler import list_jobs
 
     jobs = await list_jobs(engine, settings, datetime.now(UTC))
     if args.json:
@@ -547,7 +547,7 @@ async def _jobs_list(args: argparse.Namespace, engine: Any, settings: Settings) 
 
 
 async def _jobs_run(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
-    from bot.jobs.run import run_job
+    from bot.cli.jobs import run_job
 
     if args.name not in (*SWEEPS, DIGESTS):
         raise UsageError(f"no job {args.name!r} (one of: {', '.join((*SWEEPS, DIGESTS))})")
@@ -557,7 +557,7 @@ async def _jobs_run(args: argparse.Namespace, engine: Any, settings: Settings) -
 
 
 async def _digest_preview(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
-    from bot.jobs.run import preview_digest
+    from bot.cli.jobs import preview_digest
 
     return await preview_digest(
         engine, settings, args.slug, html=args.html, as_of=args.now, out=sys.stdout
@@ -565,7 +565,7 @@ async def _digest_preview(args: argparse.Namespace, engine: Any, settings: Setti
 
 
 async def _digest_send(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
-    from bot.jobs.run import send_digest
+    from bot.cli.jobs import send_digest
 
     return await send_digest(
         engine, settings, args.slug, always=args.always, as_of=args.now, out=sys.stdout
@@ -573,7 +573,7 @@ async def _digest_send(args: argparse.Namespace, engine: Any, settings: Settings
 
 
 async def _report(args: argparse.Namespace, engine: Any, settings: Settings) -> int:
-    from bot.reports.cli import ReportError, report
+    from bot.cli.reports import ReportError, report
 
     try:
         return await report(

@@ -16,8 +16,8 @@ from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import NamedTuple
 
-from bot.intake.forwards import ForwardBlock, find_forward_block
-from bot.intake.html import html_to_text
+from bot.email.forwards import ForwardBlock, find_forward_block
+from bot.email.html import html_to_text
 
 # Headers a Bcc'd or aliased partner address shows up in (DESIGN "Email intake rules").
 # Gmail keeps the address an alias or catch-all delivery was sent to in X-Gm-Original-To.

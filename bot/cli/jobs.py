@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings
-from bot.jobs.digests import DIGESTS, DigestRun, Digests
-from bot.jobs.digests import Planned as DigestPlanned
-from bot.jobs.rules import To
-from bot.jobs.sweeps import Planned, Sweeper
+from bot.digests.sweep import DIGESTS, DigestRun, Digests
+from bot.digests.sweep import Planned as DigestPlanned
 from bot.mail.outgoing import Postman
 from bot.mail.smtp import Mailer
 from bot.models import Mail, MailStatus, NudgeKind, OutboxJob
+from bot.nudges.due import To
+from bot.nudges.sweeps import Planned, Sweeper
 from bot.outbox import Outbox
 
 DELIVERY_SECONDS = 60.0

@@ -1,1 +1,0 @@
-"""Scheduled sweeps: nudges about unclaimed intros, slow first responses, next steps, partners."""
