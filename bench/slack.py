@@ -27,7 +27,8 @@ sys.path.insert(0, str(HERE.parent))
 from bench.common import emptied, own_settings, percentile, scaled  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import create_engine, session_factory, share_one_cpu, upgrade  # noqa: E402
-from bot.intake.pipeline import Intake, load_directory  # noqa: E402
+from bot.intake.pipeline import Intake
+from bot.referrals.directory import load_directory
 from bot.referrals.partners import add_partner
 from bot.slack import blocks  # noqa: E402
 from tests.messages import message  # noqa: E402

@@ -19,14 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
 from bot.db import first_line
-from bot.models import OutboxJob, utcnow
+from bot.models import JobKind, OutboxJob, utcnow
 
 log = logging.getLogger("handoff.outbox")
 outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]
+# A side effect, stored in the transaction that causes it; the worker below carries it out.
+INSERT_JOB = sa.insert(outbox)
+NO_SLACK = "handoff.no_slack"  # set on a connection: queue no Slack side effects (a backfill)
 
 MAX_BACKOFF = timedelta(minutes=15)
 POLL_SECONDS = 1.0  # jobs written by other processes (handoff ingest, replicas) wait at most this
@@ -248,3 +251,36 @@ class Outbox:
             values["attempts"] = outbox.c.attempts - 1
         async with self.engine.begin() as conn:
             await conn.execute(sa.update(outbox).where(outbox.c.id == job.id).values(**values))
+
+
+async def enqueue(
+    conn: AsyncConnection, kind: JobKind, referral_id: int, *, event_id: int | None = None
+) -> None:
+    """A Slack side effect of this transaction, carried out by the outbox after the commit."""
+    if conn.info.get(NO_SLACK):
+        return
+    await conn.execute(INSERT_JOB, job_row(kind, referral_id, event_id=event_id))
+
+
+def job_row(
+    kind: JobKind,
+    referral_id: int | None,
+    *,
+    event_id: int | None = None,
+    nudge_id: int | None = None,
+    target: str | None = None,
+    mail_id: int | None = None,
+) -> dict[str, object]:
+    """One outbox row, due now (wall-clock time: the outbox runs on it)."""
+    now = utcnow()
+    return {
+        "kind": str(kind),
+        "referral_id": referral_id,
+        "event_id": event_id,
+        "nudge_id": nudge_id,
+        "target": target,
+        "mail_id": mail_id,
+        "created_at": now,
+        "due_at": now,
+        "attempts": 0,
+    }

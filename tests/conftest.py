@@ -19,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot import cli
 from bot.db import async_url, create_engine, session_factory, upgrade
 from bot.demo.cast import PARTNERS
-from bot.intake.pipeline import load_directory
-from bot.intake.rules import Directory
 from bot.models import SQLModel
+from bot.referrals.directory import Directory, load_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"

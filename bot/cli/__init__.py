@@ -21,10 +21,11 @@ from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import open_database, session_factory, share_one_cpu, upgrade
 from bot.digests.sweep import DIGESTS
-from bot.intake.pipeline import IngestResult, Intake, settings_directory
+from bot.intake.pipeline import IngestResult, Intake
 from bot.intake.sources import SourceError, batched, read_paths
 from bot.logs import read_log_format, setup_logging
 from bot.nudges.sweeps import SWEEPS
+from bot.referrals.directory import settings_directory
 from bot.referrals.lookup import list_referrals, raw_message, show_referral, triage
 from bot.referrals.partners import PartnerError, add_partner, list_partners
 

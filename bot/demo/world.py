@@ -34,8 +34,9 @@ from bot.demo.cast import MAILBOX, PEOPLE, ZONE
 from bot.demo.standin.signing import block_actions, signed_headers, slash_command, view_submission
 from bot.demo.standin.slack import SlackStandIn
 from bot.demo.standin.smtp import SmtpServer
-from bot.intake.pipeline import IngestResult, Intake, load_directory
+from bot.intake.pipeline import IngestResult, Intake
 from bot.models import OutboxJob
+from bot.referrals.directory import load_directory
 from bot.wiring import Service
 
 outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]

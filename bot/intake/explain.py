@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.email.extract import Part, reads_html, split_reply
 from bot.email.parse import ParsedMessage, parse
 from bot.intake import rules
-from bot.intake.pipeline import settings_directory
+from bot.referrals.directory import settings_directory
 from bot.replies import answers
 from bot.replies.answers import Answer
 from bot.replies.inline import quoted_block

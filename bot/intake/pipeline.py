@@ -15,36 +15,31 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import metrics
-from bot.config import Settings
-from bot.db import session_factory
 from bot.email.extract import new_text
 from bot.email.forwards import is_forward_subject
 from bot.email.parse import ParsedMessage, parse
 from bot.intake import queries as q
 from bot.intake import rules
-from bot.intake.rules import Directory, PartnerInfo, Prospect
+from bot.intake.rules import Prospect
 from bot.intake.sources import Checkpoint, Incoming
 from bot.models import (
     THREADED_EVENTS,
-    AddressKind,
     EventKind,
     JobKind,
     Kind,
-    Partner,
-    PartnerAddress,
     Role,
     Stage,
     utcnow,
 )
+from bot.outbox import NO_SLACK, enqueue
+from bot.referrals import timeline
+from bot.referrals.directory import Directory, PartnerInfo
 from bot.replies import answers
 
 log = logging.getLogger(__name__)
 EXCERPT_CHARS = 500
-_NO_SLACK = "handoff.no_slack"  # set on an intake's connection: queue no Slack side effects
 
 
 @dataclass
@@ -88,48 +83,6 @@ class IngestResult:
             "source": self.source,
             "subject": self.subject,
         } | extra
-
-
-async def load_directory(
-    *,
-    session: AsyncSession,
-    internal_domains: frozenset[str],
-    mailbox: str | None,
-    secret: bytes | None = None,
-) -> Directory:
-    """Every partner with its aliases, contacts and domains (a few hundred rows at most)."""
-    partners = (await session.exec(select(Partner))).all()
-    grouped: dict[int, dict[str, set[str]]] = {
-        p.id: {k: set() for k in AddressKind} for p in partners if p.id is not None
-    }
-    for address in (await session.exec(select(PartnerAddress))).all():
-        grouped[address.partner_id][address.kind].add(address.value)
-    infos = {
-        p.id: PartnerInfo(
-            id=p.id,
-            slug=p.slug,
-            name=p.name,
-            aliases=frozenset(grouped[p.id][AddressKind.ALIAS]),
-            contacts=frozenset(grouped[p.id][AddressKind.CONTACT]),
-            domains=frozenset(grouped[p.id][AddressKind.DOMAIN]),
-        )
-        for p in partners
-        if p.id is not None
-    }
-    return Directory(
-        internal_domains=internal_domains, mailbox=mailbox, partners=infos, secret=secret
-    )
-
-
-async def settings_directory(engine: AsyncEngine, settings: Settings) -> Directory:
-    """The directory intake works with under these settings (the `handoff` commands)."""
-    async with session_factory(engine)() as session:
-        return await load_directory(
-            session=session,
-            internal_domains=settings.all_internal_domains,
-            mailbox=settings.partner_mailbox,
-            secret=settings.secret_bytes,
-        )
 
 
 class Superseded(Exception):  # noqa: N818 - a state, not a failure
@@ -188,7 +141,7 @@ class Intake:
         async with engine.connect() as conn:
             intake = cls(conn=conn, directory=directory, protection=protection, dry_run=dry_run)
             if not slack:
-                conn.info[_NO_SLACK] = True
+                conn.info[NO_SLACK] = True
             try:
                 if not dry_run:
                     yield intake
@@ -204,7 +157,7 @@ class Intake:
                     await conn.rollback()
             finally:
                 # The pooled connection outlives this Intake: leave it as it was.
-                conn.info.pop(_NO_SLACK, None)
+                conn.info.pop(NO_SLACK, None)
 
     async def ingest(
         self, raw: bytes, *, arrival_at: datetime | None = None, source: str = ""
@@ -679,52 +632,16 @@ async def _event(
 ) -> None:
     """One line of the referral's timeline, with the message as proof (and in its Slack thread)."""
     sender = message.parsed.sender
-    event_id = await conn.scalar(
-        q.INSERT_EVENT,
-        {
-            "referral_id": referral_id,
-            "kind": str(kind),
-            "actor": actor or (f"email:{sender.email}" if sender else "email:(unknown)"),
-            "at": message.arrival_at,
-            "message_id": message.parsed.message_id,
-            "detail": detail,
-        },
+    await timeline.record(
+        conn,
+        referral_id,
+        kind,
+        actor=actor or (f"email:{sender.email}" if sender else "email:(unknown)"),
+        at=message.arrival_at,
+        message_id=message.parsed.message_id,
+        detail=detail,
+        threaded=kind in THREADED_EVENTS,
     )
-    if kind in THREADED_EVENTS:
-        await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)
-
-
-async def enqueue(
-    conn: AsyncConnection, kind: JobKind, referral_id: int, *, event_id: int | None = None
-) -> None:
-    """A Slack side effect of this transaction, carried out by the outbox after the commit."""
-    if conn.info.get(_NO_SLACK):
-        return
-    await conn.execute(q.INSERT_JOB, job_row(kind, referral_id, event_id=event_id))
-
-
-def job_row(
-    kind: JobKind,
-    referral_id: int | None,
-    *,
-    event_id: int | None = None,
-    nudge_id: int | None = None,
-    target: str | None = None,
-    mail_id: int | None = None,
-) -> dict[str, object]:
-    """One outbox row, due now (wall-clock time: the outbox runs on it)."""
-    now = utcnow()
-    return {
-        "kind": str(kind),
-        "referral_id": referral_id,
-        "event_id": event_id,
-        "nudge_id": nudge_id,
-        "target": target,
-        "mail_id": mail_id,
-        "created_at": now,
-        "due_at": now,
-        "attempts": 0,
-    }
 
 
 _FWD_PREFIX = re.compile(r"^\s*((fwd?|tr|wg|rv|enc|re|aw|sv)\s*:\s*)+", re.IGNORECASE)

@@ -10,7 +10,6 @@ from bot.models import (
     TRIAGE_KINDS,
     Event,
     InboundMessage,
-    OutboxJob,
     Referral,
     Role,
 )
@@ -20,9 +19,6 @@ referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]
 
 INSERT_INBOUND = sa.insert(inbound)
-INSERT_EVENT = sa.insert(event).returning(event.c.id)
-# A side effect, stored in the transaction that causes it (bot/outbox.py carries it out).
-INSERT_JOB = sa.insert(OutboxJob.__table__)  # type: ignore[attr-defined]
 
 # The next per-partner sequence number is taken inside the insert; two writers that take the
 # same one collide on uq_referral_partner_seq and the loser goes again (see Intake.ingest).

@@ -22,8 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import Settings
 from bot.digests.content import Rendered
-from bot.intake import queries as q
-from bot.intake.pipeline import job_row
 from bot.mail.smtp import Mailer, Refused, SmtpError
 from bot.models import (
     AddressKind,
@@ -33,7 +31,7 @@ from bot.models import (
     PartnerAddress,
     utcnow,
 )
-from bot.outbox import Handler, Job, Retry
+from bot.outbox import INSERT_JOB, Handler, Job, Retry, job_row
 from bot.replies import tokens
 from bot.replies.answers import mark_bounced
 
@@ -194,7 +192,7 @@ async def record(
             .values(message_id=message_id, subject=rendered.subject[:2000], raw=raw)
         )
         job = job_row(JobKind.EMAIL, referral_id, mail_id=mail_id)
-        job_ids.append(await conn.scalar(q.INSERT_JOB.returning(q.INSERT_JOB.table.c.id), job))
+        job_ids.append(await conn.scalar(INSERT_JOB.returning(INSERT_JOB.table.c.id), job))
     return job_ids
 
 

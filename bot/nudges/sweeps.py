@@ -23,8 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot import metrics
 from bot.config import Settings
 from bot.db import as_utc, upsert_insert
-from bot.intake import queries as q
-from bot.intake.pipeline import job_row
 from bot.models import (
     CLOSED_STAGES,
     Event,
@@ -40,6 +38,7 @@ from bot.models import (
 )
 from bot.nudges import due as rules
 from bot.nudges.due import Due, To
+from bot.outbox import INSERT_JOB, job_row
 
 log = logging.getLogger("handoff.jobs")
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
@@ -212,7 +211,7 @@ class Sweeper:
                 for t in targets
             ]
         if jobs:
-            ids = await conn.execute(q.INSERT_JOB.returning(q.INSERT_JOB.table.c.id), jobs)
+            ids = await conn.execute(INSERT_JOB.returning(INSERT_JOB.table.c.id), jobs)
             result.job_ids = [row.id for row in ids]
 
     # --- the rules' candidates -------------------------------------------------------------

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import upsert_insert
 from bot.intake import queries as q
-from bot.intake.pipeline import enqueue
 from bot.models import (
     CLOSED_STAGES,
     NOTICE_STAGES,
@@ -30,6 +29,8 @@ from bot.models import (
     Stage,
     role_label,
 )
+from bot.outbox import enqueue
+from bot.referrals import timeline
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 applied_requests: sa.Table = SlackRequest.__table__  # type: ignore[attr-defined]
@@ -444,18 +445,10 @@ async def changed(
 ) -> int:
     """The event with the Slack user as actor; unless not `shown`, the post re-rendered and a
     line in its thread. Returns the event's id."""
-    event_id = await conn.scalar(
-        q.INSERT_EVENT,
-        {
-            "referral_id": referral_id,
-            "kind": str(kind),
-            "actor": actor.name,
-            "at": at,
-            "message_id": None,
-            "detail": detail,
-        },
+    event_id = await timeline.record(
+        conn, referral_id, kind, actor=actor.name, at=at, detail=detail, threaded=False
     )
     if shown:
         await enqueue(conn, JobKind.SLACK_UPDATE, referral_id)
         await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)
-    return int(event_id)
+    return event_id

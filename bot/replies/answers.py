@@ -21,8 +21,8 @@ from bot.email.extract import Split, split_reply
 from bot.email.html import html_to_text
 from bot.email.parse import ParsedMessage, parse
 from bot.intake import rules
-from bot.intake.rules import Directory, PartnerInfo
 from bot.models import AddressKind, Digest, Kind, Mail, MailStatus, PartnerAddress, Referral
+from bot.referrals.directory import Directory, PartnerInfo
 from bot.replies import inline, tokens
 from bot.replies.inline import Piece
 

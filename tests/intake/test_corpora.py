@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.email.parse import parse
-from bot.intake.rules import Directory, find_partner, noise
+from bot.intake.rules import find_partner, noise
+from bot.referrals.directory import Directory
 from tests.conftest import CORPORA, IN_CI
 
 MESSAGES = sorted(

@@ -14,7 +14,7 @@ from bot.email.html import html_to_text
 from bot.email.parse import parse
 from bot.intake import rules
 from bot.intake.pipeline import Intake
-from bot.intake.rules import Directory
+from bot.referrals.directory import Directory
 from tests.messages import message, write
 
 

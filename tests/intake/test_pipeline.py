@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import create_engine
 from bot.intake.pipeline import Intake
-from bot.intake.rules import Directory
+from bot.referrals.directory import Directory
 from tests.conftest import ROOT
 from tests.messages import mbox, message, write
 

@@ -7,7 +7,8 @@ import pytest
 from bot.email.forwards import find_forward_block
 from bot.email.html import html_to_text
 from bot.email.parse import decode, parse
-from bot.intake.rules import Directory, PartnerInfo, company_from_domain, find_partner, noise
+from bot.intake.rules import company_from_domain, find_partner, noise
+from bot.referrals.directory import Directory, PartnerInfo
 from tests.messages import message
 
 ACME = PartnerInfo(

@@ -17,11 +17,12 @@ from bot.config import Settings, load_settings
 from bot.db import session_factory
 from bot.demo.standin.smtp import Delivered, SmtpServer
 from bot.digests.sweep import DigestRun, Digests
-from bot.intake.pipeline import IngestResult, Intake, load_directory
+from bot.intake.pipeline import IngestResult, Intake
 from bot.mail.outgoing import Postman
 from bot.mail.smtp import Mailer
 from bot.models import Event, Mail, OutboxJob, PartnerAddress, utcnow
 from bot.outbox import Outbox
+from bot.referrals.directory import load_directory
 from bot.referrals.partners import add_partner
 from tests.jobs.world import T0, add_referral
 

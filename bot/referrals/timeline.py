@@ -1,0 +1,43 @@
+"""A referral's timeline: every change is an event (DESIGN "Domain words"), and most of them
+are also a line in the referral's Slack thread, queued in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import Event, EventKind, JobKind
+from bot.outbox import enqueue
+
+event: sa.Table = Event.__table__  # type: ignore[attr-defined]
+INSERT_EVENT = sa.insert(event).returning(event.c.id)
+
+
+async def record(
+    conn: AsyncConnection,
+    referral_id: int,
+    kind: EventKind,
+    *,
+    actor: str,
+    at: datetime,
+    detail: str,
+    message_id: str | None = None,
+    threaded: bool = True,
+) -> int:
+    """One event with its actor and proof; when `threaded`, a line in the post's thread too."""
+    event_id = await conn.scalar(
+        INSERT_EVENT,
+        {
+            "referral_id": referral_id,
+            "kind": str(kind),
+            "actor": actor,
+            "at": at,
+            "message_id": message_id,
+            "detail": detail,
+        },
+    )
+    if threaded:
+        await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)
+    return int(event_id)
