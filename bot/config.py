@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.utils import formataddr, parseaddr
 from typing import Annotated, Literal
-from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     Field,
     SecretStr,
@@ -21,6 +19,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.servers import ImapTarget, SmtpTarget, parse_imap_urls, parse_smtp_url
+from bot.text import parse_cron, parse_duration, zone_named
+
 ENV_PREFIX = "HANDOFF_"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 _MAILBOX = re.compile(r"^[a-z0-9._%-]+@[a-z0-9.-]+$")
@@ -30,162 +31,8 @@ _SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
 _SLACK_HANDLE = re.compile(r"^@?[a-z0-9][a-z0-9._-]{0,79}$")
 
 
-_DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: object) -> timedelta:
-    """`30m`, `4h`, `2d`, `1w`, or combined as `1h30m`; ValueError naming what was wrong."""
-    if isinstance(value, timedelta):
-        return value
-    text = str(value).strip().lower()
-    parts = _DURATION_PART.findall(text)
-    if not parts or _DURATION_PART.sub("", text).strip():
-        raise ValueError(f"{value!r} is not a duration (expected e.g. 30m, 4h, 2d)")
-    seconds = sum(int(n) * _UNITS[unit] for n, unit in parts)
-    if seconds <= 0:
-        raise ValueError(f"{value!r} is not a duration longer than zero")
-    return timedelta(seconds=seconds)
-
-
-def format_duration(delta: timedelta) -> str:
-    """The shortest spelling parse_duration reads back: 30m, 4h, 2d, 1h30m."""
-    seconds = int(delta.total_seconds())
-    out = ""
-    for unit in "dhms":
-        n, seconds = divmod(seconds, _UNITS[unit])
-        if n:
-            out += f"{n}{unit}"
-    return out or "0s"
-
-
 class ConfigError(Exception):
     """A setting is wrong; the message names the variable and is shown as one line."""
-
-
-@dataclass(frozen=True)
-class ImapTarget:
-    """One folder to watch, from one `HANDOFF_IMAP_URL` entry. Its repr never shows the password."""
-
-    tls: bool  # imaps://: TLS from the first byte; imap://: STARTTLS when the server offers it
-    host: str
-    port: int
-    user: str
-    password: str = field(repr=False)
-    folder: str
-
-    @property
-    def key(self) -> str:
-        """Names the folder in the database and in logs: no password, stable across restarts."""
-        return f"{self.user}@{self.host}:{self.port}/{self.folder}"
-
-
-def parse_imap_urls(value: str, password: str | None) -> list[ImapTarget]:
-    """Comma-separated `imaps://user:password@host:993/INBOX` URLs, each naming one folder."""
-    targets = []
-    for text in (part.strip() for part in value.split(",")):
-        if not text:
-            continue
-        try:
-            url = urlsplit(text)
-            port = url.port
-        except ValueError:
-            raise ValueError(
-                "an entry is not a URL (expected imaps://user:password@host:993/INBOX)"
-            ) from None
-        if url.scheme not in ("imap", "imaps") or not url.hostname:
-            shown = f"{url.scheme}://…" if url.scheme else "an entry"
-            raise ValueError(
-                f"{shown} is not an IMAP URL (expected imaps://user:password@host/INBOX)"
-            )
-        if not url.username:
-            raise ValueError(f"no user name in imap URL for {url.hostname}")
-        secret = unquote(url.password) if url.password is not None else password
-        if not secret:
-            raise ValueError(
-                f"no password for {unquote(url.username)}@{url.hostname} "
-                "(put it in the URL or in HANDOFF_IMAP_PASSWORD)"
-            )
-        folder = unquote(url.path.lstrip("/")) or "INBOX"
-        if folder.upper() == "INBOX":
-            folder = "INBOX"  # the one case-insensitive name (RFC 3501 section 5.1)
-        targets.append(
-            ImapTarget(
-                tls=url.scheme == "imaps",
-                host=url.hostname,
-                port=port or (993 if url.scheme == "imaps" else 143),
-                user=unquote(url.username),
-                password=secret,
-                folder=folder,
-            )
-        )
-    keys = [t.key for t in targets]
-    if len(set(keys)) != len(keys):
-        raise ValueError("the same folder is listed twice")
-    return targets
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    """Where mail goes, from `HANDOFF_SMTP_URL`. Its repr never shows the password."""
-
-    tls: bool  # smtps://: TLS from the first byte (465); smtp://: STARTTLS when offered (587)
-    host: str
-    port: int
-    user: str | None
-    password: str | None = field(default=None, repr=False)
-
-    @property
-    def shown(self) -> str:
-        """For logs and errors: no password."""
-        scheme = "smtps" if self.tls else "smtp"
-        who = f"{self.user}@" if self.user else ""
-        return f"{scheme}://{who}{self.host}:{self.port}"
-
-
-def parse_smtp_url(value: str) -> SmtpTarget:
-    """`smtp://user:password@host:587` (STARTTLS) or `smtps://user:password@host:465`."""
-    try:
-        url = urlsplit(value.strip())
-        port = url.port
-    except ValueError:
-        raise ValueError("not a URL (expected smtp://user:password@host:587)") from None
-    if url.scheme not in ("smtp", "smtps") or not url.hostname:
-        raise ValueError(
-            "not an SMTP URL (expected smtp://user:password@host:587 or smtps://…:465)"
-        )
-    if url.username and url.password is None:
-        raise ValueError(f"no password for {unquote(url.username)}@{url.hostname} in the URL")
-    return SmtpTarget(
-        tls=url.scheme == "smtps",
-        host=url.hostname,
-        port=port or (465 if url.scheme == "smtps" else 587),
-        user=unquote(url.username) if url.username else None,
-        password=unquote(url.password) if url.password is not None else None,
-    )
-
-
-_CRON_FIELDS = 5
-
-
-def parse_cron(value: str, zone: ZoneInfo) -> CronTrigger:
-    """A 5-field crontab line (`0 9 * * mon`) as an APScheduler CronTrigger in `zone`."""
-    text = " ".join(str(value).split())
-    if len(text.split(" ")) != _CRON_FIELDS:
-        raise ValueError(
-            f"{value!r} is not a cron expression (expected 5 fields, e.g. '0 9 * * mon')"
-        )
-    try:
-        trigger = CronTrigger.from_crontab(text, timezone=zone)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a cron expression ({exc})") from None
-    first = trigger.get_next_fire_time(None, datetime(2026, 1, 1, tzinfo=zone))
-    second = first and trigger.get_next_fire_time(first, first + timedelta(seconds=1))
-    if first is None or second is None:
-        raise ValueError(f"{value!r} never fires")
-    if second - first < timedelta(hours=1):
-        raise ValueError(f"{value!r} fires more than hourly (a digest is at most hourly)")
-    return trigger
 
 
 LogFormat = Literal["text", "json"]
@@ -197,16 +44,6 @@ def parse_log_format(value: object) -> LogFormat:
     if text not in ("text", "json"):
         raise ValueError(f"{value!r} is not a log format (expected text or json)")
     return "json" if text == "json" else "text"
-
-
-def zone_named(value: str) -> ZoneInfo:
-    """An IANA time zone; ValueError naming the value otherwise."""
-    try:
-        return ZoneInfo(value.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"{value!r} is not an IANA time zone (expected e.g. UTC or Europe/Berlin)"
-        ) from None
 
 
 class Settings(BaseSettings):

@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import metrics
-from bot.config import Settings, format_duration
+from bot.config import Settings
 from bot.digests.sweep import DIGESTS, DigestRun, Digests
 from bot.nudges import due as rules
 from bot.nudges.sweeps import (
@@ -31,8 +31,9 @@ from bot.nudges.sweeps import (
     UNCLAIMED,
     Sweeper,
     SweepResult,
-    job_run,
 )
+from bot.runs import job_run
+from bot.text import format_duration
 
 log = logging.getLogger("handoff.jobs")
 

@@ -13,7 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings
-from bot.digests.sweep import Digests, Notices
+from bot.digests.notices import Notices
+from bot.digests.sweep import Digests
 from bot.intake.pipeline import IngestResult
 from bot.mail.imap import ImapRefused
 from bot.mail.outgoing import Postman

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import ConfigError, format_duration, load_settings, parse_duration
+from bot.config import ConfigError, load_settings
+from bot.text import format_duration, parse_duration
 from tests.conftest import ROOT
 
 

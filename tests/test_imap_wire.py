@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from bot.config import ConfigError, ImapTarget, load_settings, parse_imap_urls
+from bot.config import ConfigError, load_settings
 from bot.mail.imap import (
     Fetched,
     FolderStatus,
@@ -21,6 +21,7 @@ from bot.mail.imap import (
     uid_set,
 )
 from bot.mail.watcher import BATCH_BYTES, BATCH_MESSAGES, Backoff, _batches
+from bot.servers import ImapTarget, parse_imap_urls
 
 PASSWORD = "hunter2-zz"
 MB = 1024 * 1024

@@ -21,8 +21,8 @@ from bot.config import load_settings
 from bot.db import create_engine, session_factory
 from bot.demo.standin.failures import Failure, disconnect, rate_limited, server_error, slack_error
 from bot.demo.standin.smtp import SmtpServer
+from bot.digests import mailing
 from bot.digests.content import Rendered
-from bot.mail import outgoing
 from bot.models import MailKind, utcnow
 from bot.nudges.sweeps import FIRST_RESPONSE, SWEEPS, UNCLAIMED
 from bot.referrals.partners import add_partner as register_partner
@@ -175,12 +175,12 @@ async def queue_notice(engine: AsyncEngine) -> None:
         assert partner.id is not None
         partner_id = partner.id
     async with engine.begin() as conn:
-        await outgoing.record(
+        await mailing.record(
             conn,
             settings=settings,
             kind=MailKind.STAGE,
             partner_id=partner_id,
-            contacts=await outgoing.active_contacts(conn, partner_id),
+            contacts=await mailing.active_contacts(conn, partner_id),
             render=lambda _: Rendered("ACME-1: a meeting", "A meeting.\n", "<p>A meeting.</p>"),
             at=utcnow(),
         )

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from bot.models import CLOSED_STAGES, Stage
-from bot.slack.blocks import day, duration, stage_label
+from bot.text import CLOSED, NEW, OPEN, day, duration, stage_label
 
 # RFC 5322 §2.1.1: lines SHOULD be no more than 78 characters, excluding the CRLF. 72 leaves
 # room for a reply's "> " (and ">> "): a client that re-wraps quoted lines at 76 leaves no tail
@@ -20,8 +20,6 @@ WIDTH = 72
 # inline under "> ACME-12 · …" tells us which referral they answer, and data can't forge a header.
 INDENT = "  "
 
-# The digest's sections, in order; a partner's answer under a title is about none of its items.
-NEW, OPEN, CLOSED = SECTIONS = ("New referrals", "Open referrals", "Closed this period")
 
 # RFC 6068 §2: characters an addr-spec may keep unencoded in a mailto URI ("+" for plus tags).
 _ADDR_SAFE = "@!$'()*+,;:"

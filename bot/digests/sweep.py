@@ -1,4 +1,4 @@
-"""Partner digests on each partner's schedule, and instant notices of stage changes.
+"""Partner digests on each partner's schedule (stage notices: bot/digests/notices.py).
 
 The sweep runs every HANDOFF_SWEEP_EVERY: for each partner it asks the partner's CronTrigger
 (its cron line, in its zone) for the latest slot, and records one digest for that slot under a
@@ -21,19 +21,15 @@ import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.config import ConfigError, Settings, parse_cron, zone_named
+from bot.config import ConfigError, Settings
 from bot.db import as_utc, upsert_insert
-from bot.digests import content
+from bot.digests import content, mailing
 from bot.digests import view as partner_view
+from bot.digests.mailing import Addresses, Signer
 from bot.digests.view import Names
-from bot.mail import outgoing
-from bot.mail.outgoing import Addresses, Signer
 from bot.models import (
-    NOTICE_STAGES,
     Digest,
     Event,
-    EventKind,
-    JobKind,
     Mail,
     MailKind,
     Partner,
@@ -41,9 +37,8 @@ from bot.models import (
     Referral,
     utcnow,
 )
-from bot.nudges import due as rules
-from bot.nudges.sweeps import Run, record_failure, record_run
-from bot.outbox import Handler, Job
+from bot.runs import Run, record_failure, record_run
+from bot.text import parse_cron, previous_fire, zone_named
 
 log = logging.getLogger("handoff.jobs")
 digest: sa.Table = Digest.__table__  # type: ignore[attr-defined]
@@ -159,11 +154,11 @@ class Digests:
             row = await _partner(conn, slug)
             start = await _last_sent(conn, row.id)
             found = await partner_view.rows(conn, partner_id=row.id, start=start, end=as_of)
-            contacts = await outgoing.active_contacts(conn, row.id)
+            contacts = await mailing.active_contacts(conn, row.id)
         names = await self.names.names(set().union(*(r.users for r in found)))
         secret = self.settings.secret_bytes or b"preview: HANDOFF_SECRET unset"
         signer = Signer(self.settings.partner_mailbox, secret)
-        contact = contacts[0] if contacts else outgoing.Contact(0, "contact@partner.example")
+        contact = contacts[0] if contacts else mailing.Contact(0, "contact@partner.example")
         addresses = signer.addresses(mail_id=0, partner_id=row.id, digest_id=0, contact=contact)
         _, zone = schedule(row, self.settings)
         return self._render(row, zone, start, as_of, found, names, addresses)
@@ -204,7 +199,7 @@ class Digests:
         last_sent = _last_sent_end(partner.c.id).correlate(partner).scalar_subquery()
         contacts = (
             sa.select(sa.func.count())
-            .where(outgoing.receives_mail(partner.c.id))
+            .where(mailing.receives_mail(partner.c.id))
             .correlate(partner)
             .scalar_subquery()
         )
@@ -222,7 +217,7 @@ class Digests:
                 continue
             if trigger is None:
                 continue
-            slot = rules.previous_fire(trigger, as_of)
+            slot = previous_fire(trigger, as_of)
             if slot is None or slot <= row.created_at:
                 continue
             if row.last is not None and as_utc(row.last) >= slot:
@@ -230,7 +225,7 @@ class Digests:
             start = as_utc(row.last_sent)
             if start is None:
                 # The first digest covers the period before its slot (or since registration).
-                before = rules.previous_fire(trigger, slot - timedelta(seconds=1))
+                before = previous_fire(trigger, slot - timedelta(seconds=1))
                 start = max(before or row.created_at, row.created_at)
             due.append((row, slot, start))
         return due
@@ -277,8 +272,8 @@ class Digests:
                     return  # recorded by another run or process first
                 recipients: tuple[str, ...] = ()
                 if why_not is None:
-                    contacts = await outgoing.active_contacts(conn, row.id)
-                    result.job_ids += await outgoing.record(
+                    contacts = await mailing.active_contacts(conn, row.id)
+                    result.job_ids += await mailing.record(
                         conn,
                         settings=self.settings,
                         kind=MailKind.DIGEST,
@@ -304,88 +299,6 @@ class Digests:
                 if tx.is_active:
                     await tx.rollback()
                 raise
-
-
-class Notices:
-    """The outbox's handler that turns a stage change into the partner's emails (if it wants)."""
-
-    def __init__(self, engine: AsyncEngine, settings: Settings, names: Names) -> None:
-        self.engine = engine
-        self.settings = settings
-        self.names = names
-
-    def handlers(self) -> dict[str, Handler]:
-        return {JobKind.STAGE_NOTICE: self.record}
-
-    async def record(self, job: Job) -> str | None:
-        async with self.engine.connect() as conn:
-            found = (
-                await conn.execute(
-                    sa.select(
-                        event.c.id,
-                        event.c.detail,
-                        event.c.referral_id,
-                        partner.c.id.label("partner_id"),
-                        partner.c.name,
-                        partner.c.timezone,
-                        partner.c.digest_cron,
-                        partner.c.stage_emails,
-                    )
-                    .join(referral, referral.c.id == event.c.referral_id)
-                    .join(partner, partner.c.id == referral.c.partner_id)
-                    .where(event.c.id == job.event_id, event.c.kind == str(EventKind.STAGE_CHANGED))
-                )
-            ).first()
-            if found is None or not found.stage_emails:
-                return None
-            change = partner_view.STAGE_CHANGE.match(found.detail or "")
-            if change is None or change.group(2) not in NOTICE_STAGES:
-                return None
-            rows = await partner_view.rows(
-                conn,
-                partner_id=found.partner_id,
-                start=None,
-                end=utcnow() + timedelta(days=1),
-                only=[found.referral_id],
-            )
-        if not rows:
-            return None
-        names = await self.names.names(rows[0].users)
-        _, zone = schedule(found, self.settings)
-
-        def render(addresses: Addresses) -> content.Rendered:
-            item = partner_view.item(rows[0], names, addresses.about(found.referral_id))
-            return content.stage_notice(
-                content.StageNotice(
-                    partner=found.name,
-                    sender=sender_name(self.settings),
-                    tz=zone,
-                    item=item,
-                    old_stage=change.group(1),
-                    new_stage=change.group(2),
-                    reply_to=addresses.about(found.referral_id),
-                    unsubscribe=addresses.unsubscribe,
-                    at=utcnow(),
-                )
-            )
-
-        async with self.engine.begin() as conn:
-            done = await conn.scalar(sa.select(sa.func.count()).where(mail.c.event_id == found.id))
-            if done:
-                return None  # a retried job: its emails are recorded already
-            contacts = await outgoing.active_contacts(conn, found.partner_id)
-            await outgoing.record(
-                conn,
-                settings=self.settings,
-                kind=MailKind.STAGE,
-                partner_id=found.partner_id,
-                contacts=contacts,
-                render=render,
-                at=utcnow(),
-                referral_id=found.referral_id,
-                event_id=found.id,
-            )
-        return f"mail: stage notice ({change.group(2)}) queued for {len(contacts)} contact(s)"
 
 
 def sender_name(settings: Settings) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.digests.content import Item
 from bot.models import CLOSED_STAGES, Event, EventKind, Referral, Stage
-from bot.slack.blocks import stage_label
+from bot.text import stage_label
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]

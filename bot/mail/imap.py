@@ -20,7 +20,7 @@ from typing import Any, TypeVar, cast
 import aioimaplib
 from aioimaplib import Command, quoted
 
-from bot.config import ImapTarget
+from bot.servers import ImapTarget
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

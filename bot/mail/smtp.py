@@ -12,7 +12,7 @@ import logging
 import aiosmtplib
 
 from bot import metrics
-from bot.config import SmtpTarget
+from bot.servers import SmtpTarget
 
 log = logging.getLogger("handoff.mail")
 TIMEOUT_SECONDS = 30.0

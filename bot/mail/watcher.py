@@ -22,7 +22,6 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.config import ImapTarget
 from bot.db import first_line, session_factory
 from bot.email.parse import parse
 from bot.intake.pipeline import IngestResult, Intake, Superseded
@@ -31,6 +30,7 @@ from bot.locks import run_exclusive
 from bot.mail.imap import Fetched, FolderStatus, ImapConnection, ImapError, ImapRefused
 from bot.models import ImapFolder, InboundMessage, utcnow
 from bot.referrals.directory import Directory, load_directory
+from bot.servers import ImapTarget
 
 log = logging.getLogger(__name__)
 FOLDERS = ImapFolder.__table__  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.models import CLOSED_STAGES, NudgeKind
+from bot.text import previous_fire
 
 REMINDER_TIME = time(9, 0)  # next steps are reminded at 09:00 in their owner's time zone
 # 09:00 falls between 19:00 UTC the day before (UTC+14) and 21:00 UTC the day itself (UTC-12).
@@ -134,34 +135,6 @@ def last_slot(trigger: CronTrigger, now: datetime) -> datetime:
     if slot is None:
         raise ValueError("the trigger fires less than weekly")
     return slot
-
-
-def previous_fire(
-    trigger: CronTrigger,
-    now: datetime,
-    *,
-    windows: tuple[timedelta, ...] = (
-        timedelta(hours=2),
-        timedelta(days=8),
-        timedelta(days=35),
-        timedelta(days=400),
-    ),
-) -> datetime | None:
-    """The trigger's latest fire time at or before `now`, in UTC, or None within a year.
-
-    CronTrigger only looks forward, so this walks forward from `now` minus a window: two hours
-    first (an hourly schedule, which the digest sweep asks about every minute), then a week
-    (most schedules), a month, a year, so that no schedule costs more than a few dozen steps.
-    """
-    for window in windows:
-        slot = None
-        moment = trigger.get_next_fire_time(None, now - window)
-        while moment is not None and moment <= now:
-            slot = moment
-            moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-        if slot is not None:
-            return slot.astimezone(UTC)
-    return None
 
 
 def gone(kind: str, *, cycle_at: datetime, level: int, target: str | None, row: Any) -> str | None:

@@ -12,9 +12,9 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -28,7 +28,6 @@ from bot.models import (
     Event,
     EventKind,
     JobKind,
-    JobRun,
     Nudge,
     NudgeKind,
     Partner,
@@ -39,13 +38,13 @@ from bot.models import (
 from bot.nudges import due as rules
 from bot.nudges.due import Due, To
 from bot.outbox import INSERT_JOB, job_row
+from bot.runs import Run, record_failure, record_run
 
 log = logging.getLogger("handoff.jobs")
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]
 nudge: sa.Table = Nudge.__table__  # type: ignore[attr-defined]
-job_run: sa.Table = JobRun.__table__  # type: ignore[attr-defined]
 
 UNCLAIMED = "unclaimed"
 FIRST_RESPONSE = "first-response"
@@ -73,31 +72,6 @@ class Planned:
 
     due: Due
     targets: tuple[str | None, ...]  # None: the post's thread
-
-
-class Sent(Protocol):
-    @property
-    def targets(self) -> tuple[str | None, ...]: ...
-
-
-PlannedT = TypeVar("PlannedT", bound=Sent)
-
-
-@dataclass
-class Run(Generic[PlannedT]):
-    """One run of a scheduled job: what it planned (nudges, digests) and what it queued."""
-
-    name: str
-    as_of: datetime
-    dry_run: bool
-    planned: list[PlannedT] = field(default_factory=list)
-    job_ids: list[int] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def messages(self) -> int:
-        return sum(len(p.targets) for p in self.planned)
 
 
 SweepResult = Run[Planned]
@@ -390,39 +364,6 @@ def _escalated(kind: NudgeKind, cycle: sa.ColumnElement[Any]) -> sa.Exists:
         )
         .correlate(referral)
     )
-
-
-async def record_run(
-    conn: AsyncConnection,
-    name: str,
-    started: datetime,
-    as_of: datetime,
-    seconds: float,
-    sent: int,
-    error: str | None,
-) -> None:
-    values: dict[str, Any] = {
-        "started_at": started,
-        "as_of": as_of,
-        "seconds": seconds,
-        "sent": sent,
-        "error": error,
-    }
-    insert = upsert_insert(conn.dialect, job_run)
-    await conn.execute(
-        insert.values(name=name, **values).on_conflict_do_update(
-            index_elements=[job_run.c.name], set_=values
-        )
-    )
-
-
-async def record_failure(
-    engine: AsyncEngine, name: str, wall: datetime, as_of: datetime, started: float, exc: Exception
-) -> None:
-    """A failed run in job_run, with the first line of its error (`handoff jobs list`)."""
-    async with engine.begin() as conn:
-        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        await record_run(conn, name, wall, as_of, time.perf_counter() - started, 0, error)
 
 
 def _ts_time(ts: str | None) -> datetime | None:

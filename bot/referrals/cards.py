@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +22,6 @@ from bot.models import (
     utcnow,
     waits_for_triage,
 )
-from bot.slack.blocks import Card
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
@@ -31,6 +30,34 @@ address: sa.Table = PartnerAddress.__table__  # type: ignore[attr-defined]
 inbound: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 
 HOME_LIMIT = 50  # per list; the App Home says how many more there are
+
+
+@dataclass(frozen=True)
+class Card:
+    """What a referral's Slack post shows."""
+
+    ref: str
+    partner_slug: str
+    partner_name: str
+    prospect_email: str
+    prospect_name: str | None
+    prospect_company: str | None
+    subject: str
+    excerpt: str
+    received_at: datetime
+    stage: str
+    role: str | None
+    owner: str | None
+    claimed_at: datetime | None
+    first_response_at: datetime | None
+    next_step: str | None
+    next_step_due: date | None
+    amount: float | None
+    conflict_ref: str | None = None
+    conflict_partner: str | None = None
+    disputed: bool = False  # this referral came later and its dispute is open
+    conflict_settled: bool = False  # a manager settled it (or set the later one's role)
+    closed_by: str | None = None
 
 
 @dataclass(frozen=True)

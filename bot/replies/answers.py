@@ -17,10 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.email.auto import OOO_SUBJECT
 from bot.email.extract import Split, split_reply
 from bot.email.html import html_to_text
 from bot.email.parse import ParsedMessage, parse
-from bot.intake import rules
 from bot.models import AddressKind, Digest, Kind, Mail, MailStatus, PartnerAddress, Referral
 from bot.referrals.directory import Directory, PartnerInfo
 from bot.replies import inline, tokens
@@ -148,7 +148,7 @@ async def answer(
             ),
             sent=sent,
         )
-    if rules.OOO_SUBJECT.match(parsed.subject):
+    if OOO_SUBJECT.match(parsed.subject):
         # Weak evidence is enough here: people do not answer our digests "Out of office: …".
         why = f"out-of-office answer to our {kind(sent)}"
         return Answer(Kind.AUTO_REPLY, partner, reason=why, sent=sent)

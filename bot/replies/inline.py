@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from bot.digests.content import SECTIONS
 from bot.email.extract import Part, Split, split_reply
+from bot.text import SECTIONS
 
 _MAX_LINE = 400
 _MAX_HISTORY = 5000  # lines of unmarked history compared with our mail

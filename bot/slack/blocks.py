@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -22,6 +22,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.models import CLOSED_STAGES, ROLE_LABELS, Role, Stage, role_label
+from bot.referrals.cards import Card
+from bot.text import day, duration, stage_label
 
 # Action ids, and the callback ids of the modals they open (bot/slack/views.py).
 CLAIM_SOURCED = "claim_sourced"
@@ -53,35 +55,6 @@ _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 _VALUE = re.compile(r"([a-z_]+):([a-z_]*):([^:\s]+)")
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-@dataclass(frozen=True)
-class Card:
-    """What a referral's Slack post shows."""
-
-    ref: str
-    partner_slug: str
-    partner_name: str
-    prospect_email: str
-    prospect_name: str | None
-    prospect_company: str | None
-    subject: str
-    excerpt: str
-    received_at: datetime
-    stage: str
-    role: str | None
-    owner: str | None
-    claimed_at: datetime | None
-    first_response_at: datetime | None
-    next_step: str | None
-    next_step_due: date | None
-    amount: float | None
-    conflict_ref: str | None = None
-    conflict_partner: str | None = None
-    disputed: bool = False  # this referral came later and its dispute is open
-    conflict_settled: bool = False  # a manager settled it (or set the later one's role)
-    closed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,28 +120,6 @@ def when(moment: datetime) -> str:
     utc = moment.astimezone(UTC)
     stamp = int(utc.timestamp())
     return f"<!date^{stamp}^{{date_short_pretty}} at {{time}}|{utc:%Y-%m-%d %H:%M} UTC>"
-
-
-def day(due: date) -> str:
-    """A due date as "Fri 2024-05-03", independent of the process locale."""
-    return f"{_WEEKDAYS[due.weekday()]} {due.isoformat()}"
-
-
-def duration(delta: timedelta) -> str:
-    """A duration as "45m", "2h 05m" or "3d 4h"."""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
-
-
-def stage_label(stage: str) -> str:
-    """The stage as people read it: "Contacted" for "contacted"."""
-    return Stage(stage).value.capitalize()
 
 
 def who(card: Card) -> str:

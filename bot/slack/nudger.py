@@ -13,13 +13,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.config import Settings, format_duration
+from bot.config import Settings
 from bot.models import JobKind, Nudge, NudgeKind, Partner, Referral, utcnow
 from bot.nudges.due import gone
 from bot.outbox import Defer, Handler, Job
 from bot.referrals import cards
 from bot.slack.poster import slack_call
 from bot.slack.reminders import Quiet, inactive_post, nudge_post
+from bot.text import format_duration
 
 log = logging.getLogger("handoff.slack")
 nudge: sa.Table = Nudge.__table__  # type: ignore[attr-defined]

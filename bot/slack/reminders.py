@@ -15,20 +15,19 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.models import NudgeKind
+from bot.referrals.cards import Card
 from bot.slack.blocks import (
     FALLBACK_TEXT,
     SECTION_TEXT,
-    Card,
     Post,
     _md,
-    day,
-    duration,
     escape,
     fit,
     mention,
     one_line,
     who,
 )
+from bot.text import day, duration
 
 # Action ids of the reminders' buttons (bot/slack/listeners/reminders.py).
 RESPONDED = "nudge_responded"

@@ -24,21 +24,19 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.models import Stage
+from bot.referrals.cards import Card
 from bot.slack.blocks import (
     NEXT_STEP_MODAL,
     REASSIGN_MODAL,
     SECTION_TEXT,
     STAGE_MODAL,
-    Card,
-    day,
-    duration,
     escape,
     fit,
     mention,
     one_line,
-    stage_label,
     who,
 )
+from bot.text import day, duration, stage_label
 
 NEXT_STEP_MAX = 500
 # How many cards each App Home list shows: a view holds at most 100 blocks

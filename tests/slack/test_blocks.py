@@ -13,6 +13,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.referrals.cards import Card
 from bot.slack.blocks import (
     CHANGE_ROLE,
     CLAIM_INFLUENCED,
@@ -25,10 +26,8 @@ from bot.slack.blocks import (
     REASSIGN_MODAL,
     STAGE_MODAL,
     UPDATE_STAGE,
-    Card,
     Post,
     action_value,
-    duration,
     escape,
     fit,
     intro_post,
@@ -36,6 +35,7 @@ from bot.slack.blocks import (
     thread_line,
 )
 from bot.slack.views import home_view, next_step_modal, reassign_modal, stage_modal
+from bot.text import duration
 
 RECEIVED = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2024, 5, 2, 9, 0, tzinfo=UTC)

@@ -1,0 +1,109 @@
+"""The IMAP folders to watch and the SMTP server to send through, as their URLs are written in
+HANDOFF_IMAP_URL and HANDOFF_SMTP_URL (passwords percent-encoded, never shown)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+
+@dataclass(frozen=True)
+class ImapTarget:
+    """One folder to watch, from one `HANDOFF_IMAP_URL` entry. Its repr never shows the password."""
+
+    tls: bool  # imaps://: TLS from the first byte; imap://: STARTTLS when the server offers it
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    folder: str
+
+    @property
+    def key(self) -> str:
+        """Names the folder in the database and in logs: no password, stable across restarts."""
+        return f"{self.user}@{self.host}:{self.port}/{self.folder}"
+
+
+def parse_imap_urls(value: str, password: str | None) -> list[ImapTarget]:
+    """Comma-separated `imaps://user:password@host:993/INBOX` URLs, each naming one folder."""
+    targets = []
+    for text in (part.strip() for part in value.split(",")):
+        if not text:
+            continue
+        try:
+            url = urlsplit(text)
+            port = url.port
+        except ValueError:
+            raise ValueError(
+                "an entry is not a URL (expected imaps://user:password@host:993/INBOX)"
+            ) from None
+        if url.scheme not in ("imap", "imaps") or not url.hostname:
+            shown = f"{url.scheme}://…" if url.scheme else "an entry"
+            raise ValueError(
+                f"{shown} is not an IMAP URL (expected imaps://user:password@host/INBOX)"
+            )
+        if not url.username:
+            raise ValueError(f"no user name in imap URL for {url.hostname}")
+        secret = unquote(url.password) if url.password is not None else password
+        if not secret:
+            raise ValueError(
+                f"no password for {unquote(url.username)}@{url.hostname} "
+                "(put it in the URL or in HANDOFF_IMAP_PASSWORD)"
+            )
+        folder = unquote(url.path.lstrip("/")) or "INBOX"
+        if folder.upper() == "INBOX":
+            folder = "INBOX"  # the one case-insensitive name (RFC 3501 section 5.1)
+        targets.append(
+            ImapTarget(
+                tls=url.scheme == "imaps",
+                host=url.hostname,
+                port=port or (993 if url.scheme == "imaps" else 143),
+                user=unquote(url.username),
+                password=secret,
+                folder=folder,
+            )
+        )
+    keys = [t.key for t in targets]
+    if len(set(keys)) != len(keys):
+        raise ValueError("the same folder is listed twice")
+    return targets
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where mail goes, from `HANDOFF_SMTP_URL`. Its repr never shows the password."""
+
+    tls: bool  # smtps://: TLS from the first byte (465); smtp://: STARTTLS when offered (587)
+    host: str
+    port: int
+    user: str | None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def shown(self) -> str:
+        """For logs and errors: no password."""
+        scheme = "smtps" if self.tls else "smtp"
+        who = f"{self.user}@" if self.user else ""
+        return f"{scheme}://{who}{self.host}:{self.port}"
+
+
+def parse_smtp_url(value: str) -> SmtpTarget:
+    """`smtp://user:password@host:587` (STARTTLS) or `smtps://user:password@host:465`."""
+    try:
+        url = urlsplit(value.strip())
+        port = url.port
+    except ValueError:
+        raise ValueError("not a URL (expected smtp://user:password@host:587)") from None
+    if url.scheme not in ("smtp", "smtps") or not url.hostname:
+        raise ValueError(
+            "not an SMTP URL (expected smtp://user:password@host:587 or smtps://…:465)"
+        )
+    if url.username and url.password is None:
+        raise ValueError(f"no password for {unquote(url.username)}@{url.hostname} in the URL")
+    return SmtpTarget(
+        tls=url.scheme == "smtps",
+        host=url.hostname,
+        port=port or (465 if url.scheme == "smtps" else 587),
+        user=unquote(url.username) if url.username else None,
+        password=unquote(url.password) if url.password is not None else None,
+    )
