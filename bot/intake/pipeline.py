@@ -35,6 +35,7 @@ from bot.models import (
 )
 from bot.outbox import NO_SLACK, enqueue
 from bot.referrals import timeline
+from bot.referrals.actions import MARK_FIRST_RESPONSE
 from bot.referrals.directory import Directory, PartnerInfo
 from bot.replies import answers
 
@@ -525,7 +526,7 @@ async def _thread_reply(
     if first:
         # The first internal reply in the intro's thread is the first response (DESIGN).
         await conn.execute(
-            q.MARK_FIRST_RESPONSE, {"b_id": thread.referral_id, "b_at": message.arrival_at}
+            MARK_FIRST_RESPONSE, {"b_id": thread.referral_id, "b_at": message.arrival_at}
         )
         await enqueue(conn, JobKind.SLACK_UPDATE, thread.referral_id)  # the post shows it
     if is_internal:

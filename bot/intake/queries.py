@@ -82,11 +82,6 @@ FACTS = sa.union_all(
 # PostgreSQL only: serialize intake decisions about one prospect across workers and replicas.
 LOCK_KEY = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(bindparam("key"), 0)))
 
-MARK_FIRST_RESPONSE = (
-    sa.update(referral)
-    .where(referral.c.id == bindparam("b_id"), referral.c.first_response_at.is_(None))
-    .values(first_response_at=bindparam("b_at", type_=referral.c.first_response_at.type))
-)
 
 MARK_DISPUTED = (
     sa.update(referral)

@@ -1,21 +1,16 @@
-"""What reps and managers do to a referral from Slack: claim, release, role, stage, next step.
-
-Each action is one transaction: it records the Slack request (so a retried request applies
-once), changes the referral with a compare-and-set, writes the event with the Slack user as
-actor, and queues the Slack update of the post and the line in its thread (bot/outbox.py).
-"""
+"""What reps do to a referral from Slack: claim, not a fit, release, reassign, role, first
+response, next step, stage. Each is one transaction (bot/referrals/acting.py's prologue), a
+compare-and-set on the referral, and its event."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.db import upsert_insert
-from bot.intake import queries as q
 from bot.models import (
     CLOSED_STAGES,
     NOTICE_STAGES,
@@ -25,46 +20,26 @@ from bot.models import (
     Partner,
     Referral,
     Role,
-    SlackRequest,
     Stage,
     role_label,
 )
 from bot.outbox import enqueue
-from bot.referrals import timeline
+from bot.referrals.acting import Actor, Outcome, Refused, act, changed, load
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
-applied_requests: sa.Table = SlackRequest.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
 
 CLAIM_ROLES = frozenset(ROLE_LABELS) - {Role.DISPUTED}  # disputes are settled by managers
-STAGE_LABELS = {stage: stage.value.capitalize() for stage in Stage}
 # What the reports count as a meeting booked and an opportunity: reached, whatever came next.
 OPPORTUNITY_OR_LATER = frozenset({Stage.OPPORTUNITY, Stage.WON})
 MEETING_OR_LATER = OPPORTUNITY_OR_LATER | {Stage.MEETING}
 
-
-class Refused(Exception):  # noqa: N818 - an answer to the user, not a crash
-    """The action is not allowed or no longer possible; the message is shown to the user."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who clicked, and what Slack's user groups let them do (bot/slack/roster.py)."""
-
-    user: str
-    may_claim: bool = True
-    manager: bool = False
-
-    @property
-    def name(self) -> str:
-        return f"slack:{self.user}"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ref: str
-    applied: bool  # False: this very request was applied before (a Slack retry)
-    note: str | None = None  # told to the user alone (ephemeral)
+# The first response stops the clock once: a click in Slack, or a rep's reply-all (intake).
+MARK_FIRST_RESPONSE = (
+    sa.update(referral)
+    .where(referral.c.id == bindparam("b_id"), referral.c.first_response_at.is_(None))
+    .values(first_response_at=bindparam("b_at", type_=referral.c.first_response_at.type))
+)
 
 
 async def claim(
@@ -75,10 +50,8 @@ async def claim(
         raise Refused(f"{role} is not a role one claims with")
     if not actor.may_claim:
         raise Refused("Only members of the reps' user group can claim referrals.")
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
+
+    async def change(conn: AsyncConnection, row: Any) -> Outcome:
         won = await conn.execute(
             sa.update(referral)
             .where(
@@ -103,30 +76,31 @@ async def claim(
         if won.rowcount != 1:
             # Another claim won meanwhile; read the row again to name the winner (on
             # PostgreSQL the UPDATE waited for it, and this read sees its commit).
-            row = await load(conn, ref)
-            if row.owner == actor.user:
+            now = await load(conn, row.ref)
+            if now.owner == actor.user:
                 raise Refused(f"You already claimed {row.ref}.")
-            if row.owner:
-                raise Refused(f"{row.ref} is already claimed by <@{row.owner}>.")
-            raise Refused(f"{row.ref} is closed ({row.stage}); nothing to claim.")
+            if now.owner:
+                raise Refused(f"{row.ref} is already claimed by <@{now.owner}>.")
+            raise Refused(f"{row.ref} is closed ({now.stage}); nothing to claim.")
         detail = f"claimed as {ROLE_LABELS[role]}"
+        note = None
         if row.role == Role.DISPUTED:
             detail += " (the partner's role stays disputed until a manager settles it)"
+            note = f"{row.ref} is yours. Its partner role is disputed until a manager settles it."
         await changed(conn, row.id, EventKind.CLAIMED, actor, at, detail)
-    note = None
-    if row.role == Role.DISPUTED:
-        note = f"{row.ref} is yours. Its partner role is disputed until a manager settles it."
-    return Outcome(row.ref, applied=True, note=note)
+        return Outcome(row.ref, applied=True, note=note)
+
+    return await act(engine=engine, ref=ref, actor=actor, at=at, request=request, change=change)
 
 
-async def not_a_fit(*, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str):
+async def not_a_fit(
+    *, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str
+) -> Outcome:
     """Close an unclaimed intro as not a fit (it stays in the reports, as disqualified)."""
     if not (actor.may_claim or actor.manager):
         raise Refused("Only members of the reps' user group can triage referrals.")
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
+
+    async def change(conn: AsyncConnection, row: Any) -> Outcome:
         done = await conn.execute(
             sa.update(referral)
             .where(
@@ -139,18 +113,17 @@ async def not_a_fit(*, engine: AsyncEngine, ref: str, actor: Actor, at: datetime
         if done.rowcount != 1:
             raise Refused(f"{row.ref} is already claimed or closed.")
         await changed(conn, row.id, EventKind.NOT_A_FIT, actor, at, "marked not a fit")
-    return Outcome(row.ref, applied=True)
+        return Outcome(row.ref, applied=True)
+
+    return await act(engine=engine, ref=ref, actor=actor, at=at, request=request, change=change)
 
 
 async def release(
     *, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str
 ) -> Outcome:
     """Give the referral back to the channel: no owner, claimable again."""
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
-        owner_or_manager(row, actor, "release")
+
+    async def change(conn: AsyncConnection, row: Any) -> Outcome:
         done = await conn.execute(
             sa.update(referral)
             .where(referral.c.id == row.id, referral.c.owner == row.owner)
@@ -166,7 +139,11 @@ async def release(
         if done.rowcount != 1:
             raise Refused(f"{row.ref} changed meanwhile; look at the post again.")
         await changed(conn, row.id, EventKind.RELEASED, actor, at, f"released (was {row.owner})")
-    return Outcome(row.ref, applied=True)
+        return Outcome(row.ref, applied=True)
+
+    return await act(
+        engine=engine, ref=ref, actor=actor, at=at, request=request, change=change, doing="release"
+    )
 
 
 async def reassign(
@@ -175,10 +152,8 @@ async def reassign(
     """A manager hands the referral to another rep."""
     if not actor.manager:
         raise Refused("Only managers can reassign referrals.")
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
+
+    async def change(conn: AsyncConnection, row: Any) -> Outcome:
         if row.owner == owner:
             raise Refused(f"{row.ref} already belongs to <@{owner}>.")
         values: dict[str, Any] = {"owner": owner}
@@ -187,7 +162,9 @@ async def reassign(
         await conn.execute(sa.update(referral).where(referral.c.id == row.id).values(**values))
         detail = f"reassigned from {row.owner or 'nobody'} to {owner}"
         await changed(conn, row.id, EventKind.REASSIGNED, actor, at, detail)
-    return Outcome(row.ref, applied=True)
+        return Outcome(row.ref, applied=True)
+
+    return await act(engine=engine, ref=ref, actor=actor, at=at, request=request, change=change)
 
 
 async def change_role(
@@ -196,11 +173,8 @@ async def change_role(
     """The partner's role on the deal; settling a dispute is a manager's call."""
     if role not in CLAIM_ROLES:
         raise Refused(f"{role} cannot be chosen here")
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
-        owner_or_manager(row, actor, "change the role of")
+
+    async def change(conn: AsyncConnection, row: Any) -> Outcome:
         if row.role == Role.DISPUTED and not actor.manager:
             raise Refused(f"{row.ref} is disputed: only a manager can settle its role.")
         if row.role_overridden_at is not None and not actor.manager:
@@ -210,113 +184,40 @@ async def change_role(
         await conn.execute(sa.update(referral).where(referral.c.id == row.id).values(role=role))
         detail = f"role {role_label(row.role)} → {ROLE_LABELS[role]}"
         await changed(conn, row.id, EventKind.ROLE_CHANGED, actor, at, detail)
-    return Outcome(row.ref, applied=True)
+        return Outcome(row.ref, applied=True)
 
-
-async def override_role(
-    *,
-    engine: AsyncEngine,
-    ref: str,
-    actor: Actor,
-    role: Role,
-    reason: str,
-    at: datetime,
-    request: str,
-) -> Outcome:
-    """A manager sets the partner's role, whoever owns the referral: an event with the reason;
-    the role is marked overridden in reports and kept by later claims."""
-    if not actor.manager:
-        raise Refused("Only partner managers can override a partner's role.")
-    reason = " ".join(reason.split())[:500]
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
-        if row.role == role and row.role_overridden_at is not None:
-            return Outcome(row.ref, applied=True, note=f"{row.ref} is already {ROLE_LABELS[role]}.")
-        await conn.execute(
-            sa.update(referral)
-            .where(referral.c.id == row.id)
-            .values(role=role, role_overridden_at=at)
-        )
-        detail = f"role {role_label(row.role)} → {ROLE_LABELS[role]}, set by a manager"
-        detail += f": {reason}" if reason else " (no reason given)"
-        await changed(conn, row.id, EventKind.ROLE_OVERRIDDEN, actor, at, detail)
-    return Outcome(row.ref, applied=True)
-
-
-SETTLED_ROLES = frozenset({Role.INFLUENCED, Role.UNATTRIBUTED})  # what the losing side becomes
-
-
-async def resolve_dispute(
-    *,
-    engine: AsyncEngine,
-    ref: str,
-    winner: str,
-    loser_role: Role,
-    reason: str,
-    actor: Actor,
-    at: datetime,
-    request: str,
-) -> Outcome:
-    """Settle a disputed referral against the one it conflicts with: the winner's partner
-    sourced it, the other's becomes influenced or unattributed; both keep the reason."""
-    if not actor.manager:
-        raise Refused("Only partner managers can settle a dispute.")
-    if loser_role not in SETTLED_ROLES:
-        raise Refused("The other partner becomes Influenced or Unattributed.")
-    reason = " ".join(reason.split())[:500]
-    if not reason:
-        raise Refused("Say why, so that the partners' review can see it.")
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
-        if row.role != Role.DISPUTED or row.conflict_with_id is None:
-            raise Refused(f"{row.ref} is not disputed (its role is {role_label(row.role)}).")
-        rival = (
-            await conn.execute(
-                sa.select(referral.c.id, referral.c.ref, referral.c.role).where(
-                    referral.c.id == row.conflict_with_id
-                )
-            )
-        ).one()
-        names = {row.ref: row.id, rival.ref: rival.id}
-        won = winner.strip().upper()
-        if won not in names:
-            raise Refused(f"{winner} is not one of {row.ref} and {rival.ref}.")
-        lost = rival.ref if won == row.ref else row.ref
-        roles = {won: Role.SOURCED, lost: loser_role}
-        before = {row.ref: row.role, rival.ref: rival.role}
-        for name, role in roles.items():
-            await conn.execute(
-                sa.update(referral)
-                .where(referral.c.id == names[name])
-                .values(role=role, role_overridden_at=at)
-            )
-        for name in (won, lost):
-            detail = (
-                f"dispute settled: {won} wins; {won} {role_label(before[won])} → Sourced, "
-                f"{lost} {role_label(before[lost])} → {ROLE_LABELS[loser_role]}: {reason}"
-            )
-            await changed(conn, names[name], EventKind.DISPUTE_RESOLVED, actor, at, detail)
-    return Outcome(row.ref, applied=True)
+    return await act(
+        engine=engine,
+        ref=ref,
+        actor=actor,
+        at=at,
+        request=request,
+        change=change,
+        doing="change the role of",
+    )
 
 
 async def mark_first_response(
     *, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str
 ) -> Outcome:
     """The owner answered the prospect outside the intro's thread: the clock stops now."""
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
-        owner_or_manager(row, actor, "mark the first response of")
-        done = await conn.execute(q.MARK_FIRST_RESPONSE, {"b_id": row.id, "b_at": at})
+
+    async def change(conn: AsyncConnection, row: Any) -> Outcome:
+        done = await conn.execute(MARK_FIRST_RESPONSE, {"b_id": row.id, "b_at": at})
         if done.rowcount != 1:
             return Outcome(row.ref, applied=True, note=f"{row.ref} had its first response already.")
         await changed(conn, row.id, EventKind.FIRST_RESPONSE, actor, at, "marked in Slack")
-    return Outcome(row.ref, applied=True)
+        return Outcome(row.ref, applied=True)
+
+    return await act(
+        engine=engine,
+        ref=ref,
+        actor=actor,
+        at=at,
+        request=request,
+        change=change,
+        doing="mark the first response of",
+    )
 
 
 async def set_next_step(
@@ -333,11 +234,8 @@ async def set_next_step(
     text = " ".join(text.split())
     if not text:
         raise Refused("Describe the next joint step.")
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
-        owner_or_manager(row, actor, "set the next step of")
+
+    async def change(conn: AsyncConnection, row: Any) -> Outcome:
         due_at = datetime.combine(due, time(), tzinfo=UTC)  # a day, kept as its UTC midnight
         await conn.execute(
             sa.update(referral)
@@ -346,7 +244,17 @@ async def set_next_step(
         )
         detail = f"next joint step: {text[:500]} (due {due.isoformat()})"
         await changed(conn, row.id, EventKind.NEXT_STEP, actor, at, detail)
-    return Outcome(row.ref, applied=True)
+        return Outcome(row.ref, applied=True)
+
+    return await act(
+        engine=engine,
+        ref=ref,
+        actor=actor,
+        at=at,
+        request=request,
+        change=change,
+        doing="set the next step of",
+    )
 
 
 async def set_stage(
@@ -364,11 +272,8 @@ async def set_stage(
         raise Refused("Release the referral to make it new again.")
     if stage == Stage.WON and (amount is None or amount <= 0):
         raise Refused("A won deal needs its amount.")
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
-        owner_or_manager(row, actor, "update the stage of")
+
+    async def change(conn: AsyncConnection, row: Any) -> Outcome:
         kept = amount if stage == Stage.WON else row.amount
         reached: dict[str, Any] = {}
         if stage in MEETING_OR_LATER:
@@ -391,64 +296,14 @@ async def set_stage(
         ):
             # The partner asked to hear at once: its emails are made by the outbox's handler.
             await enqueue(conn, JobKind.STAGE_NOTICE, row.id, event_id=event_id)
-    return Outcome(row.ref, applied=True)
+        return Outcome(row.ref, applied=True)
 
-
-async def first_time(conn: AsyncConnection, request: str, at: datetime) -> bool:
-    """Record a Slack request as applied; False when it was applied before (a retry)."""
-    values = {"key": request[:300], "at": at}
-    insert = upsert_insert(conn.dialect, applied_requests).values(**values)
-    insert = insert.on_conflict_do_nothing()
-    return (await conn.execute(insert)).rowcount == 1
-
-
-async def load(conn: AsyncConnection, ref: str) -> Any:
-    """The referral's id, ref, owner, role, stage, amount and rival; Refused if there is none."""
-    row = (
-        await conn.execute(
-            sa.select(
-                referral.c.id,
-                referral.c.ref,
-                referral.c.owner,
-                referral.c.role,
-                referral.c.stage,
-                referral.c.amount,
-                referral.c.conflict_with_id,
-                referral.c.role_overridden_at,
-            ).where(referral.c.ref == ref.strip().upper())
-        )
-    ).first()
-    if row is None:
-        raise Refused(f"There is no referral {ref}.")
-    return row
-
-
-def owner_or_manager(row: sa.Row[Any], actor: Actor, doing: str) -> None:
-    """Refused unless the referral has an owner and the actor is that owner or a manager."""
-    if row.owner is None and doing != "release":
-        raise Refused(f"Claim {row.ref} first.")
-    if row.owner is None:
-        raise Refused(f"{row.ref} has no owner to release it from.")
-    if row.owner != actor.user and not actor.manager:
-        raise Refused(f"Only {row.ref}'s owner <@{row.owner}> or a manager can {doing} it.")
-
-
-async def changed(
-    conn: AsyncConnection,
-    referral_id: int,
-    kind: EventKind,
-    actor: Actor,
-    at: datetime,
-    detail: str,
-    *,
-    shown: bool = True,
-) -> int:
-    """The event with the Slack user as actor; unless not `shown`, the post re-rendered and a
-    line in its thread. Returns the event's id."""
-    event_id = await timeline.record(
-        conn, referral_id, kind, actor=actor.name, at=at, detail=detail, threaded=False
+    return await act(
+        engine=engine,
+        ref=ref,
+        actor=actor,
+        at=at,
+        request=request,
+        change=change,
+        doing="update the stage of",
     )
-    if shown:
-        await enqueue(conn, JobKind.SLACK_UPDATE, referral_id)
-        await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)
-    return event_id

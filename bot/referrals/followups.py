@@ -1,26 +1,20 @@
 """What an owner does from a reminder: snooze it, or mark the next joint step done.
 
-Same shape as bot/referrals/actions.py: one transaction that records the Slack request, changes the
-referral, and writes the event (a snooze is in the timeline, not in the thread).
+Same shape as bot/referrals/actions.py (bot/referrals/acting.py's prologue): one transaction that
+records the Slack request, changes the referral, and writes the event (a snooze is in the
+timeline, not in the thread).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.models import CLOSED_STAGES, EventKind, Referral
-from bot.referrals.actions import (
-    Actor,
-    Outcome,
-    Refused,
-    changed,
-    first_time,
-    load,
-    owner_or_manager,
-)
+from bot.referrals.acting import Actor, Outcome, Refused, act, changed
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 SNOOZE = timedelta(days=1)
@@ -77,11 +71,8 @@ async def _snooze(
     refusal: str,
 ) -> Outcome:
     """Put a reminder off by a day, if its cause is still there; the event is in the timeline."""
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
-        owner_or_manager(row, actor, "snooze the reminders of")
+
+    async def change(conn: AsyncConnection, row: Any) -> Outcome:
         done = await conn.execute(
             sa.update(referral)
             .where(referral.c.id == row.id, still_due)
@@ -91,18 +82,26 @@ async def _snooze(
             raise Refused(f"{row.ref} {refusal}.")
         detail = f"{what} snoozed until {_stamp(at + SNOOZE)}"
         await changed(conn, row.id, EventKind.SNOOZED, actor, at, detail, shown=False)
-    return Outcome(row.ref, applied=True, note=f"Snoozed: {row.ref} reminds you again tomorrow.")
+        note = f"Snoozed: {row.ref} reminds you again tomorrow."
+        return Outcome(row.ref, applied=True, note=note)
+
+    return await act(
+        engine=engine,
+        ref=ref,
+        actor=actor,
+        at=at,
+        request=request,
+        change=change,
+        doing="snooze the reminders of",
+    )
 
 
 async def complete_next_step(
     *, engine: AsyncEngine, ref: str, actor: Actor, at: datetime, request: str
 ) -> Outcome:
     """The next joint step happened: it is cleared, and its reminders stop."""
-    async with engine.begin() as conn:
-        if not await first_time(conn, request, at):
-            return Outcome(ref, applied=False)
-        row = await load(conn, ref)
-        owner_or_manager(row, actor, "complete the next step of")
+
+    async def change(conn: AsyncConnection, row: Any) -> Outcome:
         step = await conn.scalar(sa.select(referral.c.next_step).where(referral.c.id == row.id))
         done = await conn.execute(
             sa.update(referral)
@@ -112,7 +111,17 @@ async def complete_next_step(
         if done.rowcount != 1:
             return Outcome(row.ref, applied=True, note=f"{row.ref} has no open next step.")
         await changed(conn, row.id, EventKind.STEP_DONE, actor, at, f"done: {step or 'next step'}")
-    return Outcome(row.ref, applied=True)
+        return Outcome(row.ref, applied=True)
+
+    return await act(
+        engine=engine,
+        ref=ref,
+        actor=actor,
+        at=at,
+        request=request,
+        change=change,
+        doing="complete the next step of",
+    )
 
 
 def _stamp(moment: datetime) -> str:

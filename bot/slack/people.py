@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import upsert_insert
 from bot.models import SlackUser, utcnow
-from bot.referrals.actions import Refused
+from bot.referrals.acting import Refused
 from bot.slack.roster import Roster
 
 log = logging.getLogger("handoff.slack")

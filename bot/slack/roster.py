@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.referrals.actions import Actor, Refused
+from bot.referrals.acting import Actor, Refused
 
 log = logging.getLogger("handoff.slack")
 CACHE_SECONDS = 60.0  # a change to a user group counts within a minute

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.outbox import Outbox
 from bot.referrals import cards
-from bot.referrals.actions import Outcome, Refused
+from bot.referrals.acting import Outcome, Refused
 from bot.slack.roster import Roster
 
 log = logging.getLogger("handoff.slack")

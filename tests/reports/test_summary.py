@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.models import Role, Stage
 from bot.referrals import actions as claims
+from bot.referrals.acting import Actor
 from bot.reports import render
 from bot.reports.listing import referrals, to_csv
 from bot.reports.periods import parse_period
@@ -221,7 +222,7 @@ async def test_a_meeting_then_a_loss_still_counts_the_meeting(engine: AsyncEngin
     acme = await add_partner(engine, "acme")
     now = datetime.now(UTC)
     await add_referral(engine, acme, received=now - H)
-    rep = claims.Actor("UREP")
+    rep = Actor("UREP")
     steps = [(Stage.MEETING, None), (Stage.OPPORTUNITY, None), (Stage.LOST, None)]
     await claims.claim(
         engine=engine, ref="ACME-1", actor=rep, role=Role.SOURCED, at=now, request="c"

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.models import Role
 from bot.referrals import actions as claims
+from bot.referrals.acting import Refused
 from bot.slack import blocks
 from bot.slack.services import Services
 from bot.slack.views import next_step_modal, reassign_modal, stage_modal
@@ -74,7 +75,7 @@ async def open_modal_for(services: Services, body: dict[str, Any], ref: str, wha
         return
     try:
         actor = await services.roster.actor(user)
-    except claims.Refused as exc:
+    except Refused as exc:
         await services.tell(user=user, channel=_channel(body), text=str(exc))
         return
     card = placed.card

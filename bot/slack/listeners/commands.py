@@ -9,7 +9,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.models import ROLE_LABELS, Role
-from bot.referrals import actions as claims
+from bot.referrals import disputes
+from bot.referrals.acting import Refused
 from bot.slack import attribution as attr
 from bot.slack.services import Services
 
@@ -30,7 +31,7 @@ def register(app: AsyncApp, services: Services) -> None:
             actor = await services.roster.actor(user)
             if asked.form == "set":
                 ref, role, reason = attr.parse_set(asked.words)
-                outcome = await claims.override_role(
+                outcome = await disputes.override_role(
                     engine=services.engine,
                     ref=ref,
                     actor=actor,
@@ -73,7 +74,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 )
         except attr.Refusal as exc:  # a form or period not understood: say why, then help
             await respond(text=f"{exc}\n\n{attr.HELP}", response_type="ephemeral")
-        except claims.Refused as exc:
+        except Refused as exc:
             await respond(text=str(exc), response_type="ephemeral")
         except Exception:  # noqa: BLE001 - the user gets a sentence, the log the trace
             log.exception("slack: %s %r failed", attr.COMMAND, command.get("text", ""))
@@ -118,7 +119,7 @@ def register(app: AsyncApp, services: Services) -> None:
         placed = await services.card(ref)
         outcome = await services.act(
             body,
-            claims.resolve_dispute,
+            disputes.resolve_dispute,
             channel=placed.channel if placed else None,
             ref=ref,
             winner=winner,
