@@ -9,7 +9,7 @@
 2. Backlog: the watcher stopped, N messages APPENDed, the watcher started; prints the time until
    the last one is committed, and messages/second.
 
-The messages are bench/make_mbox.py's realistic mix (intros, forwards, replies, noise, …).
+The messages are bench/mbox's realistic mix (intros, forwards, replies, noise, …).
 Needs Dovecot (`apt-get install dovecot-imapd`); the server runs from a temporary directory.
 """
 
@@ -26,20 +26,18 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent))  # also runs as `python bench/imap.py`
 
-import make_mbox  # noqa: E402
-from common import emptied, own_settings, scaled  # noqa: E402
-
+from bench.common import emptied, own_settings, scaled  # noqa: E402
+from bench.mbox import INTERNAL_DOMAINS, PARTNER_MAILBOX, PARTNERS, write_mbox  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import create_engine, session_factory, upgrade  # noqa: E402
-from bot.email.parse import parse
+from bot.email.parse import parse  # noqa: E402
 from bot.intake.sources import read_mbox  # noqa: E402
 from bot.mail import imap as imap_wire  # noqa: E402
 from bot.mail.watcher import FolderWatcher  # noqa: E402
-from bot.referrals.partners import add_partner
-from bot.wiring import watch_settings
+from bot.referrals.partners import add_partner  # noqa: E402
+from bot.wiring import watch_settings  # noqa: E402
 from tests.dovecot import PASSWORD, Dovecot  # noqa: E402
 
 USER = "partners@ours.example"
@@ -69,7 +67,7 @@ TARGET_P50_MS, TARGET_P95_MS = 250, 1000
 
 def messages(count: int, seed: int, work: Path) -> list[bytes]:
     path = work / "mix.mbox"
-    make_mbox.write_mbox(path, messages=count, seed=seed)
+    write_mbox(path, messages=count, seed=seed)
     return [m.raw for m in read_mbox(path)][:count]
 
 
@@ -115,7 +113,7 @@ async def main() -> int:
     engine = create_engine(url)
     await upgrade(engine)
     async with session_factory(engine)() as session:
-        for p in make_mbox.PARTNERS:
+        for p in PARTNERS:
             await add_partner(
                 session=session,
                 slug=p["slug"],
@@ -133,8 +131,8 @@ async def main() -> int:
     server.add_user(USER)
     settings = load_settings(
         imap_url=server.url(USER),
-        internal_domains=",".join(make_mbox.INTERNAL_DOMAINS),
-        partner_mailbox=make_mbox.PARTNER_MAILBOX,
+        internal_domains=",".join(INTERNAL_DOMAINS),
+        partner_mailbox=PARTNER_MAILBOX,
     )
     target = settings.imap_targets[0]
     committed: dict[str, float] = {}

@@ -23,10 +23,10 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # also runs as `python bench/ingest.py`
 
-import make_mbox  # noqa: E402
-from common import emptied, own_settings, scaled  # noqa: E402
+from bench.common import emptied, own_settings, scaled  # noqa: E402
+from bench.mbox import INTERNAL_DOMAINS, PARTNER_MAILBOX, PARTNERS, write_mbox  # noqa: E402
 
 TARGET_RATE = 500
 TARGET_RSS_MB = 200
@@ -50,7 +50,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     mbox = work / "export.mbox"
     started = time.perf_counter()
-    counts = make_mbox.write_mbox(mbox, messages=args.messages, seed=args.seed)
+    counts = write_mbox(mbox, messages=args.messages, seed=args.seed)
     print(
         f"built {mbox} ({mbox.stat().st_size / 1e6:.1f} MB, {args.messages:,} messages) "
         f"in {time.perf_counter() - started:.1f}s: "
@@ -62,12 +62,12 @@ def main() -> int:
     env = {
         **os.environ,
         "HANDOFF_DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.db'}",
-        "HANDOFF_INTERNAL_DOMAINS": ",".join(make_mbox.INTERNAL_DOMAINS),
-        "HANDOFF_PARTNER_MAILBOX": make_mbox.PARTNER_MAILBOX,
+        "HANDOFF_INTERNAL_DOMAINS": ",".join(INTERNAL_DOMAINS),
+        "HANDOFF_PARTNER_MAILBOX": PARTNER_MAILBOX,
         "PYTHONPATH": str(HERE.parent),
     }
     handoff(env, "migrate")
-    for partner in make_mbox.PARTNERS:
+    for partner in PARTNERS:
         options = ["--name", partner["name"]]
         options += [x for c in partner["contacts"] for x in ("--contact", c)]
         options += [x for d in partner["domains"] for x in ("--domain", d)]

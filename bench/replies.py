@@ -29,9 +29,9 @@ CORPORA = ROOT.parent / "shared" / "corpora" / "reply"
 LABELS = ROOT / "tests" / "fixtures" / "replies"
 sys.path.insert(0, str(ROOT))
 
-from bot.email.extract import new_text
-from bot.email.html import html_to_text
-from bot.email.parse import parse
+from bot.email.extract import new_text  # noqa: E402
+from bot.email.html import html_to_text  # noqa: E402
+from bot.email.parse import parse  # noqa: E402
 
 
 @dataclass(frozen=True)

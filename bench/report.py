@@ -66,7 +66,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.db import open_database  # noqa: E402
 from bot.demo.standin.signing import command_body  # noqa: E402
 from bot.models import OutboxJob, utcnow  # noqa: E402
-from bot.nudges.sweeps import SWEEPS, Sweeper
+from bot.nudges.sweeps import SWEEPS, Sweeper  # noqa: E402
 from bot.reports.periods import parse_period  # noqa: E402
 from bot.reports.summary import summary  # noqa: E402
 from tests.slackbot import running_bot  # noqa: E402

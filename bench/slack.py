@@ -27,9 +27,9 @@ sys.path.insert(0, str(HERE.parent))
 from bench.common import emptied, own_settings, percentile, scaled  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import create_engine, session_factory, share_one_cpu, upgrade  # noqa: E402
-from bot.intake.pipeline import Intake
-from bot.referrals.directory import load_directory
-from bot.referrals.partners import add_partner
+from bot.intake.pipeline import Intake  # noqa: E402
+from bot.referrals.directory import load_directory  # noqa: E402
+from bot.referrals.partners import add_partner  # noqa: E402
 from bot.slack import blocks  # noqa: E402
 from tests.messages import message  # noqa: E402
 from tests.slackbot import running_bot  # noqa: E402

@@ -67,7 +67,7 @@ from bench.common import (  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import open_database  # noqa: E402
 from bot.models import Partner, Referral, SlackUser  # noqa: E402
-from bot.nudges.sweeps import FIRST_RESPONSE, NEXT_STEPS, UNCLAIMED, Sweeper
+from bot.nudges.sweeps import FIRST_RESPONSE, NEXT_STEPS, UNCLAIMED, Sweeper  # noqa: E402
 from bot.slack.people import People as SlackPeople  # noqa: E402
 
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
