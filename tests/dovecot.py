@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from bot.mail.imap import mailbox_name
+from bot.mail.imap_wire import mailbox_name
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 PASSWORD = "p@ss:w/rd"  # characters a URL must escape

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.mail.imap import (
+from bot.mail.imap_wire import (
     Fetched,
     FolderStatus,
-    _folder_status,
+    folder_status,
     mailbox_name,
     parse_fetch,
     parse_internal_date,
@@ -241,7 +241,7 @@ def test_sizes_skip_lines_missing_uid_or_size() -> None:
     assert parse_sizes(lines) == [(5, 0)]
 
 
-# --- _folder_status: the SELECT response ------------------------------------------------------
+# --- folder_status: the SELECT response ------------------------------------------------------
 
 SELECT_LINES: list[bytes] = [
     b"FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
@@ -257,11 +257,11 @@ SELECT_LINES: list[bytes] = [
 
 
 def test_select_response_gives_uidvalidity_uidnext_and_exists() -> None:
-    assert _folder_status(SELECT_LINES) == FolderStatus(uidvalidity=1795376091, uidnext=4, exists=3)
+    assert folder_status(SELECT_LINES) == FolderStatus(uidvalidity=1795376091, uidnext=4, exists=3)
 
 
 def test_select_response_in_another_order() -> None:
-    assert _folder_status(list(reversed(SELECT_LINES))) == FolderStatus(
+    assert folder_status(list(reversed(SELECT_LINES))) == FolderStatus(
         uidvalidity=1795376091, uidnext=4, exists=3
     )
 
@@ -273,7 +273,7 @@ def test_select_response_without_uidnext() -> None:
         b"OK [UIDVALIDITY 5] UIDs valid",
         b"[READ-WRITE] Select completed.",
     ]
-    assert _folder_status(lines) == FolderStatus(uidvalidity=5, uidnext=None, exists=0)
+    assert folder_status(lines) == FolderStatus(uidvalidity=5, uidnext=None, exists=0)
 
 
 # --- _batches ---------------------------------------------------------------------------------

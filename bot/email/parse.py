@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import email
 import hashlib
 import re
@@ -10,13 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
-from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses, parsedate_to_datetime
-from typing import NamedTuple
+from email.utils import parsedate_to_datetime
 
 from bot.email.forwards import ForwardBlock, find_forward_block
+from bot.email.headers import Address, addresses, clean, decode, decode_bytes
 from bot.email.html import html_to_text
 
 # Headers a Bcc'd or aliased partner address shows up in (DESIGN "Email intake rules").
@@ -48,22 +46,8 @@ RULE_HEADERS = frozenset(
 # Headers that differ between two deliveries of the same message, left out of the content hash.
 _HASHED_HEADERS = ("from", "to", "cc", "subject", "date", "in-reply-to")
 _MAX_TEXT = 256 * 1024  # characters of body text kept for rules and excerpts
-_MAX_HEADER = 16 * 1024  # characters of one header value decoded (a Subject, say)
-_ADDR_SPEC = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _MAX_DEPTH = 3  # message/rfc822 nesting followed (flanker's enclosed-endless.eml nests forever)
 _MSGID = re.compile(r"<([^<>\s]+)>")
-
-
-class Address(NamedTuple):
-    name: str | None
-    email: str  # lower-cased addr-spec
-
-    @property
-    def domain(self) -> str:
-        return self.email.rpartition("@")[2]
-
-    def display(self) -> str:
-        return f"{self.name} <{self.email}>" if self.name else self.email
 
 
 @dataclass(frozen=True)
@@ -115,7 +99,7 @@ def parse(raw: bytes) -> ParsedMessage:
         # MIME nested thousands deep: keep the headers, read the body as plain text.
         msg = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
         defects = ["MIME nested too deep"]
-        text = _decode_bytes(raw[_body_offset(raw) :][:_MAX_TEXT], None)
+        text = decode_bytes(raw[_body_offset(raw) :][:_MAX_TEXT], None)
         html, attached = "", None
     # One pass over the headers: Message.get scans them all, lower-casing each, every call.
     index: dict[str, list[str]] = {}
@@ -163,117 +147,6 @@ def _param(msg: Message, name: str) -> str | None:
     if isinstance(value, tuple):  # RFC 2231 (charset, language, text)
         value = value[2]
     return str(value) if value else None
-
-
-def clean(text: str) -> str:
-    """Drop NUL and other C0 controls but tab and newlines (PostgreSQL text cannot hold NUL)."""
-    return _CONTROLS.sub("", text)
-
-
-# Lone surrogates too: no database stores them (an encoded-word can produce one).
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-_ENCODED_WORD = re.compile(r"=\?[^?\s]{1,40}\?[bBqQ]\?[^?\s]{0,1000}\?=")
-
-
-def decode(value: object) -> str:
-    """Decode an RFC 2047 header value in any charset, falling back rather than failing."""
-    if value is None:
-        return ""
-    if isinstance(value, Header):
-        # Raw 8-bit text (RFC 6532 allows UTF-8 headers): compat32 wraps it as unknown-8bit,
-        # whose str() is U+FFFD; its bytes are read as UTF-8 (cp1252 failing that), and any
-        # encoded-word written beside them is decoded on its own.
-        text = _raw_text(value)[:_MAX_HEADER]
-        return " ".join(_ENCODED_WORD.sub(lambda m: decode(m[0]), text).split())
-    text = str(value)[:_MAX_HEADER]
-    if "=?" not in text and text.isascii():
-        return " ".join(text.split())
-    try:
-        parts = decode_header(text)
-    except Exception:  # noqa: BLE001 - a malformed encoded-word is kept as written
-        parts = [(text, None)]
-    out = []
-    for chunk, charset in parts:
-        if isinstance(chunk, str):
-            chunk = chunk.encode("utf-8", "surrogateescape")
-        out.append(_decode_bytes(chunk, charset))
-    return " ".join("".join(out).split())
-
-
-def _raw_text(value: object) -> str:
-    """A header's value as text, its raw 8-bit bytes (RFC 6532) read as UTF-8 or cp1252."""
-    if isinstance(value, Header):
-        return "".join(
-            _decode_bytes(chunk[: _MAX_HEADER * 4], None) if isinstance(chunk, bytes) else chunk
-            for chunk, _ in decode_header(value)
-        )
-    return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def _decode_bytes(data: bytes, charset: str | None) -> str:
-    for candidate in (_text_codec(charset), "utf-8"):
-        if not candidate:
-            continue
-        try:
-            return data.decode(candidate)
-        except Exception:  # noqa: BLE001, S112 - any codec failure: try the next one
-            continue
-    return data.decode("cp1252", "replace")
-
-
-def _text_codec(charset: str | None) -> str | None:
-    """A charset a message may name, if it is a real text encoding (not unicode_escape, rot13…)."""
-    if not charset:
-        return None
-    try:
-        info = codecs.lookup(charset.strip().strip('"'))
-    except (LookupError, ValueError):
-        return None
-    if not getattr(info, "_is_text_encoding", True) or "escape" in info.name:
-        return None
-    return info.name
-
-
-def addresses(values: Sequence[object]) -> list[Address]:
-    """Addresses of one header (all its occurrences), names decoded, lower-cased, de-duplicated."""
-    found: dict[str, Address] = {}
-    raw_values = [_raw_text(v) for v in values if v is not None]
-    try:
-        pairs = [pair for v in raw_values for pair in _simple_addresses(v[: _MAX_HEADER * 4])]
-    except Exception:  # noqa: BLE001 - e.g. RecursionError on "((((…": take the bare addresses
-        pairs = [("", found) for v in raw_values for found in _ADDR_SPEC.findall(v[:_MAX_HEADER])]
-    for name, addr in pairs:
-        addr = clean(addr).strip().strip("<>").lower()
-        if "@" not in addr or " " in addr or addr.startswith("@") or addr.endswith("@"):
-            continue
-        if addr not in found:
-            display = decode(name).strip().strip("'\"").strip() or None
-            if display and display.lower() == addr:
-                display = None
-            found[addr] = Address(clean(display) if display else None, addr)
-    return list(found.values())
-
-
-# `Name <addr>` and bare `addr`, the forms nearly every header takes; anything else (quotes,
-# comments, groups, routes) goes to getaddresses, the full RFC 5322 parser (and 10x slower).
-_SIMPLE = re.compile(
-    r"\s*(?:([^\"<>,;:@()\\]*?)\s*<([^<>\s,;:\"()\\]+@[^<>\s,;:\"()\\]+)>"
-    r"|([^<>\s,;:\"()\\]+@[^<>\s,;:\"()\\]+))\s*"
-)
-
-
-def _simple_addresses(value: str) -> list[tuple[str, str]]:
-    pairs = []
-    for part in value.split(","):
-        match = _SIMPLE.fullmatch(part)
-        if match is None:
-            if part.strip():
-                return getaddresses([value])
-            continue
-        pairs.append((match[1] or "", match[2] or match[3]))
-    return pairs
 
 
 def _first(items: list[Address]) -> Address | None:
@@ -379,7 +252,7 @@ def _part_text(part: Message) -> str:
             raw_payload.encode("utf-8", "surrogateescape") if isinstance(raw_payload, str) else b""
         )
     payload = payload[: _MAX_TEXT * 4]
-    text = _decode_bytes(payload, part.get_content_charset())
+    text = decode_bytes(payload, part.get_content_charset())
     return clean(text.replace("\r\n", "\n"))[:_MAX_TEXT]
 
 

@@ -7,19 +7,27 @@ has them: IDLE (RFC 2177), MOVE (RFC 6851), UIDPLUS (RFC 4315), STARTTLS.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import re
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import aioimaplib
 from aioimaplib import Command, quoted
 
+from bot.mail.imap_wire import (
+    ANY_EXISTS,
+    Fetched,
+    FolderStatus,
+    folder_status,
+    mailbox_name,
+    parse_fetch,
+    parse_sizes,
+    response_text,
+    search_uids,
+    uid_set,
+)
 from bot.servers import ImapTarget
 
 log = logging.getLogger(__name__)
@@ -43,115 +51,7 @@ class ImapRefused(ImapError):
         self.setting = setting
 
 
-@dataclass(frozen=True)
-class Fetched:
-    uid: int
-    internal_date: datetime | None
-    raw: bytes
-
-
-@dataclass(frozen=True)
-class FolderStatus:
-    uidvalidity: int
-    uidnext: int | None
-    exists: int
-
-
-_UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
-_UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
-_EXISTS = re.compile(rb"^(\d+) EXISTS")
-_ANY_EXISTS = re.compile(rb"^(?:\* )?\d+ EXISTS")
-_FETCH = re.compile(rb"\d+ FETCH \(")
-_UID = re.compile(rb"\bUID (\d+)")
-_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
-_INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
-_LITERAL = re.compile(rb"\{(\d+)\}$")
 SIZES_PER_FETCH = 200
-
-
-def mailbox_name(name: str) -> str:
-    """A folder name as a quoted IMAP string, in RFC 3501's modified UTF-7 (section 5.1.3)."""
-    out: list[str] = []
-    pending: list[str] = []
-
-    def flush() -> None:
-        if pending:
-            data = "".join(pending).encode("utf-16-be")
-            out.append("&" + base64.b64encode(data).decode().rstrip("=").replace("/", ",") + "-")
-            pending.clear()
-
-    for char in name:
-        if " " <= char <= "~":
-            flush()
-            out.append("&-" if char == "&" else char)
-        else:
-            pending.append(char)
-    flush()
-    return quoted("".join(out))
-
-
-def uid_set(uids: Iterable[int]) -> str:
-    """1,2,3,5 -> "1:3,5": keeps command lines short (RFC 7162 asks for at most 8 kB)."""
-    ordered = sorted(set(uids))
-    if not ordered:
-        raise ValueError("an empty UID set")
-    parts: list[str] = []
-    start = prev = ordered[0]
-    for uid in ordered[1:] + [0]:
-        if uid == prev + 1:
-            prev = uid
-            continue
-        parts.append(str(start) if start == prev else f"{start}:{prev}")
-        start = prev = uid
-    return ",".join(parts)
-
-
-def parse_internal_date(value: bytes) -> datetime | None:
-    try:
-        return datetime.strptime(value.decode().strip(), "%d-%b-%Y %H:%M:%S %z")
-    except ValueError:
-        return None
-
-
-def parse_fetch(lines: list[Any]) -> list[Fetched]:
-    """FETCH responses with a literal (the message) into Fetched, tolerating any attribute order.
-
-    aioimaplib hands us lines as bytes and each literal as a bytearray right after the line that
-    announced it; attributes may come before or after the literal (RFC 3501 section 7.4.2).
-    """
-    found: list[Fetched] = []
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        if isinstance(line, bytes) and _FETCH.search(line) and _LITERAL.search(line):
-            literal = lines[index + 1] if index + 1 < len(lines) else b""
-            tail = lines[index + 2] if index + 2 < len(lines) else b""
-            attributes = line + (tail if isinstance(tail, bytes) else b"")
-            uid = _UID.search(attributes)
-            date = _INTERNALDATE.search(attributes)
-            if uid and isinstance(literal, bytes | bytearray):
-                found.append(
-                    Fetched(
-                        uid=int(uid.group(1)),
-                        internal_date=parse_internal_date(date.group(1)) if date else None,
-                        raw=bytes(literal),
-                    )
-                )
-            index += 2
-            continue
-        index += 1
-    return found
-
-
-def parse_sizes(lines: list[Any]) -> list[tuple[int, int]]:
-    """(uid, size) from `UID FETCH … (UID RFC822.SIZE)` responses."""
-    sizes = []
-    for line in lines:
-        if isinstance(line, bytes) and _FETCH.search(line):
-            uid, size = _UID.search(line), _SIZE.search(line)
-            if uid and size:
-                sizes.append((int(uid.group(1)), int(size.group(1))))
-    return sorted(sizes)
 
 
 class ImapConnection:
@@ -219,7 +119,8 @@ class ImapConnection:
         )
         if response.result != "OK":
             raise ImapRefused(
-                SETTING, f"{self.where} refused the login: {_text(response.lines) or 'no reason'}"
+                SETTING,
+                f"{self.where} refused the login: {response_text(response.lines) or 'no reason'}",
             )
         # Capabilities change after login (RFC 3501 section 6.2.3): ask again.
         await self._call(client.protocol.capability(), "CAPABILITY")
@@ -235,7 +136,7 @@ class ImapConnection:
         original = protocol._untagged_response
 
         def untagged(line: bytes) -> Any:
-            if _ANY_EXISTS.match(line):
+            if ANY_EXISTS.match(line):
                 self._news = True
             return original(line)
 
@@ -249,7 +150,7 @@ class ImapConnection:
             "STARTTLS",
         )
         if response.result != "OK":
-            raise ImapUnavailable(f"{self.where} refused STARTTLS: {_text(response.lines)}")
+            raise ImapUnavailable(f"{self.where} refused STARTTLS: {response_text(response.lines)}")
         loop = asyncio.get_running_loop()
         try:
             transport = await loop.start_tls(
@@ -273,9 +174,9 @@ class ImapConnection:
         if response.result != "OK":
             raise ImapRefused(
                 SETTING,
-                f"folder {folder!r} not found on {self.where}: {_text(response.lines)}",
+                f"folder {folder!r} not found on {self.where}: {response_text(response.lines)}",
             )
-        self.status = _folder_status(response.lines)
+        self.status = folder_status(response.lines)
         return self.status
 
     async def folder_exists(self, name: str) -> bool:
@@ -296,7 +197,7 @@ class ImapConnection:
         )
         self._check(response, "UID SEARCH")
         # "n:*" names the highest UID even when it is below n (RFC 3501 section 6.4.8).
-        return [u for u in _search_uids(response.lines) if u > uid]
+        return [u for u in search_uids(response.lines) if u > uid]
 
     async def sizes(self, uids: list[int]) -> list[tuple[int, int]]:
         """(uid, size) of the given messages.
@@ -325,7 +226,7 @@ class ImapConnection:
             self.client.uid_search(f"UID 1:{uid}", "UNDELETED", charset=None), "UID SEARCH"
         )
         self._check(response, "UID SEARCH")
-        return [u for u in _search_uids(response.lines) if u <= uid]
+        return [u for u in search_uids(response.lines) if u <= uid]
 
     async def move(self, uids: list[int], folder: str) -> None:
         """MOVE where the server has it; else COPY, flag deleted and UID EXPUNGE (UIDPLUS)."""
@@ -428,39 +329,3 @@ class ImapConnection:
             transport.close()
         for task in list(client.tasks) + list(client.protocol.tasks):
             task.cancel()
-
-
-def _folder_status(lines: list[Any]) -> FolderStatus:
-    uidvalidity, uidnext, exists = 0, None, 0
-    for line in lines:
-        if not isinstance(line, bytes):
-            continue
-        if m := _UIDVALIDITY.search(line):
-            uidvalidity = int(m.group(1))
-        elif m := _UIDNEXT.search(line):
-            uidnext = int(m.group(1))
-        elif m := _EXISTS.match(line):
-            exists = int(m.group(1))
-    return FolderStatus(uidvalidity=uidvalidity, uidnext=uidnext, exists=exists)
-
-
-def _search_uids(lines: list[Any]) -> list[int]:
-    """UIDs from SEARCH answers; aioimaplib strips "* SEARCH" and keeps only the numbers."""
-    found: list[int] = []
-    for line in lines[:-1]:  # the last line is the tagged "OK Search completed"
-        if not isinstance(line, bytes):
-            continue
-        words = line.split()
-        if words and words[0].upper() == b"SEARCH":
-            words = words[1:]
-        if all(w.isdigit() for w in words):
-            found.extend(int(w) for w in words)
-    return sorted(found)
-
-
-def _text(lines: list[Any]) -> str:
-    """The server's last words, one line, for an error message."""
-    for line in reversed(lines):
-        if isinstance(line, bytes) and line.strip():
-            return line.decode("utf-8", "replace").strip()[:200]
-    return ""

@@ -27,7 +27,8 @@ from bot.email.parse import parse
 from bot.intake.pipeline import IngestResult, Intake, Superseded
 from bot.intake.sources import Incoming
 from bot.locks import run_exclusive
-from bot.mail.imap import Fetched, FolderStatus, ImapConnection, ImapError, ImapRefused
+from bot.mail.imap import ImapConnection, ImapError, ImapRefused
+from bot.mail.imap_wire import Fetched, FolderStatus
 from bot.models import ImapFolder, InboundMessage, utcnow
 from bot.referrals.directory import Directory, load_directory
 from bot.servers import ImapTarget
