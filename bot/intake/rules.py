@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 
 from bot.email.auto import OOO_SUBJECT
-from bot.email.parse import Address, ParsedMessage
+from bot.email.headers import Address
+from bot.email.parse import ParsedMessage
 from bot.models import Kind
 from bot.referrals.directory import (
     DIGEST_TAG_PREFIX,

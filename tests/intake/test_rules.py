@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.email.forwards import find_forward_block
+from bot.email.headers import decode
 from bot.email.html import html_to_text
-from bot.email.parse import decode, parse
+from bot.email.parse import parse
 from bot.intake.rules import company_from_domain, find_partner, noise
 from bot.referrals.directory import Directory, PartnerInfo
 from tests.messages import message
