@@ -9,19 +9,19 @@ import asyncio
 import itertools
 import json
 import time
-import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from bot.demo.standin.common import Args, SlackError, _need, _need_text, _public
 from bot.demo.standin.failures import Failure
 from bot.demo.standin.files import Uploads
-from bot.demo.standin.identity import APP_ID, BOT_ID, BOT_USER, PERMALINK_HOST, TEAM_ID
+from bot.demo.standin.identity import BOT_ID, BOT_USER, PERMALINK_HOST, TEAM_ID
+from bot.demo.standin.socket import SocketMode
 
 # slack_sdk form-encodes nested arguments as JSON strings; record them as the objects they were.
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "files")
@@ -39,7 +39,7 @@ class Call:
     ok: bool = False
 
 
-class SlackStandIn:
+class SlackStandIn(SocketMode):
     """Slack's Web API, response URLs and Socket Mode on 127.0.0.1, recording every call."""
 
     def __init__(
@@ -170,34 +170,6 @@ class SlackStandIn:
     def response_url(self) -> str:
         """A fresh response URL that records the JSON POSTed to it into `responses`."""
         return f"{self.url}/respond/{self.new_id()}"
-
-    async def socket_send(
-        self, type_: str, payload: dict[str, Any], *, timeout: float = 10.0
-    ) -> dict[str, Any]:
-        """Send a Socket Mode envelope to the connected client and return its ack."""
-        envelope_id = str(uuid.uuid4())
-        envelope = {
-            "envelope_id": envelope_id,
-            "type": type_,
-            "payload": payload,
-            "accepts_response_payload": type_ != "events_api",
-            "retry_attempt": 0,
-            "retry_reason": "",
-        }
-        ack: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._acks[envelope_id] = ack
-        try:
-            async with asyncio.timeout(timeout):
-                await self.socket_connected.wait()
-                await self._sockets[-1].send_json(envelope)
-                return await ack
-        except TimeoutError:
-            state = "no ack" if self._sockets else "no Socket Mode client connected"
-            raise AssertionError(
-                f"{type_} envelope {envelope_id}: {state} after {timeout}s"
-            ) from None
-        finally:
-            del self._acks[envelope_id]
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
@@ -393,34 +365,3 @@ class SlackStandIn:
         ]
         more = at + 1 < len(names)
         return {"channels": page, "response_metadata": {"next_cursor": str(at + 1) if more else ""}}
-
-    def _connections_open(self, args: Args) -> dict[str, Any]:
-        return {"url": f"ws://127.0.0.1:{self._port}/link?ticket={uuid.uuid4()}&app_id={APP_ID}"}
-
-    async def _link(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()  # autoping: answers the SDK's pings as Slack does
-        await ws.prepare(request)
-        self._sockets.append(ws)
-        self.socket_connected.set()
-        await ws.send_json(
-            {
-                "type": "hello",
-                "num_connections": len(self._sockets),
-                "debug_info": {"host": "standin", "approximate_connection_time": 18060},
-                "connection_info": {"app_id": APP_ID},
-            }
-        )
-        try:
-            async for frame in ws:
-                if frame.type == WSMsgType.TEXT:
-                    self._ack(json.loads(frame.data))
-        finally:
-            self._sockets.remove(ws)
-            if not self._sockets:
-                self.socket_connected.clear()
-        return ws
-
-    def _ack(self, message: dict[str, Any]) -> None:
-        waiter = self._acks.get(message.get("envelope_id", ""))
-        if waiter is not None and not waiter.done():
-            waiter.set_result(message)
