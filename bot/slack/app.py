@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -54,6 +55,16 @@ def build_app(settings: Settings, services: Services) -> AsyncApp:
         request_verification_enabled=not settings.socket_mode,
         logger=logging.getLogger("handoff.bolt"),
     )
+
+    async def provide_services(
+        context: AsyncBoltContext, next_: Callable[[], Awaitable[None]]
+    ) -> None:
+        # Bolt passes each key of the context to a listener that names it as an argument,
+        # so listeners are plain module functions that ask for `services` like `ack`.
+        context["services"] = services
+        await next_()
+
+    app.use(provide_services)
     for group in (claims, modals, home, commands, reminders):
-        group.register(app, services)
+        group.register(app)
     return app

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.outbox import Outbox
 from bot.referrals import cards
 from bot.referrals.acting import Outcome, Refused
+from bot.slack import attribution
 from bot.slack.roster import Roster
 
 log = logging.getLogger("handoff.slack")
@@ -70,8 +71,23 @@ class Services:
             log.warning("slack: could not tell %s %r: %s", user, text, exc.response.get("error"))
 
     async def card(self, ref: str) -> cards.Placed | None:
+        """The referral's card and where it is posted; None if there is no such referral."""
         async with self.engine.connect() as conn:
             return await cards.placed(conn, ref=ref)
+
+    async def home(self, *, user: str, manager: bool) -> cards.Home:
+        """What the user's App Home lists: their open referrals; for managers the queues too."""
+        async with self.engine.connect() as conn:
+            return await cards.home(conn, user=user, manager=manager, now=self.clock())
+
+    async def report(
+        self, asked: attribution.Asked, *, user: str, manager: bool
+    ) -> attribution.Answer:
+        """The /attribution answer to every form but `set` and `help`, as this user may see it."""
+        async with self.engine.connect() as conn:
+            return await attribution.build(
+                conn, asked, user=user, manager=manager, now=self.clock(), settings=self.settings
+            )
 
 
 def request_key(body: dict[str, Any]) -> str:

@@ -8,54 +8,75 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.models import Role
 from bot.referrals import actions as claims
-from bot.referrals.acting import Refused
+from bot.referrals.acting import Refused, owner_or_manager
 from bot.slack import blocks
 from bot.slack.services import Services
 from bot.slack.views import next_step_modal, reassign_modal, stage_modal
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    async def claim_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        role = Role.SOURCED if action["action_id"] == blocks.CLAIM_SOURCED else Role.INFLUENCED
-        await services.act(
-            body, claims.claim, channel=_channel(body), ref=action["value"], role=role
-        )
+async def claim_button(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
+) -> None:
+    """Claim, sourced or influenced, from the post's buttons."""
+    await ack()
+    role = Role.SOURCED if action["action_id"] == blocks.CLAIM_SOURCED else Role.INFLUENCED
+    await services.act(body, claims.claim, channel=_channel(body), ref=action["value"], role=role)
 
-    async def intro_more(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        verb, arg, ref = blocks.parse_value(action["selected_option"]["value"])
-        if verb == "claim":
-            await services.act(body, claims.claim, channel=_channel(body), ref=ref, role=Role(arg))
-        elif verb == "not_a_fit":
-            await services.act(body, claims.not_a_fit, channel=_channel(body), ref=ref)
 
-    async def first_response(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        await services.act(
-            body, claims.mark_first_response, channel=_channel(body), ref=action["value"]
-        )
+async def intro_more(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
+) -> None:
+    """The unclaimed post's overflow menu: claim with another role, or not a fit."""
+    await ack()
+    verb, arg, ref = blocks.parse_value(action["selected_option"]["value"])
+    if verb == "claim":
+        await services.act(body, claims.claim, channel=_channel(body), ref=ref, role=Role(arg))
+    elif verb == "not_a_fit":
+        await services.act(body, claims.not_a_fit, channel=_channel(body), ref=ref)
 
-    async def change_role(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        _, role, ref = blocks.parse_value(action["selected_option"]["value"])
-        await services.act(
-            body, claims.change_role, channel=_channel(body), ref=ref, role=Role(role)
-        )
 
-    async def claimed_more(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        verb, _, ref = blocks.parse_value(action["selected_option"]["value"])
-        if verb == "release":
-            await services.act(body, claims.release, channel=_channel(body), ref=ref)
-        elif verb == "reassign":
-            await open_modal_for(services, body, ref, "reassign")
+async def first_response(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
+) -> None:
+    """The owner has answered the prospect."""
+    await ack()
+    await services.act(
+        body, claims.mark_first_response, channel=_channel(body), ref=action["value"]
+    )
 
-    async def open_modal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        what = "next_step" if action["action_id"] == blocks.NEXT_STEP else "stage"
-        await open_modal_for(services, body, action["value"], what)
 
+async def change_role(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
+) -> None:
+    """The partner's role, picked from the claimed post's menu."""
+    await ack()
+    _, role, ref = blocks.parse_value(action["selected_option"]["value"])
+    await services.act(body, claims.change_role, channel=_channel(body), ref=ref, role=Role(role))
+
+
+async def claimed_more(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
+) -> None:
+    """The claimed post's overflow menu: release, or reassign (a modal)."""
+    await ack()
+    verb, _, ref = blocks.parse_value(action["selected_option"]["value"])
+    if verb == "release":
+        await services.act(body, claims.release, channel=_channel(body), ref=ref)
+    elif verb == "reassign":
+        await open_modal_for(services, body, ref, "reassign")
+
+
+async def open_modal(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
+) -> None:
+    """The next joint step or the stage, each in its modal."""
+    await ack()
+    what = "next_step" if action["action_id"] == blocks.NEXT_STEP else "stage"
+    await open_modal_for(services, body, action["value"], what)
+
+
+def register(app: AsyncApp) -> None:
+    """The buttons and menus on a referral's post."""
     app.action(blocks.CLAIM_SOURCED)(claim_button)
     app.action(blocks.CLAIM_INFLUENCED)(claim_button)
     app.action(blocks.INTRO_MORE)(intro_more)
@@ -73,21 +94,15 @@ async def open_modal_for(services: Services, body: dict[str, Any], ref: str, wha
     if placed is None:
         await services.tell(user=user, channel=_channel(body), text=f"There is no referral {ref}.")
         return
+    card = placed.card
     try:
         actor = await services.roster.actor(user)
+        if what == "reassign" and not actor.manager:
+            raise Refused("Only managers can reassign referrals.")
+        if what != "reassign":
+            owner_or_manager(card, actor, "change")
     except Refused as exc:
         await services.tell(user=user, channel=_channel(body), text=str(exc))
-        return
-    card = placed.card
-    refusal = None
-    if what == "reassign" and not actor.manager:
-        refusal = "Only managers can reassign referrals."
-    elif what != "reassign" and card.owner is None:
-        refusal = f"Claim {card.ref} first."
-    elif what != "reassign" and card.owner != user and not actor.manager:
-        refusal = f"Only {card.ref}'s owner <@{card.owner}> or a manager can change it."
-    if refusal:
-        await services.tell(user=user, channel=_channel(body), text=refusal)
         return
     view = {"next_step": next_step_modal, "stage": stage_modal, "reassign": reassign_modal}[what](
         card

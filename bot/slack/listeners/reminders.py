@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.referrals import actions as claims
 from bot.referrals import followups
-from bot.referrals.actions import Outcome
+from bot.referrals.acting import Outcome
 from bot.slack import reminders
 from bot.slack.listeners.claims import open_modal_for
 from bot.slack.services import Services
@@ -23,25 +23,34 @@ _ACTIONS: dict[str, tuple[Callable[..., Awaitable[Outcome]], str]] = {
 }
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    async def act(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        do, line = _ACTIONS[action["action_id"]]
-        channel = (body.get("container") or {}).get("channel_id")
-        outcome = await services.act(body, do, channel=channel, ref=action["value"])
-        if outcome is not None and body.get("message"):
-            user = body["user"]["id"]
-            blocks = reminders.answered(body["message"], f"{line} by <@{user}>")
-            await respond(
-                replace_original=True, text=body["message"].get("text", ""), blocks=blocks
-            )
+async def reminder_button(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: Services,
+) -> None:
+    """Responded, snooze, done: applied, then the DM's buttons become a line saying so."""
+    await ack()
+    do, line = _ACTIONS[action["action_id"]]
+    channel = (body.get("container") or {}).get("channel_id")
+    outcome = await services.act(body, do, channel=channel, ref=action["value"])
+    if outcome is not None and body.get("message"):
+        user = body["user"]["id"]
+        blocks = reminders.answered(body["message"], f"{line} by <@{user}>")
+        await respond(replace_original=True, text=body["message"].get("text", ""), blocks=blocks)
 
-    async def reschedule(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        await open_modal_for(services, body, action["value"], "next_step")
 
+async def reschedule(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
+) -> None:
+    """The next-step modal, to move the step to another day."""
+    await ack()
+    await open_modal_for(services, body, action["value"], "next_step")
+
+
+def register(app: AsyncApp) -> None:
+    """The buttons on reminder DMs."""
     for action_id in _ACTIONS:
-        app.action(action_id)(act)
+        app.action(action_id)(reminder_button)
     app.action(reminders.STEP_RESCHEDULE)(reschedule)
