@@ -1,4 +1,9 @@
-"""`handoff serve`: Slack, the IMAP watchers, the outbox, the sweeps and /healthz on one loop."""
+"""`handoff serve`: Slack, the IMAP watchers, the outbox, the sweeps and /healthz on one loop.
+
+`wire_outbox` is the one place that says which handler carries out which kind of outbox job;
+`serve` and the commands that deliver before they exit (`jobs run`, `digest send`) build their
+outbox with it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -65,6 +71,58 @@ async def check_slack(client: AsyncWebClient) -> str:
     return f"{answer.get('user', '?')} in {answer.get('team', '?')}"
 
 
+@dataclass
+class Wires:
+    """The outbox and what its handlers were built on, for those that run beside it."""
+
+    people: People  # names, time zones and managers, from Slack when it is wired
+    outbox: Outbox | None = None  # None when nothing is wired: no job could be carried out
+    client: AsyncWebClient | None = None
+    roster: Roster | None = None
+    mailer: Mailer | None = None
+
+    async def aclose(self) -> None:
+        """Close the SMTP connection, if one was opened."""
+        if self.mailer is not None:
+            await self.mailer.close()
+
+
+def wire_outbox(
+    settings: Settings,
+    engine: AsyncEngine,
+    *,
+    slack: bool = True,
+    mail: bool = True,
+    clock: Callable[[], datetime] = utcnow,
+) -> Wires:
+    """The outbox with a handler for each job kind the configured wires carry out: Slack posts
+    and nudges with SLACK_BOT_TOKEN, partner email and stage notices with HANDOFF_SMTP_URL.
+
+    `slack=False` or `mail=False` leaves that wire out although configured, for a command that
+    sends through the other one only. Nothing connects until a job is carried out.
+    """
+    handlers: dict[str, Handler] = {}
+    wires = Wires(people=People(engine, None, None, clock=clock))  # names from the cache
+    if slack and settings.slack_bot_token is not None:
+        client = wires.client = web_client(settings)
+        poster = Poster(engine, client, channel=settings.slack_channel, clock=clock)
+        nudger = Nudger(engine, client, settings, clock=clock)
+        handlers |= poster.handlers() | nudger.handlers()
+        roster = wires.roster = Roster(
+            client, rep_group=settings.rep_group, managers=settings.managers
+        )
+        wires.people = People(engine, client, roster, clock=clock)
+    if mail and settings.smtp is not None:
+        settings.mail_ready()
+        mailer = wires.mailer = Mailer(settings.smtp)
+        handlers |= Postman(engine, mailer, settings).handlers()
+        handlers |= Notices(engine, settings, wires.people).handlers()
+    if handlers:
+        lease = timedelta(seconds=settings.outbox_lease_seconds)
+        wires.outbox = Outbox(engine, handlers, lease=lease, clock=clock)
+    return wires
+
+
 class Service:
     """Every part `handoff serve` runs, built from the settings, started and stopped together.
 
@@ -108,43 +166,25 @@ class Service:
 
     async def _start(self) -> None:
         settings, engine, clock = self.settings, self.engine, self.clock
-        handlers: dict[str, Handler] = {}
         bolt = None
         socket = None
+        wires = wire_outbox(settings, engine, clock=clock)
+        self._cleanups.append(wires.aclose)
+        outbox = self.outbox = wires.outbox
         sweeper = None
-        people = People(engine, None, None, clock=clock)  # names from the cache, without Slack
-        if settings.slack_bot_token is not None:
-            client = web_client(settings)
-            poster = Poster(engine, client, channel=settings.slack_channel, clock=clock)
-            nudger = Nudger(engine, client, settings, clock=clock)
-            handlers |= poster.handlers() | nudger.handlers()
-            roster = Roster(client, rep_group=settings.rep_group, managers=settings.managers)
-            people = People(engine, client, roster, clock=clock)
-            sweeper = Sweeper(engine, settings, people, clock=clock)
+        if wires.client is not None:
+            sweeper = Sweeper(engine, settings, wires.people, clock=clock)
         digests = None
         if settings.smtp is not None:
-            settings.mail_ready()
-            mailer = Mailer(settings.smtp)
-            self._cleanups.append(mailer.close)
-            handlers |= Postman(engine, mailer, settings).handlers()
-            handlers |= Notices(engine, settings, people).handlers()
-            digests = Digests(engine, settings, people, clock=clock)
+            digests = Digests(engine, settings, wires.people, clock=clock)
             log.info("mail: sending through %s as %s", settings.smtp.shown, settings.sender)
-        outbox = self.outbox = (
-            Outbox(
-                engine,
-                handlers,
-                lease=timedelta(seconds=settings.outbox_lease_seconds),
-                clock=clock,
-            )
-            if handlers
-            else None
-        )
         if outbox is not None and (sweeper is not None or digests is not None):
             self.scheduler = Scheduler(sweeper, settings, on_sent=outbox.wake, digests=digests)
-        if settings.slack_bot_token is not None:
-            assert outbox is not None
-            bolt = build_app(settings, Services(engine, client, outbox, roster, clock, settings))
+        if wires.client is not None:
+            assert outbox is not None and wires.roster is not None
+            client = wires.client
+            services = Services(engine, client, outbox, wires.roster, clock, settings)
+            bolt = build_app(settings, services)
             who = await check_slack(client)
             if settings.socket_mode:
                 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

@@ -1,87 +1,106 @@
-"""`handoff jobs run NAME` and `handoff digest …`: by hand, printed, delivered before exiting."""
+"""`handoff jobs list|run`: the scheduled sweeps, listed, or run by hand, printed, delivered."""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
-from datetime import UTC, datetime, timedelta
-from typing import TextIO
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from bot.cli import UsageError, instant
+from bot.cli.digest import DELIVERY_SECONDS, print_digests
 
-from bot.config import ConfigError, Settings
-from bot.digests.sweep import DIGESTS, DigestRun, Digests
-from bot.digests.sweep import Planned as DigestPlanned
-from bot.mail.outgoing import Postman
-from bot.mail.smtp import Mailer
-from bot.models import Mail, MailStatus, NudgeKind, OutboxJob
-from bot.nudges.due import To
-from bot.nudges.sweeps import Planned, Sweeper
-from bot.outbox import Outbox
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
-DELIVERY_SECONDS = 60.0
-mail: sa.Table = Mail.__table__  # type: ignore[attr-defined]
-outbox_table: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]
+    from bot.cli import Commands
+    from bot.config import Settings
+    from bot.nudges.sweeps import Planned
 
 
-def describe(planned: Planned) -> str:
-    """One line: what the nudge is about and where it goes."""
-    due = planned.due
-    if due.kind == NudgeKind.INACTIVE_PARTNERS:
-        slugs = [p["slug"] for p in json.loads(due.detail or "[]")]
-        about = f"{len(slugs)} inactive partner(s): {', '.join(slugs[:10])}"
-        about += " …" if len(slugs) > 10 else ""
-    else:
-        about = f"{due.ref} level {due.level}"
-    if due.to == To.THREAD:
-        where = "its post's thread"
-    elif due.to == To.OWNER:
-        where = f"DM to the owner {due.owner}"
-    else:
-        where = f"DM to managers {', '.join(t or '' for t in planned.targets) or '(none)'}"
-    return f"{due.kind:<17} {about}  (due {due.due_at:%Y-%m-%d %H:%M} UTC) -> {where}"
+class JobNames:
+    """The names of the jobs, looked up when shown: they live with the sweeps, which take
+    long to import, and `handoff --version` or another command's help need none of them."""
+
+    def __str__(self) -> str:
+        from bot.digests.sweep import DIGESTS
+        from bot.nudges.sweeps import SWEEPS
+
+        return ", ".join((*SWEEPS, DIGESTS))
 
 
-async def run_job(
-    engine: AsyncEngine,
-    settings: Settings,
-    name: str,
-    *,
-    as_of: datetime | None,
-    dry_run: bool,
-    out: TextIO,
-) -> int:
-    """Run the sweep, print each nudge, deliver them; 1 if some could not be delivered yet."""
-    from bot.slack.app import web_client
-    from bot.slack.nudger import Nudger
-    from bot.slack.people import People
-    from bot.slack.poster import Poster
-    from bot.slack.roster import Roster
+def add(commands: Commands) -> None:
+    """`handoff jobs` and its actions."""
+    jobs = commands.add_parser(
+        "jobs",
+        help="the scheduled sweeps (nudges and reminders): list them, run one now",
+        description="The sweeps `handoff serve` runs on a schedule. Each one looks at the "
+        "database and sends what is due and was not sent before, so running one by hand "
+        "never sends a nudge twice.",
+    )
+    actions = jobs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="each job's schedule, last run and next run")
+    listing.set_defaults(run=list_jobs)
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    run = actions.add_parser(
+        "run",
+        help="run one sweep now and deliver what it sends before exiting",
+        description="Run one sweep as of now (or --now), print each nudge it sends, and "
+        "deliver them through the outbox before exiting.",
+    )
+    run.set_defaults(run=run_job)
+    name = run.add_argument("name", metavar="NAME", help="one of: %(names)s")
+    name.names = JobNames()  # type: ignore[attr-defined]  # argparse fills %(names)s from it
+    run.add_argument(
+        "--now",
+        metavar="ISO-8601",
+        type=instant,
+        help="run as of this instant, e.g. 2026-11-23T09:00:00Z (a time without offset is UTC)",
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent, send and record nothing"
+    )
 
+
+async def list_jobs(args: argparse.Namespace, engine: AsyncEngine, settings: Settings) -> int:
+    """Each job's schedule, last run (what it sent, how it failed) and next run, or JSON."""
+    from bot.scheduler import list_jobs
+
+    jobs = await list_jobs(engine, settings, datetime.now(UTC))
+    if args.json:
+        print(json.dumps(jobs, indent=2))
+        return 0
+    print(f"{'NAME':<18} {'SCHEDULE':<22} {'LAST RUN (UTC)':<17} {'SENT':>5}  NEXT RUN (UTC)")
+    for job in jobs:
+        last = job["last_run"][:16].replace("T", " ") if job["last_run"] else "never"
+        sent = "-" if job["last_sent"] is None else str(job["last_sent"])
+        following = job["next_run"][:16].replace("T", " ") if job["next_run"] else "-"
+        print(f"{job['name']:<18} {job['schedule']:<22} {last:<17} {sent:>5}  {following}")
+        if job["last_error"]:
+            print(f"{'':<18} last run failed: {job['last_error']}")
+    return 0
+
+
+async def run_job(args: argparse.Namespace, engine: AsyncEngine, settings: Settings) -> int:
+    """Run the sweep, print what it sends, deliver it; 1 if some could not be delivered yet."""
+    from bot.config import ConfigError
+    from bot.digests.sweep import DIGESTS
+    from bot.nudges.sweeps import SWEEPS, Sweeper
+    from bot.wiring import wire_outbox
+
+    name, as_of, dry_run, out = args.name, args.now, args.dry_run, sys.stdout
+    if name not in (*SWEEPS, DIGESTS):
+        raise UsageError(f"no job {name!r} (one of: {JobNames()})")
     if name == DIGESTS:
-        client = web_client(settings) if settings.slack_bot_token is not None else None
-        digests = Digests(engine, settings, People(engine, client, None))
-        run = await digests.sweep(as_of=as_of, dry_run=dry_run, sending=not dry_run)
-        return await _report(run, None if dry_run else Delivery(engine, settings), out)
-    outbox = None
-    if settings.slack_bot_token is not None:
-        client = web_client(settings)
-        roster = Roster(client, rep_group=settings.rep_group, managers=settings.managers)
-        people = People(engine, client, roster)
-        poster = Poster(engine, client, channel=settings.slack_channel)
-        nudger = Nudger(engine, client, settings)
-        outbox = Outbox(
-            engine,
-            poster.handlers() | nudger.handlers(),
-            lease=timedelta(seconds=settings.outbox_lease_seconds),
-        )
-    elif dry_run:
-        people = People(engine, None, None)
-    else:
+        return await _run_digests(engine, settings, as_of=as_of, dry_run=dry_run)
+    wires = wire_outbox(settings, engine, mail=False)  # nudges go to Slack only
+    if wires.client is None and not dry_run:
         raise ConfigError(
             "SLACK_BOT_TOKEN: not set, and nudges are sent to Slack (--dry-run shows them)"
         )
-    result = await Sweeper(engine, settings, people).run(name, as_of=as_of, dry_run=dry_run)
+    result = await Sweeper(engine, settings, wires.people).run(name, as_of=as_of, dry_run=dry_run)
     stamp = result.as_of.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     for warning in result.warnings:
         out.write(f"warning: {warning}\n")
@@ -92,6 +111,7 @@ async def run_job(
         f"{name} as of {stamp}: {verb} {len(result.planned)} nudge(s), "
         f"{result.messages} Slack message(s), in {result.seconds:.2f}s"
     )
+    outbox = wires.outbox
     if dry_run or outbox is None or not result.job_ids:
         out.write(summary + "\n")
         return 0
@@ -107,114 +127,36 @@ async def run_job(
     return 1
 
 
-class Delivery:
-    """An outbox that only sends email, for commands that deliver before they exit."""
-
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        settings.mail_ready()
-        assert settings.smtp is not None
-        self.mailer = Mailer(settings.smtp)
-        postman = Postman(engine, self.mailer, settings)
-        lease = timedelta(seconds=settings.outbox_lease_seconds)
-        self.outbox = Outbox(engine, postman.handlers(), lease=lease)
-
-    async def deliver(self, job_ids: list[int]) -> tuple[list[str], list[str]]:
-        """Send these jobs' mail: the errors of those not sent yet, and the refusals for good."""
-        try:
-            await self.outbox.drain(within=DELIVERY_SECONDS, only=job_ids)
-        finally:
-            await self.mailer.close()
-        async with self.outbox.engine.connect() as conn:
-            refused = await conn.execute(
-                sa.select(mail.c.recipient, mail.c.status, mail.c.error)
-                .join(outbox_table, outbox_table.c.mail_id == mail.c.id)
-                .where(
-                    outbox_table.c.id.in_(job_ids),
-                    mail.c.status.in_([str(MailStatus.REFUSED), str(MailStatus.SKIPPED)]),
-                )
-                .order_by(mail.c.id)
-            )
-            lines = [f"{r.recipient}: {r.status}: {r.error}" for r in refused]
-        return await self.outbox.unfinished(job_ids), lines
-
-
-def describe_digest(planned: DigestPlanned) -> str:
-    when = planned.period_end.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    if planned.why_not:
-        return f"{planned.partner:<17} period to {when}: not sent ({planned.why_not})"
-    return f"{planned.partner:<17} period to {when}: {planned.items} referral(s) -> " + ", ".join(
-        planned.recipients
-    )
-
-
-async def _report(result: DigestRun, delivery: Delivery | None, out: TextIO) -> int:
-    """Print each digest of a run, then deliver its mail; 1 if some is not delivered yet."""
-    for warning in result.warnings:
-        out.write(f"warning: {warning}\n")
-    for planned in result.planned:
-        out.write(("would record " if result.dry_run else "") + describe_digest(planned) + "\n")
-    stamp = result.as_of.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    verb = "would send" if result.dry_run else "queued"
-    summary = (
-        f"digests as of {stamp}: {verb} {result.messages} email(s) for "
-        f"{sum(1 for p in result.planned if p.recipients)} partner(s), in {result.seconds:.2f}s"
-    )
-    if delivery is None or not result.job_ids:
-        out.write(summary + "\n")
-        return 0
-    waiting, refused = await delivery.deliver(result.job_ids)
-    for line in refused:
-        out.write(f"not sent to {line}\n")
-    if not waiting and not refused:
-        out.write(f"{summary}; delivered\n")
-        return 0
-    if refused and not waiting:
-        out.write(f"{summary}; {len(refused)} refused for good (the contact is marked)\n")
-        return 1
-    out.write(
-        f"{summary}; {len(waiting)} not delivered yet ({waiting[0]}): they stay in the "
-        "outbox and `handoff serve` retries them\n"
-    )
-    return 1
-
-
-async def send_digest(
-    engine: AsyncEngine,
-    settings: Settings,
-    slug: str,
-    *,
-    always: bool,
-    as_of: datetime | None,
-    out: TextIO,
+async def _run_digests(
+    engine: AsyncEngine, settings: Settings, *, as_of: datetime | None, dry_run: bool
 ) -> int:
-    """`handoff digest send SLUG`: record the partner's digest now and deliver it."""
-    from bot.slack.people import People
+    """`handoff jobs run digests`: every partner's digest that is due, printed as `digest send`
+    prints one (names from Slack when it is set up)."""
+    from bot.digests.sweep import Digests
+    from bot.wiring import wire_outbox
 
-    settings.mail_ready()
-    digests = Digests(engine, settings, People(engine, None, None))
-    result = await digests.send(slug, as_of=as_of, always=always)
-    return await _report(result, Delivery(engine, settings), out)
+    async with contextlib.aclosing(wire_outbox(settings, engine, mail=not dry_run)) as wires:
+        digests = Digests(engine, settings, wires.people)
+        run = await digests.sweep(as_of=as_of, dry_run=dry_run, sending=not dry_run)
+        return await print_digests(run, None if dry_run else wires.outbox, sys.stdout)
 
 
-async def preview_digest(
-    engine: AsyncEngine,
-    settings: Settings,
-    slug: str,
-    *,
-    html: bool,
-    as_of: datetime | None,
-    out: TextIO,
-) -> int:
-    """`handoff digest preview SLUG`: the digest as it would go out now; nothing recorded."""
-    from bot.slack.people import People
+def describe(planned: Planned) -> str:
+    """One line: what the nudge is about and where it goes."""
+    from bot.models import NudgeKind
+    from bot.nudges.due import To
 
-    rendered = await Digests(engine, settings, People(engine, None, None)).preview(
-        slug, as_of=as_of
-    )
-    if html:
-        out.write(rendered.html)
+    due = planned.due
+    if due.kind == NudgeKind.INACTIVE_PARTNERS:
+        slugs = [p["slug"] for p in json.loads(due.detail or "[]")]
+        about = f"{len(slugs)} inactive partner(s): {', '.join(slugs[:10])}"
+        about += " …" if len(slugs) > 10 else ""
     else:
-        out.write(f"Subject: {rendered.subject}\n\n{rendered.text}")
-    if not rendered.text.endswith("\n"):
-        out.write("\n")
-    return 0
+        about = f"{due.ref} level {due.level}"
+    if due.to == To.THREAD:
+        where = "its post's thread"
+    elif due.to == To.OWNER:
+        where = f"DM to the owner {due.owner}"
+    else:
+        where = f"DM to managers {', '.join(t or '' for t in planned.targets) or '(none)'}"
+    return f"{due.kind:<17} {about}  (due {due.due_at:%Y-%m-%d %H:%M} UTC) -> {where}"

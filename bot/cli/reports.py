@@ -2,23 +2,70 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-from dataclasses import asdict
-from datetime import datetime
-from typing import TextIO
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TextIO
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from bot.cli import UsageError, instant
 
-from bot.config import Settings
-from bot.reports import render
-from bot.reports.listing import Item, referrals, to_csv
-from bot.reports.periods import Period, PeriodError, parse_period
-from bot.reports.summary import partner, summary
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from bot.cli import Commands
+    from bot.config import Settings
+    from bot.reports.listing import Item
+    from bot.reports.periods import Period
 
 
 class ReportError(ValueError):
     """A period or partner nobody could mean: one line, exit status 2."""
+
+
+def add(commands: Commands) -> None:
+    """`handoff report`."""
+    rep = commands.add_parser(
+        "report",
+        help="what each partner brought in a period and what became of it (as /attribution)",
+        description="Referrals received in the period, per partner, and what became of them: "
+        "claims, time to claim and to first response, meetings, roles, opportunities, won and "
+        "lost, revenue. Periods are in HANDOFF_TIMEZONE.",
+    )
+    rep.set_defaults(run=run)
+    rep.add_argument(
+        "--period",
+        metavar="P",
+        help="this quarter (default), last quarter, 2026-Q3, this month, 2026-10, this year, "
+        "last 90d, 2026-10-01..2026-12-31",
+    )
+    rep.add_argument("--partner", metavar="SLUG", help="one partner: its line and its referrals")
+    rep.add_argument(
+        "--referrals",
+        action="store_true",
+        help="every referral of the period with every field (the /attribution export)",
+    )
+    shape = rep.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_const", dest="output", const="json")
+    shape.add_argument("--csv", action="store_const", dest="output", const="csv")
+    rep.add_argument("--now", metavar="ISO-8601", type=instant, help="as of this instant")
+
+
+async def run(args: argparse.Namespace, engine: AsyncEngine, settings: Settings) -> int:
+    """`handoff report` as the arguments ask; a ReportError is a usage error (exit status 2)."""
+    try:
+        return await report(
+            engine,
+            settings,
+            period_text=args.period,
+            partner_slug=args.partner,
+            output=args.output or "text",
+            every_referral=args.referrals,
+            now=args.now or datetime.now(UTC),
+            out=sys.stdout,
+        )
+    except ReportError as exc:
+        raise UsageError(str(exc)) from None
 
 
 async def report(
@@ -33,6 +80,12 @@ async def report(
     out: TextIO,
 ) -> int:
     """Print the summary (or with a partner, its line and its referrals) as asked."""
+    import sqlalchemy as sa
+
+    from bot.reports import render
+    from bot.reports.listing import referrals, to_csv
+    from bot.reports.summary import partner, summary
+
     period = _period(period_text, settings, now)
     async with engine.connect() as conn:
         if partner_slug is not None:
@@ -71,6 +124,8 @@ async def report(
 
 
 def _period(text: str | None, settings: Settings, now: datetime) -> Period:
+    from bot.reports.periods import PeriodError, parse_period
+
     try:
         return parse_period(text, settings.tz, now)
     except PeriodError as exc:
@@ -86,6 +141,8 @@ def _title(period: Period, settings: Settings) -> str:
 
 
 def _item_json(item: Item) -> dict[str, object]:
+    from dataclasses import asdict
+
     values = asdict(item)
     for key, value in values.items():
         if isinstance(value, datetime):
