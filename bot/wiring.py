@@ -127,7 +127,9 @@ class Service:
     """Every part `handoff serve` runs, built from the settings, started and stopped together.
 
     `schedule=False` leaves the sweeps to whoever holds the service (`handoff demo` runs them
-    by its simulated clock through `scheduler.run`).
+    by its simulated clock through `scheduler.run`). `answer_when_done=True` answers each
+    Slack request once its listener has finished rather than at its ack, so that whoever sent
+    it knows every effect of the request has happened when the answer comes (the demo).
     """
 
     def __init__(
@@ -138,6 +140,7 @@ class Service:
         observer: Observer | None = None,
         clock: Callable[[], datetime] = utcnow,
         schedule: bool = True,
+        answer_when_done: bool = False,
     ) -> None:
         if not settings.imap_targets and settings.slack_bot_token is None:
             raise ConfigError(
@@ -148,6 +151,7 @@ class Service:
         self.engine = engine
         self.clock = clock
         self.schedule = schedule
+        self.answer_when_done = answer_when_done
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.outbox: Outbox | None = None
         self.scheduler: Scheduler | None = None
@@ -184,7 +188,7 @@ class Service:
             assert outbox is not None and wires.roster is not None
             client = wires.client
             services = Services(engine, client, outbox, wires.roster, clock, settings)
-            bolt = build_app(settings, services)
+            bolt = build_app(settings, services, answer_when_done=self.answer_when_done)
             who = await check_slack(client)
             if settings.socket_mode:
                 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

@@ -24,6 +24,18 @@ from urllib.parse import quote
 from bot.mail.imap_wire import mailbox_name
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+IMAP_SERVER = "/usr/lib/dovecot/imap"  # the IMAP process the master starts, from dovecot-imapd
+
+
+def missing() -> str | None:
+    """Why Dovecot cannot serve IMAP here, or None: its core alone answers no IMAP login."""
+    if not Path(DOVECOT).exists():
+        return "dovecot not installed (apt-get install dovecot-imapd)"
+    if not Path(IMAP_SERVER).exists():
+        return f"dovecot has no IMAP server, {IMAP_SERVER} (apt-get install dovecot-imapd)"
+    return None
+
+
 PASSWORD = "p@ss:w/rd"  # characters a URL must escape
 
 

@@ -26,15 +26,15 @@ from bot.mail.imap import ImapConnection
 from bot.mail.watcher import FolderWatcher
 from bot.wiring import serve, watch_settings
 from tests.conftest import IN_CI, ROOT, Handoff
-from tests.dovecot import DOVECOT, PASSWORD, Dovecot
+from tests.dovecot import PASSWORD, Dovecot, missing
 from tests.messages import message
 
 _users = itertools.count(1)
 
 
 def _need_dovecot() -> None:
-    if not Path(DOVECOT).exists():
-        problem = "dovecot not installed (apt-get install dovecot-imapd)"
+    problem = missing()
+    if problem:
         if IN_CI:
             pytest.fail(f"{problem}; CI=true: IMAP tests must run")
         pytest.skip(problem)

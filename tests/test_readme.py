@@ -14,7 +14,6 @@ import asyncio
 import mailbox
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ from bot.demo.cast import SAMPLES
 from bot.demo.standin.slack import SlackStandIn
 from bot.demo.standin.smtp import SmtpServer
 from tests.conftest import IN_CI, POSTGRES_URL, ROOT
-from tests.dovecot import Dovecot, free_port
+from tests.dovecot import Dovecot, free_port, missing
 
 README = (ROOT / "README.md").read_text()
 VENV_BIN = Path(sys.executable).parent
@@ -217,10 +216,11 @@ def _bench_database() -> None:
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    if shutil.which("dovecot") is None and not Path("/usr/sbin/dovecot").exists():
+    problem = missing()
+    if problem:
         if IN_CI:
-            pytest.fail("dovecot not installed (CI=true: README's serve commands must run)")
-        pytest.skip("dovecot not installed (apt-get install dovecot-imapd)")
+            pytest.fail(f"{problem}; CI=true: README's serve commands must run")
+        pytest.skip(problem)
     home = tmp_path_factory.mktemp("reader")
     _mbox(home / "Takeout" / "Mail" / "partners.mbox")
     (home / "bench").symlink_to(ROOT / "bench")

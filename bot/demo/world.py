@@ -42,7 +42,6 @@ from bot.wiring import Service
 outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]
 SIGNING_SECRET = "demo-signing-secret-0123456789abcdef"
 REF = re.compile(r"\b[A-Z][A-Z0-9]*-\d+\b")
-QUIET_SECONDS = 0.15  # nothing new from the service for this long: the step is over
 STEP_SECONDS = 15.0  # a step that takes longer than this has hung: say so rather than wait
 
 
@@ -209,15 +208,14 @@ class World:
     # --- waiting and showing -------------------------------------------------------------
 
     async def settle(self) -> None:
-        """Wait until the service has done all it will for now, then draw what it did."""
+        """Wait until the service has done all it will for now, then draw what it did.
+
+        A step's own work is over when it returns: intake has committed, the sweep has run,
+        and Slack's request was answered after its listener finished (`answer_when_done`).
+        What remains is the outbox: every job due by now, done.
+        """
         deadline = time.monotonic() + STEP_SECONDS
-        last, quiet_since = -1, time.monotonic()
-        while True:
-            seen = len(self.slack.calls) + len(self.slack.responses) + len(self.smtp.inbox.received)
-            if seen != last:
-                last, quiet_since = seen, time.monotonic()
-            elif time.monotonic() - quiet_since >= QUIET_SECONDS and not await self._pending():
-                break
+        while await self._pending():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the service is still busy after {STEP_SECONDS:.0f}s")
             self._wake()
@@ -338,7 +336,7 @@ async def world(
     http = aiohttp.ClientSession()
     try:
         async with open_database(settings.database_url) as engine:
-            service = Service(settings, engine, clock=clock, schedule=False)
+            service = Service(settings, engine, clock=clock, schedule=False, answer_when_done=True)
             await service.start()
             try:
                 names = {p.user: p.name for p in PEOPLE}

@@ -40,8 +40,14 @@ def web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-def build_app(settings: Settings, services: Services) -> AsyncApp:
-    """The AsyncApp with every listener group; HTTP requests must carry Slack's signature."""
+def build_app(
+    settings: Settings, services: Services, *, answer_when_done: bool = False
+) -> AsyncApp:
+    """The AsyncApp with every listener group; HTTP requests must carry Slack's signature.
+
+    Slack's requests are answered at their ack, the listener's work going on after it, unless
+    `answer_when_done`: then each is answered once its listener has finished.
+    """
     secret = settings.slack_signing_secret
     if not settings.socket_mode and secret is None:
         raise ConfigError(
@@ -54,6 +60,7 @@ def build_app(settings: Settings, services: Services) -> AsyncApp:
         # Socket Mode messages come over our own authenticated connection, unsigned.
         request_verification_enabled=not settings.socket_mode,
         logger=logging.getLogger("handoff.bolt"),
+        process_before_response=answer_when_done,
     )
 
     async def provide_services(
