@@ -18,7 +18,7 @@ each: p50, p95 and max of --runs runs, and the cohort (referrals received in the
 Target (issue 7): p50 under 300 ms on SQLite and on PostgreSQL on this machine.
 
 Then the slash command, on the seeded SQLite database: `handoff serve` against the tests'
-Slack stand-in (tests/slackbot.py), and --commands signed `/attribution` requests from a
+Slack stand-in (tests/support/slackbot.py), and --commands signed `/attribution` requests from a
 manager, one after another, as Slack sends them. For each, the HTTP response time (the ack:
 Slack wants it within 3 s, whatever the size) and the time until the report reached the
 stand-in through the response_url (the bot, the stand-in and the client share this process,
@@ -40,7 +40,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -65,6 +64,7 @@ from bench.sweeps import People  # noqa: E402 - two managers, zones from slack_u
 from bot.config import load_settings  # noqa: E402
 from bot.db import open_database  # noqa: E402
 from bot.demo.standin.signing import command_body  # noqa: E402
+from bot.demo.standin.slack import SlackStandIn  # noqa: E402
 from bot.models import OutboxJob, utcnow  # noqa: E402
 from bot.nudges.sweeps import SWEEPS, Sweeper  # noqa: E402
 from bot.reports.periods import parse_period  # noqa: E402
@@ -139,13 +139,13 @@ async def catch_up(engine: AsyncEngine) -> int:
     return nudges
 
 
-async def arrivals(responses: list[dict[str, Any]], before: int, started: float) -> list[float]:
+async def arrivals(slack: SlackStandIn, before: int, started: float) -> list[float]:
     """When each message of one report reached the response_url (ms after `started`): polled,
     until QUIET seconds pass without another one (or REPORT_TIMEOUT without any)."""
     times: list[float] = []
     while True:
         now = time.perf_counter()
-        times += [(now - started) * 1000] * (len(responses) - before - len(times))
+        times += [(now - started) * 1000] * (len(slack.responded) - before - len(times))
         if (times and now - started > times[-1] / 1000 + QUIET) or (
             not times and now - started > REPORT_TIMEOUT
         ):
@@ -180,7 +180,7 @@ async def slash_commands(engine: AsyncEngine, count: int) -> Command:
                 measured.missing = f"the command was answered {answer.status}: {answer.text[:200]}"
                 break
             measured.acks.append(answer.seconds * 1000)
-            arrived = await arrivals(bot.slack.responses, before, started)
+            arrived = await arrivals(bot.slack, before, started)
             if not arrived:
                 said = answer.text.strip()[:200] or "an empty ack"
                 measured.missing = (
@@ -285,6 +285,8 @@ async def run(args: argparse.Namespace) -> None:
                     results.append(await bench_backend(backend, url, args))
     for result in results:
         report(result, args.runs)
+    if any(r.command is not None and r.command.missing for r in results):
+        sys.exit(1)  # the command did not work: no figure stands in for that
 
 
 def main() -> None:
@@ -295,7 +297,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--runs", type=int, default=scaled(30), help="summaries timed per period")
     parser.add_argument(
-        "--commands", type=int, default=20, help="slash commands sent on SQLite (0: none)"
+        "--commands", type=int, default=scaled(20), help="slash commands sent on SQLite (0: none)"
     )
     parser.add_argument(
         "--postgres-url",

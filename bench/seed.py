@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seed a realistic data set: partners, two years of their referrals, and each one's events.
 
-    uv run python -m bench.seed --referrals 100000 --partners 50 [--database-url URL]
+    uv run python -m bench.seed [--referrals 100000] [--partners 50] [--database-url URL]
         [--now 2026-11-23T12:00:00+00:00] [--seed 7] [--replace]
 
 The database is HANDOFF_DATABASE_URL unless --database-url says otherwise; it is migrated first.
@@ -47,7 +47,7 @@ from sqlmodel import SQLModel
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # also runs as `python bench/seed.py`
 
-from bench.common import analyze, progress  # noqa: E402
+from bench.common import analyze, progress, scaled  # noqa: E402
 from bot.config import ConfigError, load_settings  # noqa: E402
 from bot.db import open_database  # noqa: E402
 from bot.models import (  # noqa: E402
@@ -666,7 +666,12 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--referrals", type=int, default=100_000)
+    parser.add_argument(
+        "--referrals",
+        type=int,
+        default=scaled(100_000),
+        help="default: 100,000 (times HANDOFF_BENCH_SCALE)",
+    )
     parser.add_argument("--partners", type=int, default=50)
     parser.add_argument("--database-url", help="default: HANDOFF_DATABASE_URL")
     parser.add_argument(
