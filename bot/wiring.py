@@ -31,7 +31,7 @@ from bot.nudges.sweeps import Sweeper
 from bot.outbox import Handler, Outbox
 from bot.scheduler import Scheduler
 from bot.slack.app import build_app, web_client
-from bot.slack.nudger import Nudger
+from bot.slack.nudges import Nudger
 from bot.slack.people import People
 from bot.slack.poster import HINTS, Poster
 from bot.slack.roster import Roster

@@ -28,7 +28,7 @@ from bot.digests.sweep import DIGESTS
 from bot.models import utcnow
 from bot.nudges.sweeps import FIRST_RESPONSE, INACTIVE_PARTNERS, NEXT_STEPS, UNCLAIMED
 from bot.referrals.partners import add_partner
-from bot.slack import blocks, reminders
+from bot.slack import blocks, nudges
 from bot.slack.attribution import DISPUTE_MODAL, DISPUTE_WINNER
 
 SWEEPS = (UNCLAIMED, FIRST_RESPONSE, NEXT_STEPS, INACTIVE_PARTNERS, DIGESTS)
@@ -162,7 +162,7 @@ async def _story(w: World, monday: datetime) -> None:
     await w.sweeps(*SWEEPS)
 
     w.at(on(1, 10, 40), "Priya has written to Bruce Wayne: she says so from the reminder")
-    await w.click(PRIYA.user, reminders.RESPONDED, "ACME-2", on="dm")
+    await w.click(PRIYA.user, nudges.RESPONDED, "ACME-2", on="dm")
 
     w.at(on(1, 11, 0), f"{MORGAN.name}, the partner manager, settles the dispute")
     await w.command(MORGAN.user, "/attribution", "queues")
@@ -178,7 +178,7 @@ async def _story(w: World, monday: datetime) -> None:
     await w.sweeps(*SWEEPS)
 
     w.at(on(2, 16, 10), "The demo went well: Sam marks the step done")
-    await w.click(SAM.user, reminders.STEP_DONE, "ACME-1", on="dm")
+    await w.click(SAM.user, nudges.STEP_DONE, "ACME-1", on="dm")
 
     w.at(on(7, 9, 0), "Monday again: each partner gets its status digest by email")
     await w.sweeps(*SWEEPS)

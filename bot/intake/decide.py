@@ -42,7 +42,7 @@ class Noise(Refused):
 
     def __init__(self, kind: Kind, reason: str) -> None:
         super().__init__(reason)
-        self.kind = kind  # type: ignore[misc] - each noise is its own kind
+        self.kind = kind  # type: ignore[misc]  # each noise is its own kind
 
 
 class NotAnEmail(Refused):

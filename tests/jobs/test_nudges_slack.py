@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.demo.standin.failures import server_error
 from bot.demo.standin.slack import SlackStandIn
-from bot.slack import reminders
+from bot.slack import nudges as reminders
 from tests.conftest import Handoff
 from tests.jobs.world import add_partner, add_referral, referral, update
 from tests.slackbot import running_bot, text_of

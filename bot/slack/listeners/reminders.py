@@ -7,19 +7,19 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.nudges import followups
 from bot.referrals import actions as claims
-from bot.referrals import followups
 from bot.referrals.acting import Outcome
-from bot.slack import reminders
+from bot.slack import nudges
 from bot.slack.listeners.claims import open_modal_for
 from bot.slack.services import Services
 
 # What each button does, and the line that replaces the buttons once it is done.
 _ACTIONS: dict[str, tuple[Callable[..., Awaitable[Outcome]], str]] = {
-    reminders.RESPONDED: (claims.mark_first_response, ":white_check_mark: Marked responded"),
-    reminders.SNOOZE_RESPONSE: (followups.snooze_first_response, ":zzz: Snoozed for a day"),
-    reminders.STEP_DONE: (followups.complete_next_step, ":white_check_mark: Done"),
-    reminders.STEP_SNOOZE: (followups.snooze_next_step, ":zzz: Snoozed for a day"),
+    nudges.RESPONDED: (claims.mark_first_response, ":white_check_mark: Marked responded"),
+    nudges.SNOOZE_RESPONSE: (followups.snooze_first_response, ":zzz: Snoozed for a day"),
+    nudges.STEP_DONE: (followups.complete_next_step, ":white_check_mark: Done"),
+    nudges.STEP_SNOOZE: (followups.snooze_next_step, ":zzz: Snoozed for a day"),
 }
 
 
@@ -37,7 +37,7 @@ async def reminder_button(
     outcome = await services.act(body, do, channel=channel, ref=action["value"])
     if outcome is not None and body.get("message"):
         user = body["user"]["id"]
-        blocks = reminders.answered(body["message"], f"{line} by <@{user}>")
+        blocks = nudges.answered(body["message"], f"{line} by <@{user}>")
         await respond(replace_original=True, text=body["message"].get("text", ""), blocks=blocks)
 
 
@@ -53,4 +53,4 @@ def register(app: AsyncApp) -> None:
     """The buttons on reminder DMs."""
     for action_id in _ACTIONS:
         app.action(action_id)(reminder_button)
-    app.action(reminders.STEP_RESCHEDULE)(reschedule)
+    app.action(nudges.STEP_RESCHEDULE)(reschedule)
