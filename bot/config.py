@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port (tests)
     # A job whose worker vanished (killed mid-post) is taken up again after this long.
     outbox_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
-    # Nudges and reminders (bot/jobs/): durations such as 30m, 4h, 2d.
+    # Nudges and reminders (bot/nudges/): durations such as 30m, 4h, 2d.
     claim_sla: timedelta = timedelta(minutes=30)  # unclaimed: thread nudge, then 2x: managers
     first_response_sla: timedelta = timedelta(hours=24)  # owner DM, then 2x: managers
     overdue_every: timedelta = timedelta(days=2)  # overdue next steps, reminded again

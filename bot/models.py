@@ -166,7 +166,7 @@ class MailStatus(StrEnum):
 
 
 class NudgeKind(StrEnum):
-    """The clocks Handoff watches (bot/jobs/)."""
+    """The clocks Handoff watches (bot/nudges/)."""
 
     UNCLAIMED = "unclaimed"  # level 1: the post's thread; level 2: the managers
     FIRST_RESPONSE = "first_response"  # level 1: the owner; level 2: the managers
