@@ -1,7 +1,7 @@
 """Which referral each stretch of a reply to our mail answers: the one quoted just above it.
 
 Partners answer a digest as people answer any list, inline under each line. Our digests are
-built for it (bot.mail.content): each referral's block starts at column 0 with its ref,
+built for it (bot.digests.content): each referral's block starts at column 0 with its ref,
 "ACME-12 · Jane Doe (Wayne Enterprises) · Meeting booked", and only indented data lines follow
 it, up to its "Reply about ACME-12: …" line. So, walking the reply in document order, a quoted
 line that starts a referral's block (or its "Reply about" line, when the partner trimmed the
