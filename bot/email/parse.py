@@ -14,7 +14,7 @@ from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 
 from bot.email.forwards import ForwardBlock, find_forward_block
-from bot.email.headers import Address, addresses, clean, decode, decode_bytes
+from bot.email.headers import Address, addresses, clean, decode, decode_bytes, raw_text
 from bot.email.html import html_to_text
 
 # Headers a Bcc'd or aliased partner address shows up in (DESIGN "Email intake rules").
@@ -88,7 +88,39 @@ class ParsedMessage:
 
 
 def parse(raw: bytes) -> ParsedMessage:
-    """Parse raw RFC 5322 bytes; malformed input yields what could be read plus its defects."""
+    """Parse raw RFC 5322 bytes; malformed input yields what could be read plus its defects.
+
+    Never raises: a message the MIME reading fails on is read again as headers and plain text,
+    and one whose headers fail too is kept as bytes with no facts (its defect says why).
+    """
+    try:
+        return _parse(raw)
+    except Exception as exc:  # noqa: BLE001 - a bug of ours or the stdlib's, never the mail's loss
+        defect = f"unreadable MIME ({type(exc).__name__})"
+    try:
+        msg = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+        text = decode_bytes(raw[_body_offset(raw) :][:_MAX_TEXT], None)
+        return _facts(raw, msg, text, "", None, [defect], forwards=False)
+    except Exception as exc:  # noqa: BLE001
+        return ParsedMessage(
+            message_id=None,
+            dedupe_key=f"sha256:{hashlib.sha256(raw).hexdigest()}",
+            sender=None,
+            recipients=(),
+            subject="",
+            date=None,
+            in_reply_to=(),
+            references=(),
+            headers={},
+            content_type="text/plain",
+            report_type=None,
+            text="",
+            forwarded=None,
+            defects=(defect, f"unreadable headers ({type(exc).__name__})"),
+        )
+
+
+def _parse(raw: bytes) -> ParsedMessage:
     # compat32 is the lenient policy: header access never raises on malformed values.
     try:
         msg = email.message_from_bytes(raw, policy=policy.compat32)
@@ -101,6 +133,19 @@ def parse(raw: bytes) -> ParsedMessage:
         defects = ["MIME nested too deep"]
         text = decode_bytes(raw[_body_offset(raw) :][:_MAX_TEXT], None)
         html, attached = "", None
+    return _facts(raw, msg, text, html, attached, defects)
+
+
+def _facts(
+    raw: bytes,
+    msg: Message,
+    text: str,
+    html: str,
+    attached: Forwarded | None,
+    defects: list[str],
+    *,
+    forwards: bool = True,
+) -> ParsedMessage:
     # One pass over the headers: Message.get scans them all, lower-casing each, every call.
     index: dict[str, list[str]] = {}
     for key, value in msg.items():
@@ -112,10 +157,12 @@ def parse(raw: bytes) -> ParsedMessage:
 
     subject = clean(decode(first("subject") or "")).strip()
     plain = text or html_to_text(html)
-    forwarded = attached or _inline_forward(subject, plain)
-    if html and text and (forwarded is None or not forwarded.addresses()):
-        # Outlook's plain part may show only names where its HTML links the addresses.
-        forwarded = _inline_forward(subject, html_to_text(html)) or forwarded
+    forwarded = attached
+    if forwards:
+        forwarded = attached or _inline_forward(subject, plain)
+        if html and text and (forwarded is None or not forwarded.addresses()):
+            # Outlook's plain part may show only names where its HTML links the addresses.
+            forwarded = _inline_forward(subject, html_to_text(html)) or forwarded
     message_id = _first_msgid(first("message-id"))
     return ParsedMessage(
         message_id=message_id,
@@ -210,7 +257,8 @@ def _all_defects(msg: Message) -> list[object]:
 
 
 def _is_attachment(part: Message) -> bool:
-    disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
+    # Raw 8-bit bytes in the header (a UTF-8 filename) come back as a Header, not a str.
+    disposition = raw_text(part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
     return disposition == "attachment"
 
 

@@ -1,0 +1,65 @@
+"""A bad day at intake (issue 19): mail that once stopped or lost intake, read as a user sends it."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from bot.email.parse import ParsedMessage, parse
+from tests.messages import message, write
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
+
+
+def _with_attachment(filename: bytes) -> bytes:
+    """An intro with a text attachment whose name is written raw, as some clients do."""
+    intro = message(message_id="<notes-1@acmeconsulting.example>").decode()
+    head, body = intro.split("\r\n\r\n", 1)
+    head = head.replace(
+        'Content-Type: text/plain; charset="UTF-8"', 'Content-Type: multipart/mixed; boundary="b"'
+    )
+    parts = (
+        f'--b\r\nContent-Type: text/plain; charset="UTF-8"\r\n\r\n{body}\r\n'
+        '--b\r\nContent-Type: text/plain; charset="UTF-8"\r\n'
+    ).encode()
+    parts += b'Content-Disposition: attachment; filename="' + filename + b'"\r\n\r\n'
+    parts += b"Jane wants the pilot in Q1.\r\n--b--\r\n"
+    return head.encode() + b"\r\n\r\n" + parts
+
+
+def test_a_raw_utf8_attachment_name_keeps_the_intro(scenario, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    raw = _with_attachment("Notizen für Jane.txt".encode())
+    [result] = scenario.ingest(write(tmp_path, "notes.eml", raw))
+    assert (result["kind"], result["referral"]) == ("new_intro", "ACME-1")
+    assert result["message_id"] == "notes-1@acmeconsulting.example"
+    shown = scenario.json("referrals", "show", "ACME-1")
+    assert shown["prospect"]["email"] == "jane.doe@hooli.example"  # type: ignore[index]
+    assert shown["intro_message_id"] == "notes-1@acmeconsulting.example"  # type: ignore[index]
+
+
+def _mangled(raw: bytes, rng: random.Random) -> bytes:
+    """One of the ways mail arrives broken: raw 8-bit bytes, cut short, doubled, scrambled."""
+    cut = rng.randrange(len(raw))
+    junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
+    return rng.choice(
+        [
+            raw[:cut],
+            raw[:cut] + junk + raw[cut:],
+            raw[:cut] + "für Jøhn «x» \u00e9".encode() + raw[cut:],
+            raw.replace(b"\n", b"\r", rng.randrange(1, 50)),
+            raw[cut:] + raw[:cut],
+            raw.replace(b": ", b": " + junk, 3),
+            raw + b"\r\n--" + junk + b"\r\n" + raw,
+        ]
+    )
+
+
+def test_parse_never_raises_on_broken_mail() -> None:
+    rng = random.Random(19)
+    samples = [p.read_bytes() for p in sorted(FIXTURES.glob("*.eml"))]
+    samples.append(_with_attachment("Notizen für Jane.txt".encode()))
+    samples.append(_with_attachment(b"\xff\xfe caf\xe9 \x00.txt"))
+    assert len(samples) > 20
+    for n in range(3000):
+        raw = _mangled(rng.choice(samples), rng)
+        assert isinstance(parse(raw), ParsedMessage), n
