@@ -185,7 +185,7 @@ def _fields(item: Item, tz: ZoneInfo, now: datetime | None) -> list[_Field]:
     step = _line(item.next_step) if item.next_step else "none set yet"
     overdue = False
     if item.next_step_due is not None:
-        # A due *day*, kept as its UTC midnight (bot.referrals.actions.set_next_step): shown as that day
+        # A due *day*, kept as its UTC midnight (referrals.actions.set_next_step): shown as that day
         # wherever the partner is, and overdue once that day has passed where they are.
         due = item.next_step_due.astimezone(UTC).date()
         overdue = now is not None and due < now.astimezone(tz).date()

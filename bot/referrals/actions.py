@@ -4,6 +4,7 @@ compare-and-set on the referral, and its event."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -257,6 +258,27 @@ async def set_next_step(
     )
 
 
+MAX_AMOUNT = 1e12  # a won deal's amount above this is a typo (or an attack), not revenue
+
+
+def won_amount(text: str | float | None) -> float:
+    """A won deal's amount as typed: a finite number above 0 and at most MAX_AMOUNT, in cents.
+
+    Refused with the reason otherwise: NaN passes `> 0`, and 1.7e308 overflows every sum.
+    """
+    if text is None or (isinstance(text, str) and not text.strip()):
+        raise Refused("A won deal needs its amount.")
+    try:
+        amount = float(str(text).replace(",", "").strip()) if isinstance(text, str) else text
+    except ValueError:
+        raise Refused("Enter the amount as a number, e.g. 12500.") from None
+    if not math.isfinite(amount) or amount <= 0:
+        raise Refused("A won deal's amount is a number above 0.")
+    if amount > MAX_AMOUNT:
+        raise Refused(f"A won deal's amount is at most {MAX_AMOUNT:,.0f}.")
+    return round(amount, 2)
+
+
 async def set_stage(
     *,
     engine: AsyncEngine,
@@ -270,8 +292,8 @@ async def set_stage(
     """Move the deal along; won needs its amount."""
     if stage == Stage.NEW:
         raise Refused("Release the referral to make it new again.")
-    if stage == Stage.WON and (amount is None or amount <= 0):
-        raise Refused("A won deal needs its amount.")
+    if stage == Stage.WON:
+        amount = won_amount(amount)
 
     async def change(conn: AsyncConnection, row: Any) -> Outcome:
         kept = amount if stage == Stage.WON else row.amount

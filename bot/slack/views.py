@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.models import Stage
+from bot.referrals.actions import MAX_AMOUNT
 from bot.referrals.cards import Card
 from bot.slack.blocks import (
     NEXT_STEP_MODAL,
@@ -113,7 +114,8 @@ def stage_modal(card: Card) -> dict[str, Any]:
     amount = NumberInputElement(
         action_id="amount",
         is_decimal_allowed=True,
-        min_value=0,
+        min_value="0.01",
+        max_value=f"{MAX_AMOUNT:.0f}",
         initial_value=f"{card.amount:.2f}" if card.amount is not None else None,
     )
     return _modal(

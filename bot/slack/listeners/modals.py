@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.models import Stage
 from bot.referrals import actions as claims
+from bot.referrals.acting import Refused
 from bot.slack import blocks
 from bot.slack.services import Services
 
@@ -46,14 +47,12 @@ async def stage(
     chosen = Stage(values["stage"]["stage"]["selected_option"]["value"])
     raw = values["amount"]["amount"].get("value")
     amount = None
-    try:
-        amount = float(raw) if raw not in (None, "") else None
-    except ValueError:
-        await ack(response_action="errors", errors={"amount": "Enter a number."})
-        return
-    if chosen == Stage.WON and (amount is None or amount <= 0):
-        await ack(response_action="errors", errors={"amount": "A won deal needs its amount."})
-        return
+    if chosen == Stage.WON:
+        try:
+            amount = claims.won_amount(raw)
+        except Refused as refused:
+            await ack(response_action="errors", errors={"amount": str(refused)})
+            return
     await ack()
     await _apply(services, body, view, claims.set_stage, stage=chosen, amount=amount)
 

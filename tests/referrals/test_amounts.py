@@ -1,0 +1,76 @@
+"""A won deal's amount (issue 19, finding 10): what cannot be revenue never reaches a report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.models import Role, Stage, utcnow
+from bot.referrals import actions
+from bot.referrals.acting import Actor, Refused
+from tests.messages import message, write
+
+REP = Actor(user="U0REP1")
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("nan", "A won deal's amount is a number above 0."),
+        ("inf", "A won deal's amount is a number above 0."),
+        ("-5", "A won deal's amount is a number above 0."),
+        ("0", "A won deal's amount is a number above 0."),
+        ("1.7e308", "A won deal's amount is at most 1,000,000,000,000."),
+        ("lots", "Enter the amount as a number, e.g. 12500."),
+        ("", "A won deal needs its amount."),
+    ],
+)
+def test_an_amount_that_is_not_revenue_is_refused_with_its_reason(typed: str, said: str) -> None:
+    with pytest.raises(Refused) as refused:
+        actions.won_amount(typed)
+    assert str(refused.value) == said
+
+
+def test_amounts_as_people_type_them() -> None:
+    assert actions.won_amount("48000") == 48000.0
+    assert actions.won_amount("12,500.505") == 12500.5
+    assert actions.won_amount(" 1000000000000 ") == 1e12
+
+
+async def test_two_absurd_wins_leave_the_report_readable(
+    engine: AsyncEngine, scenario, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    for n, prospect in enumerate(["jane@hooli.example", "ann@initrode.example"]):
+        await asyncio.to_thread(scenario.ingest, write(tmp_path, f"{n}.eml", message(to=prospect)))
+        ref = f"ACME-{n + 1}"
+        at = utcnow()
+        await actions.claim(
+            engine=engine, ref=ref, actor=REP, role=Role.SOURCED, at=at, request=f"claim-{n}"
+        )
+        for typed in (float("nan"), 1.7e308):
+            with pytest.raises(Refused):
+                await actions.set_stage(
+                    engine=engine,
+                    ref=ref,
+                    actor=REP,
+                    stage=Stage.WON,
+                    amount=typed,
+                    at=at,
+                    request=f"won-{n}-{typed}",
+                )
+        await actions.set_stage(
+            engine=engine,
+            ref=ref,
+            actor=REP,
+            stage=Stage.WON,
+            amount=48000.0,
+            at=at,
+            request=f"won-{n}",
+        )
+    shown = await asyncio.to_thread(scenario, "report", "--period", "this quarter", "--json")
+    report = json.loads(shown)
+    assert report["totals"]["won"] == 2
+    assert report["totals"]["revenue"] == 96000.0
