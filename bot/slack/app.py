@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -15,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
 from bot.slack.listeners import claims, commands, home, modals, reminders
-from bot.slack.services import Services
+from bot.slack.services import Services, acting_team
 
 log = logging.getLogger("handoff.slack")
 
@@ -71,6 +73,21 @@ def build_app(
         context["services"] = services
         await next_()
 
+    async def only_our_team(
+        body: dict[str, Any], next_: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        # Slack Connect lets people of other workspaces into a shared channel: they see the
+        # posts, but the referrals are ours to claim, so their clicks and commands stop here.
+        if await services.ours(body):
+            await next_()
+            return None
+        log.info("slack: a request from another workspace, %s, refused", acting_team(body)[0])
+        text = "Handoff answers only members of the workspace it is installed in."
+        if body.get("command"):
+            return BoltResponse(status=200, body=text)
+        return BoltResponse(status=200, body="")
+
+    app.use(only_our_team)
     app.use(provide_services)
     for group in (claims, modals, home, commands, reminders):
         group.register(app)

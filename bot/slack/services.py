@@ -30,6 +30,30 @@ class Services:
     roster: Roster
     clock: Callable[[], datetime]
     settings: Settings
+    team: str | None = None  # the workspace the app is installed in (auth.test)
+    enterprise: str | None = None  # its Enterprise Grid organisation, if any
+
+    def installed_in(self, answer: Any) -> None:
+        """Remember the workspace (and organisation) auth.test names."""
+        self.team = answer.get("team_id") or self.team
+        self.enterprise = answer.get("enterprise_id") or self.enterprise
+
+    async def ours(self, body: dict[str, Any]) -> bool:
+        """Whether the person behind a request belongs to the installed workspace (or its
+        Enterprise Grid organisation): a Slack Connect guest from another team does not act.
+
+        Unknown until auth.test has answered; asked again here if start-up could not ask.
+        """
+        if self.team is None:
+            try:
+                self.installed_in(await self.client.auth_test())
+            except (SlackApiError, OSError, TimeoutError) as exc:
+                log.warning("slack: auth.test failed (%s); the request's workspace unchecked", exc)
+                return True
+        team, enterprise = acting_team(body)
+        if team is None or team == self.team:
+            return True
+        return self.enterprise is not None and enterprise == self.enterprise
 
     async def act(
         self,
@@ -88,6 +112,26 @@ class Services:
             return await attribution.build(
                 conn, asked, user=user, manager=manager, now=self.clock(), settings=self.settings
             )
+
+
+def acting_team(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The workspace and organisation of whoever sent a request, as Slack's payloads say it.
+
+    Interactions carry the user's own team (`user.team_id`); a command its `team_id`; an event
+    the sender's team when it differs from ours (`event.user_team`), else the envelope's.
+    """
+    user = body.get("user")
+    event: dict[str, Any] = body["event"] if isinstance(body.get("event"), dict) else {}
+    enterprise = body.get("enterprise")
+    enterprise_id = body.get("enterprise_id") or (
+        enterprise.get("id") if isinstance(enterprise, dict) else None
+    )
+    if isinstance(user, dict) and user.get("team_id"):
+        return str(user["team_id"]), user.get("enterprise_id") or enterprise_id
+    if event.get("user_team"):
+        return str(event["user_team"]), enterprise_id
+    team = body.get("team_id") or (body.get("team") or {}).get("id")
+    return (str(team) if team else None), enterprise_id
 
 
 def request_key(body: dict[str, Any]) -> str:

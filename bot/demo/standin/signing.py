@@ -39,8 +39,8 @@ _ids = itertools.count(1)
 TEAM = {"id": TEAM_ID, "domain": "standin"}
 
 
-def _user(user: str) -> dict[str, str]:
-    return {"id": user, "username": user.lower(), "team_id": TEAM_ID}
+def _user(user: str, team: str = TEAM_ID) -> dict[str, str]:
+    return {"id": user, "username": user.lower(), "team_id": team}
 
 
 def block_actions(
@@ -53,10 +53,12 @@ def block_actions(
     value: str | None = None,
     option: str | None = None,
     message: dict[str, Any] | None = None,
+    team: str = TEAM_ID,
 ) -> str:
     """A click on a message's button (`value`) or overflow menu (`option`), form-encoded.
 
-    `message` is the message clicked on, as Slack includes it; else only its ts.
+    `message` is the message clicked on, as Slack includes it; else only its ts. `team` is the
+    clicking user's own workspace (another one's for a Slack Connect guest).
     """
     action: dict[str, Any] = {
         "action_id": action_id,
@@ -69,7 +71,7 @@ def block_actions(
         action.update(type="button", value=value)
     payload = {
         "type": "block_actions",
-        "user": _user(user),
+        "user": _user(user, team),
         "api_app_id": APP_ID,
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": ts, "channel_id": channel},
@@ -84,13 +86,18 @@ def block_actions(
 
 
 def view_submission(
-    callback_id: str, private_metadata: str, values: dict[str, Any], *, user: str
+    callback_id: str,
+    private_metadata: str,
+    values: dict[str, Any],
+    *,
+    user: str,
+    team: str = TEAM_ID,
 ) -> str:
     """A modal's Save with the given input values, form-encoded."""
     payload = {
         "type": "view_submission",
         "team": TEAM,
-        "user": _user(user),
+        "user": _user(user, team),
         "api_app_id": APP_ID,
         "token": "legacy-verification-token",
         "trigger_id": f"{next(_ids)}.42.abcdef",
@@ -108,12 +115,19 @@ def view_submission(
 
 
 def slash_command(
-    command: str, text: str, *, user: str, channel: str, response_url: str, **extra: str
+    command: str,
+    text: str,
+    *,
+    user: str,
+    channel: str,
+    response_url: str,
+    team: str = TEAM_ID,
+    **extra: str,
 ) -> str:
-    """A slash command as Slack POSTs it, form-encoded."""
+    """A slash command as Slack POSTs it, form-encoded (`team`: the user's workspace)."""
     return command_body(
         token="legacy-verification-token",
-        team_id=TEAM_ID,
+        team_id=team,
         team_domain="standin",
         channel_id=channel,
         channel_name="partner-intros",
