@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -76,40 +78,64 @@ def is_forward_subject(subject: str) -> bool:
     return bool(_FORWARD_SUBJECT.match(subject))
 
 
+_QUOTED_LINES = 60  # lines after a marker read with their "> " quoting taken off
+_HEADER_LINES = 100  # a forwarded header block is never longer: a candidate is read this far
+
+
 def find_forward_block(text: str, subject: str = "") -> ForwardBlock | None:
-    """The first forwarded message's headers and text, or None when the body forwards nothing."""
+    """The first forwarded message's headers and text, or None when the body forwards nothing.
+
+    Linear in the body: the text is split into lines once, and each candidate (a marker, or a
+    From: line under a forward's subject) reads at most _HEADER_LINES of them.
+    """
     if not text:
         return None
     starts = sorted(
         (match.start(), client) for client, marker in _MARKER_RES for match in marker.finditer(text)
     )
+    if not starts and not _FORWARD_SUBJECT.match(subject):
+        return None
+    lines = text.split("\n")
+    line_of = _LineIndex(lines)
     for start, client in starts:
         # Markers end with "$", so the headers begin on the line after the marker's.
-        block = _header_block(_lines_after(text, start, skip=1), client)
+        block = _header_block(lines, line_of(start) + 1, client)
         if block:
             return block
     if _FORWARD_SUBJECT.match(subject):
         # A forward whose marker the client left out (or translated beyond our list).
         for match in _FROM_LINE.finditer(text):
-            block = _header_block(_lines_after(text, match.start(), skip=0), "plain")
+            block = _header_block(lines, line_of(match.start()), "plain")
             if block:
                 return block
     return None
 
 
-def _lines_after(text: str, start: int, *, skip: int) -> list[str]:
-    lines = text[start:].split("\n")[skip:]
-    return [_QUOTE.sub("", line) for line in lines[:60]] + lines[60:]
+class _LineIndex:
+    """The line a character offset of the text falls on (offsets asked in any order)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.starts = list(itertools.accumulate((len(line) + 1 for line in lines), initial=0))
+
+    def __call__(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset) - 1
 
 
-def _header_block(lines: list[str], client: str) -> ForwardBlock | None:
-    headers: dict[str, list[str]] = {}
-    index, last, start = 0, None, 0
-    # Apple Mail and Outlook leave a blank line or two between the marker and the headers.
-    while index < len(lines) and index < start + 3 and not lines[index].strip():
-        index += 1
-    while index < len(lines):
+def _header_block(lines: list[str], first: int, client: str) -> ForwardBlock | None:
+    """The header block that starts at line `first` (quoting taken off), and the text after it."""
+
+    def line_at(index: int) -> str:
         line = lines[index]
+        return _QUOTE.sub("", line) if index < first + _QUOTED_LINES else line
+
+    headers: dict[str, list[str]] = {}
+    index, last = first, None
+    end = min(len(lines), first + _HEADER_LINES)
+    # Apple Mail and Outlook leave a blank line or two between the marker and the headers.
+    while index < end and index < first + 3 and not line_at(index).strip():
+        index += 1
+    while index < end:
+        line = line_at(index)
         match = _LABEL.match(line)
         key = _KEY.get(match["label"].lower()) if match else None
         if match and key and (key not in headers or key in ("to", "cc")):
@@ -127,7 +153,9 @@ def _header_block(lines: list[str], client: str) -> ForwardBlock | None:
     for key in ("from", "to", "cc"):
         if key in headers:
             headers[key] = [_mailto_to_angle(v) for v in headers[key]]
-    return ForwardBlock(client=client, headers=headers, text="\n".join(lines[index:]).strip())
+    quoted_until = max(index, min(len(lines), first + _QUOTED_LINES))
+    body = [line_at(i) for i in range(index, quoted_until)] + lines[quoted_until:]
+    return ForwardBlock(client=client, headers=headers, text="\n".join(body).strip())
 
 
 _MAILTO = re.compile(r"\[mailto:([^\]\s]+)\]", re.IGNORECASE)

@@ -80,7 +80,7 @@ def arrived(incoming: Incoming) -> Received:
     arrival = incoming.arrival_at or utcnow()
     return Received(
         incoming.raw,
-        _safe_parse(incoming.raw),
+        parse(incoming.raw),  # never raises
         arrival,
         incoming.source[:1000],
         incoming.checkpoint,
@@ -93,29 +93,6 @@ def bare(message: Received) -> ParsedMessage:
     return replace(
         message.parsed, message_id=None, dedupe_key=f"sha256:{digest}", sender=None, subject=""
     )
-
-
-def _safe_parse(raw: bytes) -> ParsedMessage:
-    try:
-        return parse(raw)
-    except Exception as exc:  # noqa: BLE001 - parse() is meant never to raise; if it does, keep it
-        log.exception("parser failed")
-        return ParsedMessage(
-            message_id=None,
-            dedupe_key=f"sha256:{hashlib.sha256(raw).hexdigest()}",
-            sender=None,
-            recipients=(),
-            subject="",
-            date=None,
-            in_reply_to=(),
-            references=(),
-            headers={},
-            content_type="application/octet-stream",
-            report_type=None,
-            text="",
-            forwarded=None,
-            defects=(f"parser failed: {type(exc).__name__}",),
-        )
 
 
 async def store(

@@ -1,11 +1,20 @@
-"""A bad day at intake (issue 19): mail that once stopped or lost intake, read as a user sends it."""
+"""A bad day at intake (issue 19): mail that once stopped or lost intake, as users send it."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import threading
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot.email.parse import ParsedMessage, parse
+from bot.intake import store
+from bot.intake.pipeline import Intake
+from bot.referrals.directory import Directory
 from tests.messages import message, write
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
@@ -63,3 +72,54 @@ def test_parse_never_raises_on_broken_mail() -> None:
     for n in range(3000):
         raw = _mangled(rng.choice(samples), rng)
         assert isinstance(parse(raw), ParsedMessage), n
+
+
+def test_hostile_bodies_read_the_way_plain_ones_do(scenario, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Lines that look like forward markers or forwarded headers, a quarter of a megabyte of
+    # them, around a plain intro: read once each, and the intro is still the intro.
+    filler = {
+        "underscores": "__________\n",
+        "from-lines": "From: x\n",
+        "markers": "---------- Forwarded message ---------\n",
+    }
+    for n, (name, line) in enumerate(filler.items()):
+        body = "Sam, meet Jane, Hooli's head of data.\n\n" + line * (256 * 1024 // len(line))
+        raw = message(subject="Fwd: Jane (Hooli)", body=body, to=f"jane{n}@hooli.example")
+        [result] = scenario.ingest(write(tmp_path, f"{name}.eml", raw))
+        assert (result["kind"], result["referral"]) == ("new_intro", f"ACME-{n + 1}"), name
+
+
+def test_ten_thousand_tiny_parts_are_read_up_to_a_thousand(scenario, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    intro = message().decode()
+    head, body = intro.split("\r\n\r\n", 1)
+    head = head.replace(
+        'Content-Type: text/plain; charset="UTF-8"', 'Content-Type: multipart/mixed; boundary="b"'
+    )
+    parts = f'--b\r\nContent-Type: text/plain; charset="UTF-8"\r\n\r\n{body}\r\n'
+    parts += "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" * 10_000 + "--b--\r\n"
+    raw = (head + "\r\n\r\n" + parts).encode()
+    parsed = parse(raw)
+    assert "more than 1,000 MIME parts: the first 1,000 read" in parsed.defects
+    [result] = scenario.ingest(write(tmp_path, "parts.eml", raw))
+    assert (result["kind"], result["referral"]) == ("new_intro", "ACME-1")
+
+
+async def test_parsing_leaves_the_event_loop_free(
+    engine: AsyncEngine, directory: Directory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # While a message is parsed, the loop goes on (Slack's acks, /healthz): the parse below
+    # can only finish once the loop has run a callback of this test.
+    loop_ran = threading.Event()
+
+    def parse_once_the_loop_ran(raw: bytes) -> ParsedMessage:
+        assert loop_ran.wait(30), "the event loop stood still while a message was parsed"
+        return parse(raw)
+
+    monkeypatch.setattr(store, "parse", parse_once_the_loop_ran)
+    async with Intake.open(
+        engine=engine, directory=directory, protection=timedelta(days=90)
+    ) as intake:
+        ingesting = asyncio.create_task(intake.ingest(message()))
+        asyncio.get_running_loop().call_soon(loop_ran.set)
+        result = await ingesting
+    assert (result.kind, result.referral) == ("new_intro", "ACME-1")
