@@ -48,6 +48,9 @@ def async_url(url: str) -> str:
     raise ConfigError(f"HANDOFF_DATABASE_URL: unsupported backend {backend!r}")
 
 
+BUSY_TIMEOUT_MS = 10_000  # SQLite: how long a writer waits for another one's lock, then fails
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the writer; NORMAL sync is safe in WAL (an OS crash can lose
@@ -56,7 +59,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
     # The driver opens its implicit transaction at the first write with BEGIN IMMEDIATE, which
     # takes the write lock and so waits busy_timeout for another writer; a deferred BEGIN would
@@ -103,6 +106,28 @@ def upsert_insert(dialect: sa.Dialect, table: sa.Table) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
     return (postgresql if dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a database error is the database's passing state, never the data's fault.
+
+    A lost or refused connection, a lock wait past SQLite's busy timeout, a serialization
+    failure, a statement timed out, and SQLAlchemy's own state after a connection died under
+    it (MissingGreenlet in a clean-up): the same work, tried again later, succeeds.
+    """
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+            return True
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        # 40001 serialization failure, 40P01 deadlock, 57P01-03 admin shutdown / crash / cannot
+        # connect now, 08xxx connection exceptions, 53300 too many connections.
+        return bool(code) and (
+            str(code) in {"40001", "40P01", "57P01", "57P02", "57P03", "53300"}
+            or str(code).startswith("08")
+        )
+    return isinstance(exc, OSError | TimeoutError | sa.exc.MissingGreenlet)
 
 
 def first_line(exc: BaseException) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
+from bot.db import first_line, transient
 from bot.intake.decide import decide
 from bot.intake.sources import Incoming
 from bot.intake.store import IngestResult, Received, arrived, bare, store
@@ -23,6 +24,9 @@ from bot.outbox import NO_SLACK
 from bot.referrals.directory import Directory
 
 log = logging.getLogger(__name__)
+# Seconds between tries of a message the database failed on for a passing reason (a lost
+# connection, a lock held past the busy timeout); then the caller keeps it for later.
+TRANSIENT_WAITS = (0.05, 0.2, 0.5, 1.0, 2.0)
 
 
 class Superseded(Exception):  # noqa: N818 - a state, not a failure
@@ -44,8 +48,10 @@ class Intake:
         directory: Directory,
         protection: timedelta,
         dry_run: bool = False,
+        slack: bool = True,
     ) -> None:
         self.conn = conn
+        self.slack = slack
         self.directory = directory
         self.protection = protection
         self.dry_run = dry_run
@@ -68,7 +74,9 @@ class Intake:
         With slack=False (a backfill of old mail) nothing it stores is posted to Slack.
         """
         async with engine.connect() as conn:
-            intake = cls(conn=conn, directory=directory, protection=protection, dry_run=dry_run)
+            intake = cls(
+                conn=conn, directory=directory, protection=protection, dry_run=dry_run, slack=slack
+            )
             if not slack:
                 conn.info[NO_SLACK] = True
             try:
@@ -85,8 +93,10 @@ class Intake:
                 finally:
                     await conn.rollback()
             finally:
-                # The pooled connection outlives this Intake: leave it as it was.
-                conn.info.pop(NO_SLACK, None)
+                # The pooled connection outlives this Intake: leave it as it was. One that died
+                # under it is not asked (that would reconnect outside the loop's greenlet).
+                if not conn.invalidated:
+                    conn.info.pop(NO_SLACK, None)
 
     async def ingest(
         self, raw: bytes, *, arrival_at: datetime | None = None, source: str = ""
@@ -121,7 +131,7 @@ class Intake:
     async def _batch(self, received: list[Received]) -> list[IngestResult]:
         if not self.dry_run and len(received) > 1:
             try:
-                async with self.conn.begin():
+                async with self._transaction():
                     results = []
                     for m in received:
                         results.append(await process(conn=self.conn, message=m, intake=self))
@@ -130,6 +140,14 @@ class Intake:
             except Exception:  # noqa: BLE001 - redone one by one below, which says why
                 pass
         return [await self._ingest(m) for m in received]
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        async with self.conn.begin():
+            if not self.slack:
+                # Set again in each transaction: a connection lost and made anew forgets it.
+                self.conn.info[NO_SLACK] = True
+            yield
 
     async def _ingest(self, message: Received) -> IngestResult:
         if self.dry_run:
@@ -140,9 +158,11 @@ class Intake:
                 log.error("intake failed on a message from %s", message.source, exc_info=exc)
                 reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
                 return IngestResult(Kind.REJECTED, reason=reason, source=message.source)
-        for attempt in range(3):
+        waits = iter(TRANSIENT_WAITS)
+        integrity = 0
+        while True:
             try:
-                async with self.conn.begin():
+                async with self._transaction():
                     result = await process(conn=self.conn, message=message, intake=self)
                     await _checkpoint(self.conn, message)
                     return result
@@ -151,11 +171,20 @@ class Intake:
             except IntegrityError as exc:
                 # Another writer committed the same intro (or took the same sequence number)
                 # first: go again, and the message is a duplicate or takes the next number.
-                if attempt == 2:
+                integrity += 1
+                if integrity == 3:
                     return await self._keep_rejected(message, exc)
             except Exception as exc:  # noqa: BLE001 - our fault, but the message is kept
-                return await self._keep_rejected(message, exc)
-        raise AssertionError("unreachable")
+                if not transient(exc):
+                    return await self._keep_rejected(message, exc)
+                # The database's passing state, not the message's fault: the same message,
+                # with the same arrival time, again; if the database stays away, the caller
+                # keeps it (no UID advanced, no delivery answered) and tries later.
+                wait = next(waits, None)
+                if wait is None:
+                    raise
+                log.info("intake: %s; trying again in %.1fs", first_line(exc), wait)
+                await asyncio.sleep(wait)
 
     async def _keep_rejected(self, message: Received, exc: Exception) -> IngestResult:
         """Store a message intake failed on as `rejected`, with the cause, so none is lost."""
@@ -163,14 +192,17 @@ class Intake:
         reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
         result = IngestResult(Kind.REJECTED, reason=reason)
         try:
-            async with self.conn.begin():
+            async with self._transaction():
                 await store(conn=self.conn, message=message, result=result)
                 await _checkpoint(self.conn, message)
         except Superseded:
             raise
-        except Exception:  # noqa: BLE001 - maybe a field was the trouble: keep the bytes alone
+        except Exception as stored_exc:
+            if transient(stored_exc):
+                raise  # kept by the caller for later, as any message the database could not take
+            # Maybe a field was the trouble: keep the bytes alone.
             stripped = replace(message, parsed=bare(message))
-            async with self.conn.begin():
+            async with self._transaction():
                 await store(conn=self.conn, message=stripped, result=result)
                 await _checkpoint(self.conn, message)
         return result

@@ -140,6 +140,13 @@ class FolderWatcher:
                 if down_since is None:
                     down_since = time.monotonic()
                     log.warning("%s: %s; reconnecting", self.name, first_line(exc))
+            except Exception as exc:  # noqa: BLE001 - a watcher's error never ends serve
+                # Unforeseen (SQLAlchemy's state after a lost connection, or a bug of ours):
+                # said once, with its traceback, and handled as an outage. Nothing was
+                # advanced past what committed, so the next round takes it up again.
+                if down_since is None:
+                    down_since = time.monotonic()
+                    log.error("%s: %s; reconnecting", self.name, first_line(exc), exc_info=exc)
             await asyncio.sleep(backoff.next())
 
     def _connect(self) -> Any:

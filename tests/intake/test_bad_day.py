@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import random
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import db
 from bot.email.parse import ParsedMessage, parse
-from bot.intake import store
+from bot.intake import pipeline, store
 from bot.intake.pipeline import Intake
 from bot.referrals.directory import Directory
 from tests.messages import message, write
@@ -123,3 +127,52 @@ async def test_parsing_leaves_the_event_loop_free(
         asyncio.get_running_loop().call_soon(loop_ran.set)
         result = await ingesting
     assert (result.kind, result.referral) == ("new_intro", "ACME-1")
+
+
+async def test_a_database_blip_mid_message_is_retried_with_its_arrival_time(
+    engine: AsyncEngine,
+    directory: Directory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The first try of the message loses its database: on PostgreSQL its connection is
+    # killed mid-transaction; on SQLite another writer holds the lock past the busy timeout.
+    caplog.set_level(logging.INFO, logger="bot.intake.pipeline")
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 50)
+    arrival = datetime(2026, 11, 16, 17, 12, 30, tzinfo=UTC)
+    tries = 0
+    process = pipeline.process
+
+    async def process_after_a_blip(*, conn, message, intake):  # type: ignore[no-untyped-def]
+        nonlocal tries
+        tries += 1
+        if tries == 1 and conn.dialect.name == "postgresql":
+            await conn.execute(sa.text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return await process(conn=conn, message=message, intake=intake)
+
+    monkeypatch.setattr(pipeline, "process", process_after_a_blip)
+    async with contextlib.AsyncExitStack() as held:
+        if engine.dialect.name == "sqlite":
+            other = await held.enter_async_context(engine.connect())
+            await other.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, until let go
+        async with Intake.open(
+            engine=engine, directory=directory, protection=timedelta(days=90)
+        ) as intake:
+            ingesting = asyncio.create_task(intake.ingest(message(), arrival_at=arrival))
+            while not any("trying again" in r.getMessage() for r in caplog.records):
+                assert not ingesting.done(), ingesting.result()
+                await asyncio.sleep(0.01)
+            if engine.dialect.name == "sqlite":
+                await other.rollback()
+            result = await ingesting
+    assert (result.kind, result.referral) == ("new_intro", "ACME-1")
+    async with engine.connect() as conn:
+        stored = (await conn.execute(sa.text("SELECT kind, arrival_at FROM inbound_message"))).all()
+        received = await conn.scalar(sa.text("SELECT received_at FROM referral"))
+    assert [row[0] for row in stored] == ["new_intro"]
+    assert _utc(stored[0][1]) == arrival and _utc(received) == arrival
+
+
+def _utc(value: object) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
