@@ -18,7 +18,7 @@ each: p50, p95 and max of --runs runs, and the cohort (referrals received in the
 Target (issue 7): p50 under 300 ms on SQLite and on PostgreSQL on this machine.
 
 Then the slash command, on the seeded SQLite database: `handoff serve` against the tests'
-Slack stand-in (tests/slackbot.py), and --commands signed `/attribution` requests from a
+Slack stand-in (tests/support/slackbot.py), and --commands signed `/attribution` requests from a
 manager, one after another, as Slack sends them. For each, the HTTP response time (the ack:
 Slack wants it within 3 s, whatever the size) and the time until the report reached the
 stand-in through the response_url (the bot, the stand-in and the client share this process,
@@ -69,7 +69,7 @@ from bot.models import OutboxJob, utcnow  # noqa: E402
 from bot.nudges.sweeps import SWEEPS, Sweeper  # noqa: E402
 from bot.reports.periods import parse_period  # noqa: E402
 from bot.reports.summary import summary  # noqa: E402
-from tests.slackbot import running_bot  # noqa: E402
+from tests.support.slackbot import running_bot  # noqa: E402
 
 outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]
 

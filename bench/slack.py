@@ -31,8 +31,8 @@ from bot.intake.pipeline import Intake  # noqa: E402
 from bot.referrals.directory import load_directory  # noqa: E402
 from bot.referrals.partners import add_partner  # noqa: E402
 from bot.slack import blocks  # noqa: E402
-from tests.messages import message  # noqa: E402
-from tests.slackbot import running_bot  # noqa: E402
+from tests.support.messages import message  # noqa: E402
+from tests.support.slackbot import running_bot  # noqa: E402
 
 TARGET_P99_MS = 300
 

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.demo.standin.failures import server_error
 from bot.demo.standin.slack import SlackStandIn
 from bot.slack import reminders
-from tests.conftest import Handoff
-from tests.jobs.world import add_partner, add_referral, referral, update
-from tests.slackbot import running_bot, text_of
+from tests.support.handoff import Handoff
+from tests.support.slackbot import running_bot, text_of
+from tests.support.world import add_partner, add_referral, referral, update
 
 INTRO = Path(__file__).parent.parent / "fixtures" / "intake"
 INTRO = INTRO / "01-acme-gmail-intro-cc-partner-plus-address.eml"
