@@ -261,7 +261,8 @@ def _docker(block: Block) -> bool:
     return any(line.lstrip().startswith("docker ") for line in block.lines)
 
 
-# The quick start runs elsewhere: its demo in tests/test_demo.py, its tests as CI's own command.
+# The quick start runs elsewhere: its demo in tests/demo/test_demo.py, its tests as CI's own
+# command.
 RUN = [
     b
     for b in blocks()

@@ -1,8 +1,8 @@
 """/attribution as people see it in Slack: the report, its queues, overrides, disputes, files.
 
-Real `handoff serve` against the Slack stand-in (tests/slackbot.py); referrals are written
-straight into the database (tests/jobs/world.py) at instants inside this quarter, since the bot
-reads the real clock.
+Real `handoff serve` against the Slack stand-in (tests/support/slackbot.py); referrals are
+written straight into the database (tests/support/world.py) at instants inside this quarter,
+since the bot reads the real clock.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,11 +14,10 @@ from bot.demo.standin.failures import server_error
 from bot.demo.standin.slack import SlackStandIn
 from bot.slack import reminders
 from tests.support.handoff import Handoff
+from tests.support.intros import INTRO
 from tests.support.slackbot import running_bot, text_of
 from tests.support.world import add_partner, add_referral, referral, update
 
-INTRO = Path(__file__).parent.parent / "fixtures" / "intake"
-INTRO = INTRO / "01-acme-gmail-intro-cc-partner-plus-address.eml"
 PEOPLE = {
     "UREP": {"id": "UREP", "name": "rep", "tz": "Europe/Berlin"},
     "UMGR1": {"id": "UMGR1", "name": "boss", "tz": "UTC"},
