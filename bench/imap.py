@@ -38,7 +38,7 @@ from bot.mail import imap as imap_wire  # noqa: E402
 from bot.mail.watcher import FolderWatcher  # noqa: E402
 from bot.referrals.partners import add_partner  # noqa: E402
 from bot.wiring import watch_settings  # noqa: E402
-from tests.dovecot import PASSWORD, Dovecot  # noqa: E402
+from tests.support.dovecot import PASSWORD, Dovecot  # noqa: E402
 
 USER = "partners@ours.example"
 NEWS: list[float] = []  # when the watcher's connection received each untagged EXISTS

@@ -69,7 +69,7 @@ from bot.models import OutboxJob, utcnow  # noqa: E402
 from bot.nudges.sweeps import SWEEPS, Sweeper  # noqa: E402
 from bot.reports.periods import parse_period  # noqa: E402
 from bot.reports.summary import summary  # noqa: E402
-from tests.slackbot import running_bot  # noqa: E402
+from tests.support.slackbot import running_bot  # noqa: E402
 
 outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]
 

@@ -8,7 +8,7 @@ moment: 50 signed HTTP requests to /slack/events, as Slack sends them. The ack l
 click is the time from sending its request to receiving the HTTP response (Slack wants it
 within 3 s). Prints p50, p99 and max over every click, and the time until the claim was
 applied and the post updated. Target (issue 4): p99 under 300 ms on SQLite on this machine.
-Slack is the tests' stand-in on loopback (tests/slack_standin.py).
+Slack is the tests' stand-in on loopback (bot/demo/standin/slack.py).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from bot.intake.pipeline import Intake  # noqa: E402
 from bot.referrals.directory import load_directory  # noqa: E402
 from bot.referrals.partners import add_partner  # noqa: E402
 from bot.slack import blocks  # noqa: E402
-from tests.messages import message  # noqa: E402
-from tests.slackbot import running_bot  # noqa: E402
+from tests.support.messages import message  # noqa: E402
+from tests.support.slackbot import running_bot  # noqa: E402
 
 TARGET_P99_MS = 300
 

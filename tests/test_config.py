@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.text import format_duration, parse_duration
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ import sys
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import ROOT
-from tests.slackbot import running_bot
+from tests.support.paths import ROOT
+from tests.support.slackbot import running_bot
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 

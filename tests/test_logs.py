@@ -22,8 +22,8 @@ from bot.config import ConfigError, load_settings
 from bot.demo.standin.failures import slack_error
 from bot.demo.standin.slack import SlackStandIn
 from bot.logs import MASK, Redactor, configured_secrets
-from tests.conftest import Handoff
-from tests.slackbot import SECRET, free_port
+from tests.support.handoff import Handoff
+from tests.support.slackbot import SECRET, free_port
 
 TOKEN = "xoxb-1111-2222-secrettokenvalue"
 APP_TOKEN = "xapp-1-A0B1-3333-appsecretvalue"

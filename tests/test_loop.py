@@ -5,15 +5,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.slack import blocks
-from tests import test_imap
-from tests.conftest import Handoff
-from tests.dovecot import Dovecot
-from tests.slackbot import running_bot, text_of
-from tests.test_slack import shown
-
-# The IMAP tests' fixtures: a Dovecot for the module, a fresh mailbox per test.
-dovecot_server = test_imap.dovecot_server
-user = test_imap.user
+from tests.support.dovecot import Dovecot
+from tests.support.handoff import Handoff
+from tests.support.imap import intro
+from tests.support.intros import shown
+from tests.support.slackbot import running_bot, text_of
 
 
 async def test_mail_in_the_mailbox_is_posted_and_claimed_in_one_serve(
@@ -23,7 +19,7 @@ async def test_mail_in_the_mailbox_is_posted_and_claimed_in_one_serve(
     user: str,
 ) -> None:
     async with running_bot(engine, imap_url=dovecot_server.url(user)) as bot:
-        await dovecot_server.append(user, test_imap.intro(7))
+        await dovecot_server.append(user, intro(7))
         post = await bot.post_of("ACME-1", seconds=20)
         assert "p7@prospect7.example" in text_of(post)
         await bot.click(blocks.CLAIM_SOURCED, user="U0REP1", value="ACME-1", ref_post=post)

@@ -27,10 +27,9 @@ from bot.models import MailKind, utcnow
 from bot.nudges.sweeps import FIRST_RESPONSE, SWEEPS, UNCLAIMED
 from bot.referrals.partners import add_partner as register_partner
 from bot.slack.web import start_web, web_app
-from tests.conftest import Handoff
-from tests.jobs.world import T0, add_partner, add_referral, sweeper, update
-from tests.mail import test_digests
-from tests.slackbot import Bot, free_port, running_bot
+from tests.support.handoff import Handoff
+from tests.support.slackbot import Bot, free_port, running_bot
+from tests.support.world import T0, add_partner, add_referral, sweeper, update
 
 FIXTURES = Path(__file__).parent / "fixtures" / "intake"
 INTRO = FIXTURES / "01-acme-gmail-intro-cc-partner-plus-address.eml"
@@ -154,9 +153,6 @@ def test_a_dry_run_ingest_counts_nothing(scenario: Handoff) -> None:
     now = in_process()
     assert counter(now, INTAKE, kind="new_intro") == counter(before, INTAKE, kind="new_intro") + 1
     assert counter(now, INTAKE, kind="duplicate") == counter(before, INTAKE, kind="duplicate") + 1
-
-
-smtp = test_digests.smtp  # the SMTP inbox fixture the digest tests use
 
 
 async def queue_notice(engine: AsyncEngine) -> None:

@@ -28,8 +28,8 @@ from bot.config import Settings
 from bot.demo.cast import SAMPLES
 from bot.demo.standin.slack import SlackStandIn
 from bot.demo.standin.smtp import SmtpServer
-from tests.conftest import IN_CI, POSTGRES_URL, ROOT
-from tests.dovecot import Dovecot, free_port, missing
+from tests.support.dovecot import Dovecot, free_port, missing
+from tests.support.paths import IN_CI, POSTGRES_URL, ROOT
 
 README = (ROOT / "README.md").read_text()
 VENV_BIN = Path(sys.executable).parent
@@ -261,7 +261,8 @@ def _docker(block: Block) -> bool:
     return any(line.lstrip().startswith("docker ") for line in block.lines)
 
 
-# The quick start runs elsewhere: its demo in tests/test_demo.py, its tests as CI's own command.
+# The quick start runs elsewhere: its demo in tests/demo/test_demo.py, its tests as CI's own
+# command.
 RUN = [
     b
     for b in blocks()

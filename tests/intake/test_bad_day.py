@@ -19,7 +19,7 @@ from bot.email.parse import ParsedMessage, parse
 from bot.intake import pipeline, store
 from bot.intake.pipeline import Intake
 from bot.referrals.directory import Directory
-from tests.messages import message, write
+from tests.support.messages import message, write
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 

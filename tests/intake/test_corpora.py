@@ -9,7 +9,7 @@ import pytest
 from bot.email.parse import parse
 from bot.intake.rules import find_partner, noise
 from bot.referrals.directory import Directory
-from tests.conftest import CORPORA, IN_CI
+from tests.support.paths import CORPORA, IN_CI
 
 MESSAGES = sorted(
     p

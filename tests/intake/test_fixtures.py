@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, register_scenario
+from tests.support.handoff import register_scenario
+from tests.support.paths import FIXTURES
 
 INTAKE = FIXTURES / "intake"
 EXPECTED = json.loads((INTAKE / "expected.json").read_text())

@@ -15,7 +15,7 @@ from bot.email.parse import parse
 from bot.intake import rules
 from bot.intake.pipeline import Intake
 from bot.referrals.directory import Directory
-from tests.messages import message, write
+from tests.support.messages import message, write
 
 
 def test_escape_codecs_and_lone_surrogates_do_not_stop_a_run(scenario, tmp_path) -> None:  # type: ignore[no-untyped-def]

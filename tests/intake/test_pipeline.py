@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db import create_engine
 from bot.intake.pipeline import Intake
 from bot.referrals.directory import Directory
-from tests.conftest import ROOT
-from tests.messages import mbox, message, write
+from tests.support.messages import mbox, message, write
+from tests.support.paths import ROOT
 
 DAY = timedelta(days=1)
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)

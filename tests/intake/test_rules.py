@@ -10,7 +10,7 @@ from bot.email.html import html_to_text
 from bot.email.parse import parse
 from bot.intake.rules import company_from_domain, find_partner, noise
 from bot.referrals.directory import Directory, PartnerInfo
-from tests.messages import message
+from tests.support.messages import message
 
 ACME = PartnerInfo(
     id=1,

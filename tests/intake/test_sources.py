@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.intake.sources import SourceError, envelope_time, read_mbox, read_paths
-from tests.conftest import ROOT, register_scenario
-from tests.messages import message
+from tests.support.handoff import register_scenario
+from tests.support.messages import message
+from tests.support.paths import ROOT
 
 
 def test_envelope_times() -> None:

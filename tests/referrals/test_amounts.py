@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.models import Role, Stage, utcnow
 from bot.referrals import actions
 from bot.referrals.acting import Actor, Refused
-from tests.messages import message, write
+from tests.support.messages import message, write
 
 REP = Actor(user="U0REP1")
 

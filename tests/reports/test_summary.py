@@ -20,7 +20,7 @@ from bot.reports import render
 from bot.reports.listing import referrals, to_csv
 from bot.reports.periods import parse_period
 from bot.reports.summary import summary
-from tests.jobs.world import add_partner, add_referral
+from tests.support.world import add_partner, add_referral
 
 NY = ZoneInfo("America/New_York")
 AFTER = datetime(2027, 2, 1, tzinfo=UTC)  # the report is read after the quarter

@@ -1,8 +1,8 @@
 """/attribution as people see it in Slack: the report, its queues, overrides, disputes, files.
 
-Real `handoff serve` against the Slack stand-in (tests/slackbot.py); referrals are written
-straight into the database (tests/jobs/world.py) at instants inside this quarter, since the bot
-reads the real clock.
+Real `handoff serve` against the Slack stand-in (tests/support/slackbot.py); referrals are
+written straight into the database (tests/support/world.py) at instants inside this quarter,
+since the bot reads the real clock.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from bot.demo.standin.signing import command_body, slash_command
 from bot.demo.standin.slack import SlackStandIn
 from bot.referrals import cards
 from bot.slack import blocks
-from tests.jobs.world import add_partner, add_referral, event, partner, referral, update
-from tests.slackbot import Answer, Bot, running_bot
+from tests.support.slackbot import Answer, Bot, running_bot
+from tests.support.world import add_partner, add_referral, event, partner, referral, update
 
 MANAGER, REP, OTHER_REP = "U0BOSS", "U0REP1", "U0REP2"
 CHANNEL = "C0INTROS"

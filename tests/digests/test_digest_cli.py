@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import cli
 from bot.demo.standin.smtp import SmtpServer
-from tests.conftest import Handoff
-from tests.jobs.world import add_referral, partner
+from tests.support.handoff import Handoff
+from tests.support.world import add_referral, partner
 
 DANA = "dana@acmeconsulting.example"
 LEE = "lee@acmeconsulting.example"

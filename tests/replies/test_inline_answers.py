@@ -17,33 +17,14 @@ from bot.db import session_factory
 from bot.demo.standin.smtp import Delivered
 from bot.email.extract import split_reply
 from bot.referrals.lookup import triage
-from tests.conftest import FIXTURES
-from tests.mail import test_digests
-from tests.mail.test_digests import ATTRIBUTION, DANA, World, reply, sent_digest
-
-smtp = test_digests.smtp
-world = test_digests.world
+from tests.support.digests import ATTRIBUTION, DANA, World, answered, reply, sent_digest
+from tests.support.paths import FIXTURES
 
 
 async def danas_digest(world: World) -> Delivered:
     """Monday's digest, sent over SMTP, as Dana received it."""
     await sent_digest(world)
     return world.smtp.inbox.to(DANA)[0]
-
-
-def answered(digest: Delivered, answers: dict[str, str], *, top: str = "", end: str = "") -> str:
-    """The digest's plain text quoted as a client quotes it, with each answer under the first
-    quoted line that starts with its key, then `end` (a signature) after the last quote."""
-    lines = [top, ""] if top else []
-    lines.append(ATTRIBUTION)
-    waiting = dict(answers)
-    for line in digest.part("plain").splitlines():
-        lines.append(f"> {line}".rstrip())
-        key = next((k for k in waiting if line.strip().startswith(k)), None)
-        if key is not None:
-            lines += ["", waiting.pop(key), ""]
-    assert not waiting, f"no quoted line starts with {list(waiting)}"
-    return "\n".join([*lines, "", end] if end else lines)
 
 
 async def test_each_answer_lands_on_the_referral_quoted_above_it(world: World) -> None:

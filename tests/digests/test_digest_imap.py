@@ -5,18 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tests import test_imap
-from tests.dovecot import Dovecot
-from tests.mail import test_digests
-from tests.mail.test_digests import DANA, World, outbox, reply, sent_digest
-from tests.test_imap import serving, until
-
-# The fixtures this test shares: Dovecot and a fresh mailbox; the SMTP server and the world
-# of the digest tests (acme with Dana and Lee, ACME-1 and ACME-2).
-dovecot_server = test_imap.dovecot_server
-user = test_imap.user
-smtp = test_digests.smtp
-world = test_digests.world
+from tests.support.digests import DANA, World, outbox, reply, sent_digest
+from tests.support.dovecot import Dovecot
+from tests.support.imap import serving, until
 
 
 async def test_a_reply_to_the_digest_in_the_mailbox_lands_on_the_referral_it_names(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,12 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.demo.standin.failures import server_error
 from bot.demo.standin.slack import SlackStandIn
 from bot.slack import nudges as reminders
-from tests.conftest import Handoff
-from tests.jobs.world import add_partner, add_referral, referral, update
-from tests.slackbot import running_bot, text_of
+from tests.support.handoff import Handoff
+from tests.support.intros import INTRO
+from tests.support.slackbot import running_bot, text_of
+from tests.support.world import add_partner, add_referral, referral, update
 
-INTRO = Path(__file__).parent.parent / "fixtures" / "intake"
-INTRO = INTRO / "01-acme-gmail-intro-cc-partner-plus-address.eml"
 PEOPLE = {
     "UREP": {"id": "UREP", "name": "rep", "tz": "Europe/Berlin"},
     "UMGR1": {"id": "UMGR1", "name": "boss", "tz": "UTC"},

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from bot.demo import story
+from tests.support.paths import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def told(tmp_path_factory: pytest.TempPathFactory) -> str:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)},
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # Throwaway: nothing is left behind in the working folder.

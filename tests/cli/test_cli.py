@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 def test_migrate_creates_then_reports_up_to_date(tmp_path: Path, handoff, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -12,17 +12,11 @@ from bot.config import load_settings
 from bot.demo.standin.smtp import SmtpServer
 from bot.digests.sweep import Digests
 from bot.slack import blocks
-from tests import test_imap
-from tests.conftest import Handoff
-from tests.dovecot import Dovecot
-from tests.mail import test_digests
-from tests.mail.test_digests import Names, reply
-from tests.mail.test_inline_answers import answered
-from tests.slackbot import running_bot, text_of
-
-dovecot_server = test_imap.dovecot_server
-user = test_imap.user
-smtp = test_digests.smtp
+from tests.support.digests import Names, answered, reply
+from tests.support.dovecot import Dovecot
+from tests.support.handoff import Handoff
+from tests.support.imap import intro
+from tests.support.slackbot import running_bot, text_of
 
 DANA = "dana@acmeconsulting.example"
 SECRET = "test-secret-" + "y" * 20
@@ -39,8 +33,8 @@ async def test_inline_answers_reach_each_referrals_thread(
         "internal_domains": "ours.example",
     }
     async with running_bot(engine, imap_url=dovecot_server.url(user), **mail) as bot:
-        await dovecot_server.append(user, test_imap.intro(1))
-        await dovecot_server.append(user, test_imap.intro(2))
+        await dovecot_server.append(user, intro(1))
+        await dovecot_server.append(user, intro(2))
         first, second = await bot.post_of("ACME-1"), await bot.post_of("ACME-2")
         await bot.click(blocks.CLAIM_SOURCED, user="U0REP1", value="ACME-1", ref_post=first)
         await bot.until("the claim", lambda: bot.slack.calls_to("chat.update"))

@@ -15,25 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.demo.standin.failures import rate_limited, server_error
 from bot.demo.standin.signing import signed_headers
 from bot.slack import blocks
-from tests.conftest import Handoff
-from tests.messages import message, write
-from tests.slackbot import SECRET, Bot, running_bot, text_of
-
-FIXTURES = Path(__file__).parent / "fixtures" / "intake"
-INTRO = FIXTURES / "01-acme-gmail-intro-cc-partner-plus-address.eml"
-
-
-async def ingest(handoff: Handoff, *paths: Path) -> list[dict[str, Any]]:
-    return await asyncio.to_thread(handoff.ingest, *paths)
-
-
-async def shown(handoff: Handoff, ref: str) -> dict[str, Any]:
-    return await asyncio.to_thread(handoff.json, "referrals", "show", ref)  # type: ignore[return-value]
-
-
-async def count(engine: AsyncEngine, sql: str) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(text(sql))).scalar_one())
+from tests.support.handoff import Handoff
+from tests.support.intros import (
+    INTAKE,
+    INTRO,
+    claimed,
+    count,
+    ingest,
+    outbox_empty,
+    shown,
+    stage_is,
+    stage_values,
+)
+from tests.support.messages import message, write
+from tests.support.slackbot import SECRET, running_bot, text_of
 
 
 async def test_a_new_intro_is_posted_with_claim_buttons_and_its_place_is_kept(
@@ -101,14 +96,6 @@ async def test_a_claim_makes_the_clicker_owner_and_updates_the_post_in_place(
     assert [(e["actor"], e["detail"]) for e in claimed] == [("slack:U0REP1", "claimed as Sourced")]
 
 
-async def stage_is(handoff: Handoff, stage: str) -> bool:
-    return (await shown(handoff, "ACME-1"))["stage"] == stage
-
-
-async def outbox_empty(engine: AsyncEngine) -> bool:
-    return await count(engine, "SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
-
-
 def post_key(post: dict[str, Any]) -> tuple[str, str]:
     return post["channel"], post["ts"]
 
@@ -132,22 +119,6 @@ async def test_fifty_simultaneous_claims_give_one_owner_and_tell_the_others(
         assert set(told) == set(users) - {winner}
         assert set(told.values()) == {f"ACME-1 is already claimed by <@{winner}>."}
     assert [e["actor"] for e in referral["events"] if e["kind"] == "claimed"] == [f"slack:{winner}"]
-
-
-def stage_values(stage: str, amount: str | None = None) -> dict[str, Any]:
-    return {
-        "stage": {"stage": {"type": "static_select", "selected_option": {"value": stage}}},
-        "amount": {"amount": {"type": "number_input", "value": amount}},
-    }
-
-
-async def claimed(bot: Bot, handoff: Handoff, user: str = "U0REP1") -> dict[str, Any]:
-    """ACME-1 ingested, posted and claimed by `user`; returns its post."""
-    await ingest(handoff, INTRO)
-    post = await bot.post_of("ACME-1")
-    await bot.click(blocks.CLAIM_SOURCED, user=user, value="ACME-1", ref_post=post)
-    await bot.until("the claim", lambda: bot.slack.calls_to("chat.update"))
-    return post
 
 
 async def test_a_retried_request_applies_once(engine: AsyncEngine, scenario: Handoff) -> None:
@@ -219,7 +190,7 @@ async def test_a_partner_with_its_own_channel_gets_its_intros_there(
     await asyncio.to_thread(scenario, "partners", "add", "acme", "--slack-channel", "#acme-deals")
     async with running_bot(engine) as bot:
         bot.slack.channels["acme-deals"] = "C0ACMEDEALS"
-        await ingest(scenario, INTRO, FIXTURES / "02-globex-outlook-intro-iso8859-encoded-name.eml")
+        await ingest(scenario, INTRO, INTAKE / "02-globex-outlook-intro-iso8859-encoded-name.eml")
         assert (await bot.post_of("ACME-1"))["channel"] == "C0ACMEDEALS"
         assert (await bot.post_of("GLOBEX-1"))["channel"] == "C0INTROS"
     listed = await asyncio.to_thread(scenario.json, "partners", "list")
@@ -248,12 +219,12 @@ async def test_a_backfill_with_no_slack_stores_referrals_but_posts_nothing(
             scenario,
             "ingest",
             str(INTRO),
-            str(FIXTURES / "09-rep-reply-all-to-01-first-response.eml"),
+            str(INTAKE / "09-rep-reply-all-to-01-first-response.eml"),
             "--no-slack",
         )
         assert "ingested 2" in scenario.err + results
         assert await count(engine, "SELECT count(*) FROM outbox") == 0
-        await ingest(scenario, FIXTURES / "02-globex-outlook-intro-iso8859-encoded-name.eml")
+        await ingest(scenario, INTAKE / "02-globex-outlook-intro-iso8859-encoded-name.eml")
         await bot.post_of("GLOBEX-1")  # later mail, ingested as usual, is posted
         assert not [m for m in bot.slack.messages.values() if "ACME-1" in m.get("text", "")]
     assert (await shown(scenario, "ACME-1"))["first_response_at"] is not None

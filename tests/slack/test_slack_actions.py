@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.models import Referral
 from bot.slack import blocks
-from tests.conftest import Handoff
-from tests.slackbot import running_bot, text_of
-from tests.test_slack import (
-    FIXTURES,
+from tests.support.handoff import Handoff
+from tests.support.intros import (
+    INTAKE,
     claimed,
     ingest,
     outbox_empty,
@@ -22,6 +21,7 @@ from tests.test_slack import (
     stage_is,
     stage_values,
 )
+from tests.support.slackbot import running_bot, text_of
 
 
 async def test_next_joint_step_is_set_in_a_modal_and_shown_on_the_post(
@@ -79,7 +79,7 @@ async def test_won_asks_for_the_amount_before_it_is_recorded(
 async def test_only_the_rep_group_may_claim(engine: AsyncEngine, scenario: Handoff) -> None:
     async with running_bot(engine, rep_group="S0REPS") as bot:
         bot.slack.usergroups["S0REPS"] = ["U0REP1"]
-        await ingest(scenario, FIXTURES / "01-acme-gmail-intro-cc-partner-plus-address.eml")
+        await ingest(scenario, INTAKE / "01-acme-gmail-intro-cc-partner-plus-address.eml")
         post = await bot.post_of("ACME-1")
         await bot.click(blocks.CLAIM_SOURCED, user="U0OUTSIDER", value="ACME-1", ref_post=post)
         told = await bot.until("a refusal", lambda: bot.slack.ephemerals)
@@ -128,7 +128,7 @@ async def test_a_rep_reply_all_is_the_first_response_in_the_posts_thread(
 ) -> None:
     async with running_bot(engine) as bot:
         post = await claimed(bot, scenario)
-        await ingest(scenario, FIXTURES / "09-rep-reply-all-to-01-first-response.eml")
+        await ingest(scenario, INTAKE / "09-rep-reply-all-to-01-first-response.eml")
         lines = await bot.until(
             "the first response in the thread",
             lambda: [
@@ -144,9 +144,9 @@ async def test_a_conflicting_intro_warns_on_both_posts(
     engine: AsyncEngine, scenario: Handoff
 ) -> None:
     async with running_bot(engine) as bot:
-        await ingest(scenario, FIXTURES / "01-acme-gmail-intro-cc-partner-plus-address.eml")
+        await ingest(scenario, INTAKE / "01-acme-gmail-intro-cc-partner-plus-address.eml")
         first = await bot.post_of("ACME-1")
-        await ingest(scenario, FIXTURES / "13-globex-intro-same-prospect-as-01-conflict.eml")
+        await ingest(scenario, INTAKE / "13-globex-intro-same-prospect-as-01-conflict.eml")
         later = await bot.post_of("GLOBEX-1")
         assert "ACME-1" in text_of(later) and "Disputed" in text_of(later)
         await bot.until("the outbox to empty", lambda: outbox_empty(engine))
@@ -165,7 +165,7 @@ async def test_app_home_shows_a_reps_referrals_and_a_managers_queues(
                     next_step="Joint demo", next_step_due=datetime(2024, 5, 3, tzinfo=UTC)
                 )
             )
-        await ingest(scenario, FIXTURES / "02-globex-outlook-intro-iso8859-encoded-name.eml")
+        await ingest(scenario, INTAKE / "02-globex-outlook-intro-iso8859-encoded-name.eml")
         await bot.post_of("GLOBEX-1")
         for user in ("U0REP1", "U0BOSS"):
             answer = await bot.event({"type": "app_home_opened", "user": user, "tab": "home"})

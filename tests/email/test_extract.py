@@ -13,7 +13,7 @@ import pytest
 
 from bot.email.extract import Part, new_text, split_reply
 from bot.email.parse import parse
-from tests.conftest import CORPORA, FIXTURES, IN_CI
+from tests.support.paths import CORPORA, FIXTURES, IN_CI
 
 REPLIES = CORPORA / "reply"
 LABELS = FIXTURES / "replies"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bot.nudges.sweeps import SweepResult
 from bot.scheduler import Scheduler
-from tests.jobs.world import settings_of
+from tests.support.world import settings_of
 
 
 @dataclass

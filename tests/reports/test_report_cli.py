@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import ROOT
-from tests.jobs.world import add_partner, add_referral
+from tests.support.paths import ROOT
+from tests.support.world import add_partner, add_referral
 
 NOW = "2026-11-23T12:00:00+00:00"
 HANDOFF = shutil.which("handoff") or str(ROOT / ".venv" / "bin" / "handoff")

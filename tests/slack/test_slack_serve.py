@@ -21,9 +21,9 @@ from bot.demo.standin.failures import Failure
 from bot.demo.standin.slack import SlackStandIn
 from bot.slack import blocks
 from bot.slack.web import start_web, web_app
-from tests.conftest import Handoff
-from tests.slackbot import SECRET, free_port, running_bot
-from tests.test_slack import INTRO, ingest, outbox_empty, shown
+from tests.support.handoff import Handoff
+from tests.support.intros import INTRO, ingest, outbox_empty, shown
+from tests.support.slackbot import SECRET, free_port, running_bot
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.nudges.sweeps import FIRST_RESPONSE, INACTIVE_PARTNERS, NEXT_STEPS, UNCLAIMED
-from tests.jobs.world import (
+from tests.support.world import (
     T0,
     People,
     add_partner,

@@ -8,13 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Handoff
-from tests.mail import test_digests
-from tests.mail.test_digests import DANA, World, reply, sent_digest
-from tests.mail.test_inline_answers import answered
-
-smtp = test_digests.smtp
-world = test_digests.world
+from tests.support.digests import DANA, World, answered, reply, sent_digest
+from tests.support.handoff import Handoff
 
 
 @pytest.fixture
@@ -142,10 +137,10 @@ async def test_ingest_json_shows_the_text_and_each_inline_answer(
 async def test_ingest_json_shows_a_thread_replys_new_text(
     scenario: Handoff, tmp_path: Path
 ) -> None:
-    from tests import test_imap
+    from tests.support import imap
 
     intro = tmp_path / "intro.eml"
-    intro.write_bytes(test_imap.intro(1))
+    intro.write_bytes(imap.intro(1))
     [first] = await asyncio.to_thread(scenario.ingest, intro)
     answer = tmp_path / "answer.eml"
     answer.write_bytes(
