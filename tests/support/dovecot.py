@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bot.mail.imap_wire import mailbox_name
+from tests.support.ports import free_port
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 IMAP_SERVER = "/usr/lib/dovecot/imap"  # the IMAP process the master starts, from dovecot-imapd
@@ -37,12 +38,6 @@ def missing() -> str | None:
 
 
 PASSWORD = "p@ss:w/rd"  # characters a URL must escape
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,14 +17,9 @@ from bot.config import load_settings
 from bot.demo.standin.signing import block_actions, event_callback, signed_headers, view_submission
 from bot.demo.standin.slack import SlackStandIn
 from bot.wiring import serve
+from tests.support.ports import free_port
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the signing secret of the tests' Slack app
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
