@@ -144,11 +144,11 @@ async def outbox_state(engine: AsyncEngine) -> OutboxState:
 class _Scrape(Collector):
     """The process's metrics, then the gauges read from the database for this scrape."""
 
-    def __init__(self, state: OutboxState | None) -> None:
-        self.state = state
+    def __init__(self, counted: list[Metric], state: OutboxState | None) -> None:
+        self.counted, self.state = counted, state
 
     def collect(self) -> Iterator[Metric]:
-        yield from REGISTRY.collect()
+        yield from self.counted
         up = GaugeMetricFamily(
             "handoff_database_up", "1 when the database answered this scrape, else 0."
         )
@@ -176,6 +176,9 @@ class _Scrape(Collector):
 
 async def exposition(engine: AsyncEngine) -> bytes:
     """The text a scrape of /metrics gets; the counters even when the database is down."""
+    # The counters first, then the database: a job is counted done after its commit, so every
+    # job this scrape counts as done is also gone from the pending gauges read below.
+    counted = list(REGISTRY.collect())
     state: OutboxState | None
     try:
         async with asyncio.timeout(DB_SECONDS):
@@ -185,5 +188,5 @@ async def exposition(engine: AsyncEngine) -> bytes:
     # A registry per scrape holds this scrape's figures: nothing shared is set, so concurrent
     # scrapes of different databases (tests, several engines) cannot mix them up.
     scrape = CollectorRegistry(auto_describe=False)
-    scrape.register(_Scrape(state))
+    scrape.register(_Scrape(counted, state))
     return generate_latest(scrape)
