@@ -55,11 +55,8 @@ def watch_settings(settings: Settings) -> WatchSettings:
     )
 
 
-async def check_slack(client: AsyncWebClient, services: Services | None = None) -> str:
-    """auth.test: a wrong token stops start-up; Slack unreachable only delays the posts.
-
-    The workspace it names is the one whose members may act (`services.installed_in`).
-    """
+async def check_slack(client: AsyncWebClient) -> str:
+    """auth.test: a wrong token stops start-up; Slack unreachable only delays the posts."""
     try:
         answer = await client.auth_test()
     except SlackApiError as exc:
@@ -71,8 +68,6 @@ async def check_slack(client: AsyncWebClient, services: Services | None = None) 
     except (OSError, TimeoutError) as exc:
         log.warning("slack: unreachable (%s); posts wait in the outbox", exc)
         return "?"
-    if services is not None:
-        services.installed_in(answer)
     return f"{answer.get('user', '?')} in {answer.get('team', '?')}"
 
 
@@ -194,7 +189,7 @@ class Service:
             client = wires.client
             services = Services(engine, client, outbox, wires.roster, clock, settings)
             bolt = build_app(settings, services, answer_when_done=self.answer_when_done)
-            who = await check_slack(client, services)
+            who = await check_slack(client)
             if settings.socket_mode:
                 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

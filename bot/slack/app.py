@@ -74,18 +74,23 @@ def build_app(
         await next_()
 
     async def only_our_team(
-        body: dict[str, Any], next_: Callable[[], Awaitable[None]]
+        body: dict[str, Any], context: AsyncBoltContext, next_: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
         # Slack Connect lets people of other workspaces into a shared channel: they see the
         # posts, but the referrals are ours to claim, so their clicks and commands stop here.
-        if await services.ours(body):
+        # Bolt's authorization has read the installed workspace from auth.test (kept).
+        installed = context.authorize_result
+        team, enterprise = acting_team(body)
+        if (
+            installed is None
+            or team in (None, installed.team_id)
+            or (installed.enterprise_id is not None and enterprise == installed.enterprise_id)
+        ):
             await next_()
             return None
-        log.info("slack: a request from another workspace, %s, refused", acting_team(body)[0])
+        log.info("slack: a request from another workspace, %s, refused", team)
         text = "Handoff answers only members of the workspace it is installed in."
-        if body.get("command"):
-            return BoltResponse(status=200, body=text)
-        return BoltResponse(status=200, body="")
+        return BoltResponse(status=200, body=text if body.get("command") else "")
 
     app.use(only_our_team)
     app.use(provide_services)

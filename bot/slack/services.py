@@ -30,30 +30,6 @@ class Services:
     roster: Roster
     clock: Callable[[], datetime]
     settings: Settings
-    team: str | None = None  # the workspace the app is installed in (auth.test)
-    enterprise: str | None = None  # its Enterprise Grid organisation, if any
-
-    def installed_in(self, answer: Any) -> None:
-        """Remember the workspace (and organisation) auth.test names."""
-        self.team = answer.get("team_id") or self.team
-        self.enterprise = answer.get("enterprise_id") or self.enterprise
-
-    async def ours(self, body: dict[str, Any]) -> bool:
-        """Whether the person behind a request belongs to the installed workspace (or its
-        Enterprise Grid organisation): a Slack Connect guest from another team does not act.
-
-        Unknown until auth.test has answered; asked again here if start-up could not ask.
-        """
-        if self.team is None:
-            try:
-                self.installed_in(await self.client.auth_test())
-            except (SlackApiError, OSError, TimeoutError) as exc:
-                log.warning("slack: auth.test failed (%s); the request's workspace unchecked", exc)
-                return True
-        team, enterprise = acting_team(body)
-        if team is None or team == self.team:
-            return True
-        return self.enterprise is not None and enterprise == self.enterprise
 
     async def act(
         self,
