@@ -96,12 +96,16 @@ def parse(raw: bytes) -> ParsedMessage:
     """
     try:
         return _parse(raw)
+    except RecursionError:
+        defect, forwards = "MIME nested too deep", True  # the stdlib recurses per level
     except Exception as exc:  # noqa: BLE001 - a bug of ours or the stdlib's, never the mail's loss
-        defect = f"unreadable MIME ({type(exc).__name__})"
+        # Not our forward search again either: it may be what failed.
+        defect, forwards = f"unreadable MIME ({type(exc).__name__})", False
+    # The headers, and the body read as plain text.
     try:
         msg = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
         text = decode_bytes(raw[_body_offset(raw) :][:_MAX_TEXT], None)
-        return _facts(raw, msg, text, "", None, [defect], forwards=False)
+        return _facts(raw, msg, text, "", None, [defect], forwards=forwards)
     except Exception as exc:  # noqa: BLE001
         return ParsedMessage(
             message_id=None,
@@ -124,24 +128,16 @@ def parse(raw: bytes) -> ParsedMessage:
 def _parse(raw: bytes) -> ParsedMessage:
     # compat32 is the lenient policy: header access never raises on malformed values.
     readable, cut = _first_parts(raw)
-    try:
-        msg = email.message_from_bytes(readable, policy=policy.compat32)
-        defects = [type(d).__name__ for d in _all_defects(msg)] + cut
-        text, html = _body_text(msg)
-        attached = _rfc822_forward(msg)
-    except RecursionError:
-        # MIME nested thousands deep: keep the headers, read the body as plain text.
-        msg = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
-        defects = ["MIME nested too deep"]
-        text = decode_bytes(raw[_body_offset(raw) :][:_MAX_TEXT], None)
-        html, attached = "", None
-    return _facts(raw, msg, text, html, attached, defects)
+    msg = email.message_from_bytes(readable, policy=policy.compat32)
+    defects = [type(d).__name__ for d in _all_defects(msg)] + cut
+    text, html = _body_text(msg)
+    return _facts(raw, msg, text, html, _rfc822_forward(msg), defects)
 
 
 def _first_parts(raw: bytes) -> tuple[bytes, list[str]]:
     """The message up to its _MAX_PARTS-th MIME boundary line: the stdlib keeps every part in
     memory (50 MB of tiny parts took 26 s and 1 GB), and no person writes that many."""
-    if raw.count(b"\n--", 0, len(raw)) <= _MAX_PARTS:
+    if raw.count(b"\n--") <= _MAX_PARTS:
         return raw, []
     at = -1
     for _ in range(_MAX_PARTS):
