@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -174,17 +175,33 @@ class _Scrape(Collector):
         yield oldest
 
 
+_settling: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def settling() -> asyncio.Lock:
+    """Held while an outbox job's end is committed and counted, and while a scrape reads both,
+    so that a scrape never sees the one without the other (one lock per event loop)."""
+    loop = asyncio.get_running_loop()
+    lock = _settling.get(loop)
+    if lock is None:
+        lock = _settling[loop] = asyncio.Lock()
+    return lock
+
+
 async def exposition(engine: AsyncEngine) -> bytes:
     """The text a scrape of /metrics gets; the counters even when the database is down."""
-    # The counters first, then the database: a job is counted done after its commit, so every
-    # job this scrape counts as done is also gone from the pending gauges read below.
-    counted = list(REGISTRY.collect())
     state: OutboxState | None
-    try:
-        async with asyncio.timeout(DB_SECONDS):
-            state = await outbox_state(engine)
-    except Exception:  # noqa: BLE001 - any failure is what handoff_database_up 0 says
-        state = None
+    # No job of this process ends (committed and counted) while the scrape reads the counters
+    # and the database: the jobs it counts as done are exactly those gone from the gauges.
+    async with settling():
+        counted = list(REGISTRY.collect())
+        try:
+            async with asyncio.timeout(DB_SECONDS):
+                state = await outbox_state(engine)
+        except Exception:  # noqa: BLE001 - any failure is what handoff_database_up 0 says
+            state = None
     # A registry per scrape holds this scrape's figures: nothing shared is set, so concurrent
     # scrapes of different databases (tests, several engines) cannot mix them up.
     scrape = CollectorRegistry(auto_describe=False)

@@ -226,8 +226,9 @@ class Outbox:
                 exc_info=None if isinstance(exc, Retry) else exc,
             )
             return
-        await self._finish(job, done=True)
-        metrics.OUTBOX_DONE.labels(kind=job.kind).inc()
+        async with metrics.settling():  # a scrape sees the job done and counted, or neither
+            await self._finish(job, done=True)
+            metrics.OUTBOX_DONE.labels(kind=job.kind).inc()
         if note:
             log.info("%s", note)
 
