@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     imap_idle_seconds: float = Field(default=540.0, ge=1, le=1740)
     imap_timeout_seconds: float = Field(default=30.0, ge=1, le=600)
     imap_move_to: str | None = None
+    # A message the server would not hand over waits in triage and is asked for again this often.
+    imap_unfetchable_retry_seconds: float = Field(default=3600.0, ge=1, le=7 * 86400)
     # Slack (`handoff serve`): Slack's own variable names, as its tools and docs use them.
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(

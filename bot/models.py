@@ -92,10 +92,11 @@ class Kind(StrEnum):
     DIGEST_REPLY = "digest_reply"
     UNSUBSCRIBE = "unsubscribe"  # a contact asked for no more digests (List-Unsubscribe)
     REJECTED = "rejected"
+    UNFETCHABLE = "unfetchable"  # the mail server would not hand it over (bot/intake/unfetchable)
 
 
 # Triage kinds are stored for a person to look at; re-ingesting them tries again.
-TRIAGE_KINDS = frozenset({Kind.UNKNOWN_PARTNER, Kind.REJECTED, Kind.DIGEST_REPLY})
+TRIAGE_KINDS = frozenset({Kind.UNKNOWN_PARTNER, Kind.REJECTED, Kind.DIGEST_REPLY, Kind.UNFETCHABLE})
 
 
 def waits_for_triage(inbound: sa.Table) -> sa.ColumnElement[bool]:

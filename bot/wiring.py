@@ -48,6 +48,7 @@ def watch_settings(settings: Settings) -> WatchSettings:
         idle_seconds=settings.imap_idle_seconds,
         timeout=settings.imap_timeout_seconds,
         move_to=settings.imap_move_to,
+        unfetchable_retry_seconds=settings.imap_unfetchable_retry_seconds,
         internal_domains=settings.all_internal_domains,
         partner_mailbox=settings.partner_mailbox,
         protection=timedelta(days=settings.protection_days),

@@ -137,6 +137,11 @@ async def show_message(args: argparse.Namespace, engine: AsyncEngine, settings: 
         raw = await lookup.raw_message(session=session, message_id=args.id)
     if raw is None:
         raise UsageError(f"no stored message #{args.id} (see: handoff triage)")
+    if not raw:
+        raise UsageError(
+            f"message #{args.id} was never read: the mail server would not hand it over "
+            "(its reason is in handoff triage; it is asked for again)"
+        )
     sys.stdout.flush()
     sys.stdout.buffer.write(raw)
     return 0

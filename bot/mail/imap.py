@@ -43,6 +43,16 @@ class ImapUnavailable(ImapError):
     """The network, a timeout or the server going away: worth retrying."""
 
 
+class FetchFailed(ImapUnavailable):
+    """The server would not hand over these messages, and said why (a NO or BAD to the FETCH,
+    or a BYE before it hung up: Dovecot's answer to a message file it cannot read)."""
+
+    def __init__(self, where: str, uids: list[int], words: str, *, lost: bool) -> None:
+        super().__init__(f"{where} would not FETCH UID {uid_set(uids)}: {words}")
+        self.words = words
+        self.lost = lost  # the server closed the connection after saying it
+
+
 class ImapRefused(ImapError):
     """The server refuses us (credentials, a missing folder): someone must change a setting."""
 
@@ -69,6 +79,7 @@ class ImapConnection:
         self.client: aioimaplib.IMAP4 | None = None
         self.status = FolderStatus(uidvalidity=0, uidnext=None, exists=0)
         self._news = False  # an EXISTS came since the last look for new messages
+        self._bye: str | None = None  # the server's last words before it hangs up
 
     @classmethod
     @asynccontextmanager
@@ -138,6 +149,13 @@ class ImapConnection:
         def untagged(line: bytes) -> Any:
             if ANY_EXISTS.match(line):
                 self._news = True
+            elif line.startswith((b"* BYE", b"BYE")):
+                self._bye = (
+                    line.removeprefix(b"* ")
+                    .removeprefix(b"BYE")
+                    .decode("utf-8", "replace")
+                    .strip()[:200]
+                )
             return original(line)
 
         protocol._untagged_response = untagged
@@ -213,8 +231,23 @@ class ImapConnection:
         return sorted(sizes)
 
     async def fetch(self, uids: list[int]) -> list[Fetched]:
-        """The messages, byte for byte, with their INTERNALDATE; PEEK leaves \\Seen alone."""
-        response = await self._uid("fetch", uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
+        """The messages, byte for byte, with their INTERNALDATE; PEEK leaves \\Seen alone.
+
+        A message the server cannot read fails the whole command: FetchFailed, with its words.
+        A UID no longer in the folder is simply not in the answer.
+        """
+        assert self.client is not None
+        self._bye = None
+        command = self.client.uid("fetch", uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
+        try:
+            response = await self._call(command, "UID FETCH", None)
+        except ImapUnavailable:
+            if self._bye is None:
+                raise  # the network, or a server gone quiet: an outage, not the messages
+            raise FetchFailed(self.where, uids, self._bye, lost=True) from None
+        if response.result != "OK":
+            words = response_text(response.lines) or response.result
+            raise FetchFailed(self.where, uids, words, lost=False)
         return sorted(parse_fetch(response.lines), key=lambda m: m.uid)
 
     async def uids_through(self, uid: int) -> list[int]:

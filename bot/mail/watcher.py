@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,20 +23,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import first_line, session_factory
 from bot.email.parse import parse
+from bot.intake import unfetchable
 from bot.intake.pipeline import IngestResult, Intake, Superseded
 from bot.intake.sources import Incoming
 from bot.locks import run_exclusive
-from bot.mail.imap import ImapConnection, ImapError, ImapRefused
-from bot.mail.imap_wire import Fetched, FolderStatus
-from bot.models import ImapFolder, InboundMessage, utcnow
+from bot.mail.imap import FetchFailed, ImapConnection, ImapError, ImapRefused
+from bot.mail.imap_wire import Fetched
+from bot.mail.progress import (
+    BATCH_MESSAGES,
+    Backoff,
+    FolderState,
+    advance,
+    batches,
+    folder_state,
+)
+from bot.models import ImapFolder, InboundMessage, Kind
 from bot.referrals.directory import Directory, load_directory
 from bot.servers import ImapTarget
 
 log = logging.getLogger(__name__)
 FOLDERS = ImapFolder.__table__  # type: ignore[attr-defined]
 INBOUND = InboundMessage.__table__  # type: ignore[attr-defined]
-BATCH_MESSAGES = 100  # messages per FETCH and per transaction while catching up
-BATCH_BYTES = 16 * 1024 * 1024  # … or fewer, so a batch of large messages stays in memory bounds
 PROGRESS_SECONDS = 5.0
 Observer = Callable[[list[IngestResult]], None]
 
@@ -55,28 +61,15 @@ class WatchSettings:
     lock_retry_seconds: float = 5.0
     backoff_first: float = 1.0
     backoff_max: float = 300.0
+    unfetchable_retry_seconds: float = 3600.0  # how often a message the server refused is tried
 
 
-class Backoff:
-    """Exponential, with jitter so that many watchers do not all knock at the same instant."""
+@dataclass(frozen=True)
+class Refusal:
+    """A message the server would not hand over, and its words."""
 
-    def __init__(self, first: float, cap: float) -> None:
-        self.first, self.cap, self.failures = first, cap, 0
-
-    def next(self) -> float:
-        ceiling = min(self.cap, self.first * 2 ** min(self.failures, 30))
-        self.failures += 1
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-    def reset(self) -> None:
-        self.failures = 0
-
-
-@dataclass
-class FolderState:
-    uidvalidity: int
-    last_uid: int
-    resync_until: int
+    uid: int
+    words: str
 
 
 class FolderWatcher:
@@ -95,6 +88,9 @@ class FolderWatcher:
         self.settings = settings
         self.observer = observer
         self.name = f"imap {target.key}"
+        self._narrow: set[int] = set()  # UIDs of a batch the server refused: one at a time
+        self._retry_at = time.monotonic() + settings.unfetchable_retry_seconds
+        self._awaiting_retry = False  # the folder has messages the server would not hand over
 
     async def check(self) -> None:
         """At start-up: refuse wrong credentials, a missing folder or MOVE_TO folder at once.
@@ -128,12 +124,14 @@ class FolderWatcher:
                     if down_since is not None:
                         log.info("%s: back after %.0fs", self.name, time.monotonic() - down_since)
                         down_since = None
-                    backoff.reset()
                     while True:
                         await self.sync(conn)
+                        # Reset only now: a server that lets us in and then fails every
+                        # round (one message it cannot read) is an outage too, not a loop.
+                        backoff.reset()
                         await conn.wait_for_news(
-                            idle_seconds=self.settings.idle_seconds,
-                            poll_seconds=self.settings.poll_seconds,
+                            idle_seconds=self._until_retry(self.settings.idle_seconds),
+                            poll_seconds=self._until_retry(self.settings.poll_seconds),
                         )
             except (ImapError, Superseded, OSError, sa.exc.DBAPIError) as exc:
                 # One line per outage, not per attempt; the watcher never gives up.
@@ -149,24 +147,30 @@ class FolderWatcher:
                     log.error("%s: %s; reconnecting", self.name, first_line(exc), exc_info=exc)
             await asyncio.sleep(backoff.next())
 
+    def _until_retry(self, seconds: float) -> float:
+        """`seconds`, or less when a refused message is due to be asked for again."""
+        if not self._awaiting_retry:
+            return seconds
+        return max(1.0, min(seconds, self._retry_at - time.monotonic()))
+
     def _connect(self) -> Any:
         return ImapConnection.open(self.target, seconds=self.settings.timeout)
 
     async def sync(self, conn: ImapConnection) -> int:
         """Process every message above the last processed UID, oldest first; return how many."""
-        state = await self._state(conn.status)
+        state = await folder_state(self.engine, self.target.key, conn.status, self.name)
+        refused = await self._refused(state)
+        self._awaiting_retry = bool(refused)
         move_to = self.settings.move_to
         if move_to:
-            # Processed but still here: the move did not happen before a crash.
-            await conn.move(await conn.uids_through(state.last_uid), move_to)
+            # Processed but still here: the move did not happen before a crash. A message the
+            # server would not hand over stays where its retries look for it.
+            through = await conn.uids_through(state.last_uid)
+            await conn.move([u for u in through if u not in refused], move_to)
         uids = await conn.uids_after(state.last_uid)
-        if not uids:
+        retry = bool(refused) and time.monotonic() >= self._retry_at
+        if not uids and not retry:
             return 0
-        sizes = await conn.sizes(uids)
-        total, done, said = len(sizes), 0, time.monotonic()
-        if total > BATCH_MESSAGES:
-            log.info("%s: catching up %d messages", self.name, total)
-        kinds: Counter[str] = Counter()
         # Once per round: partners registered meanwhile count from the next message on.
         async with session_factory(self.engine)() as session:
             directory = await load_directory(
@@ -175,15 +179,35 @@ class FolderWatcher:
                 mailbox=self.settings.partner_mailbox,
                 secret=self.settings.secret,
             )
-        for batch in _batches(sizes):
-            fetched = await conn.fetch(batch)
-            results = await self._ingest(fetched, state, directory)
+        total = await self._take_new(conn, uids, state, directory) if uids else 0
+        if retry:
+            # After what is new: a server that hangs up on the retry costs it nothing.
+            await self._retry(conn, state, directory, refused)
+        return total
+
+    async def _take_new(
+        self, conn: ImapConnection, uids: list[int], state: FolderState, directory: Directory
+    ) -> int:
+        move_to = self.settings.move_to
+        sizes = await conn.sizes(uids)
+        total, done, said = len(sizes), 0, time.monotonic()
+        if total > BATCH_MESSAGES:
+            log.info("%s: catching up %d messages", self.name, total)
+        kinds: Counter[str] = Counter()
+        for batch in batches(sizes):
+            items, lost = await self._fetch(conn, batch)
+            results = await self._ingest(items, state, directory)
             kinds.update(str(r.kind) for r in results)
+            fetched = [m.uid for m in items if isinstance(m, Fetched)]
             if move_to:
-                await conn.move([m.uid for m in fetched], move_to)
-            done += len(batch)
+                await conn.move(fetched, move_to)
             if self.observer is not None:
                 self.observer(results)
+            if lost is not None:
+                self._narrow.difference_update(m.uid for m in items)
+                raise lost  # the server hung up after refusing one: reconnect, go on after it
+            self._narrow.difference_update(batch)
+            done += len(batch)
             if total > BATCH_MESSAGES and time.monotonic() - said >= PROGRESS_SECONDS:
                 log.info("%s: %d/%d messages", self.name, done, total)
                 said = time.monotonic()
@@ -191,37 +215,83 @@ class FolderWatcher:
         log.info("%s: %d new (%s)", self.name, total, summary or "already stored")
         return total
 
-    async def _state(self, status: FolderStatus) -> FolderState:
-        """The folder's progress; a new or changed UIDVALIDITY starts over from UID 1."""
-        key = self.target.key
-        async with self.engine.begin() as db:
-            row = (await db.execute(sa.select(FOLDERS).where(FOLDERS.c.key == key))).one_or_none()
-            if row is not None and row.uidvalidity == status.uidvalidity:
-                return FolderState(row.uidvalidity, row.last_uid, row.resync_until)
-            # What is in the folder now may be stored already (a backfill from an export, or
-            # the same messages under their old UIDs): those are compared before intake.
-            resync_until = (status.uidnext - 1) if status.uidnext else 2**32 - 1
-            values = {
-                "uidvalidity": status.uidvalidity,
-                "last_uid": 0,
-                "resync_until": resync_until,
-                "updated_at": utcnow(),
-            }
-            if row is None:
-                await db.execute(sa.insert(FOLDERS).values(key=key, **values))
-            else:
-                log.warning(
-                    "%s: UIDVALIDITY changed from %s to %s (folder recreated or restored); "
-                    "reading it again, skipping what is already stored",
-                    self.name,
-                    row.uidvalidity,
-                    status.uidvalidity,
-                )
-                await db.execute(sa.update(FOLDERS).where(FOLDERS.c.key == key).values(**values))
-        return FolderState(status.uidvalidity, 0, resync_until)
+    async def _fetch(
+        self, conn: ImapConnection, batch: list[int]
+    ) -> tuple[list[Fetched | Refusal], FetchFailed | None]:
+        """The batch's messages, with a Refusal for each the server would not hand over.
+
+        A server that cannot read one message fails the whole FETCH: the batch is then fetched
+        one message at a time (on the next connection, if the server hung up), so only that
+        one is refused. Returns the error to raise once what came before it is processed.
+        """
+        if not self._narrow.intersection(batch):
+            try:
+                return list(await conn.fetch(batch)), None
+            except FetchFailed as exc:
+                if len(batch) > 1 and not exc.lost:
+                    log.warning("%s: %s; fetching one at a time", self.name, exc)
+                self._narrow.update(batch)
+                if exc.lost and len(batch) > 1:
+                    raise
+        items: list[Fetched | Refusal] = []
+        for uid in batch:
+            try:
+                items += await conn.fetch([uid])
+            except FetchFailed as exc:
+                items.append(Refusal(uid, exc.words))
+                if exc.lost:
+                    return items, exc
+        return items, None
+
+    async def _refused(self, state: FolderState) -> dict[int, unfetchable.Unfetchable]:
+        """This folder's messages the server would not hand over, by UID."""
+        prefix = self._source(state.uidvalidity, "")
+        async with self.engine.connect() as db:
+            rows = await unfetchable.under(db, prefix)
+        return {int(r.source.removeprefix(prefix)): r for r in rows}
+
+    async def _retry(
+        self,
+        conn: ImapConnection,
+        state: FolderState,
+        directory: Directory,
+        refused: dict[int, unfetchable.Unfetchable],
+    ) -> None:
+        """Ask again for each message the server would not hand over; take those it now does."""
+        self._retry_at = time.monotonic() + self.settings.unfetchable_retry_seconds
+        for uid, row in refused.items():
+            try:
+                fetched = await conn.fetch([uid])
+            except FetchFailed as exc:
+                async with self.engine.begin() as db:
+                    await unfetchable.retried(db, row, _refusal_reason(uid, exc.words))
+                if exc.lost:
+                    raise
+                continue
+            async with Intake.open(
+                engine=self.engine, directory=directory, protection=self.settings.protection
+            ) as intake:
+                if not fetched:
+                    async with intake.conn.begin():
+                        await unfetchable.forget(intake.conn, row)
+                    log.warning("%s: UID %d is gone from the folder, unread", self.name, uid)
+                    continue
+                message = fetched[0]
+
+                async def replace(db: AsyncConnection, row: unfetchable.Unfetchable = row) -> None:
+                    if not await unfetchable.forget(db, row):
+                        raise Superseded(f"UID {row.source} was already read by another watcher")
+
+                incoming = Incoming(message.raw, row.source, message.internal_date, replace)
+                [result] = await intake.ingest_batch([incoming])
+            log.info("%s: UID %d could be read at last: %s", self.name, uid, result.kind)
+            if self.settings.move_to:
+                await conn.move([uid], self.settings.move_to)
+            if self.observer is not None:
+                self.observer([result])
 
     async def _ingest(
-        self, fetched: list[Fetched], state: FolderState, directory: Directory
+        self, fetched: list[Fetched | Refusal], state: FolderState, directory: Directory
     ) -> list[IngestResult]:
         results: list[IngestResult] = []
         async with Intake.open(
@@ -229,12 +299,17 @@ class FolderWatcher:
         ) as intake:
             pending: list[Incoming] = []
             for message in fetched:
+                if isinstance(message, Refusal):
+                    results += await intake.ingest_batch(pending) if pending else []
+                    pending = []
+                    results.append(await self._keep_refused(intake, message, state))
+                    continue
                 if message.uid <= state.resync_until and await self._stored(intake, message):
                     # Flush first: progress only ever moves forward.
                     results += await intake.ingest_batch(pending) if pending else []
                     pending = []
                     async with intake.conn.begin():
-                        await self._advance(intake.conn, message.uid, state.uidvalidity)
+                        await advance(intake.conn, self.target.key, message.uid, state.uidvalidity)
                     continue
                 pending.append(self._incoming(message, state))
             if pending:
@@ -242,33 +317,33 @@ class FolderWatcher:
         state.last_uid = max([state.last_uid] + [m.uid for m in fetched])
         return results
 
+    async def _keep_refused(
+        self, intake: Intake, refusal: Refusal, state: FolderState
+    ) -> IngestResult:
+        """Triage for a message the server would not hand over, and progress past it."""
+        source = self._source(state.uidvalidity, refusal.uid)
+        reason = _refusal_reason(refusal.uid, refusal.words)
+        async with intake.conn.begin():
+            await unfetchable.keep(intake.conn, source=source, reason=reason)
+            await advance(intake.conn, self.target.key, refusal.uid, state.uidvalidity)
+        self._awaiting_retry = True
+        every = timedelta(seconds=self.settings.unfetchable_retry_seconds)
+        log.warning("%s: %s; kept in triage, asked again every %s", self.name, reason, every)
+        return IngestResult(Kind.UNFETCHABLE, reason=reason, source=source)
+
     def _incoming(self, message: Fetched, state: FolderState) -> Incoming:
         uid, validity = message.uid, state.uidvalidity
 
         async def checkpoint(conn: AsyncConnection) -> None:
-            await self._advance(conn, uid, validity)
+            await advance(conn, self.target.key, uid, validity)
 
         return Incoming(message.raw, self._source(validity, uid), message.internal_date, checkpoint)
 
-    def _source(self, uidvalidity: int, uid: int) -> str:
+    def _source(self, uidvalidity: int, uid: int | str) -> str:
         """An RFC 5092 IMAP URL naming the message: where an operator can find it again."""
         t = self.target
         mailbox = f"{quote(t.user, safe='')}@{t.host}:{t.port}/{quote(t.folder, safe='')}"
         return f"imap://{mailbox};UIDVALIDITY={uidvalidity}/;UID={uid}"
-
-    async def _advance(self, conn: AsyncConnection, uid: int, uidvalidity: int) -> None:
-        """Record `uid` as processed, in the caller's transaction; refuse to go backwards."""
-        result = await conn.execute(
-            sa.update(FOLDERS)
-            .where(
-                FOLDERS.c.key == self.target.key,
-                FOLDERS.c.uidvalidity == uidvalidity,
-                FOLDERS.c.last_uid < uid,
-            )
-            .values(last_uid=uid, updated_at=utcnow())
-        )
-        if result.rowcount != 1:
-            raise Superseded(f"UID {uid} was already processed by another watcher")
 
     async def _stored(self, intake: Intake, message: Fetched) -> bool:
         key = parse(message.raw).dedupe_key
@@ -277,17 +352,5 @@ class FolderWatcher:
             return (await intake.conn.execute(query)).first() is not None
 
 
-def _batches(sizes: list[tuple[int, int]]) -> list[list[int]]:
-    """UIDs in fetch batches bounded by count and bytes (a large message goes alone)."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    size = 0
-    for uid, length in sizes:
-        if current and (len(current) >= BATCH_MESSAGES or size + length > BATCH_BYTES):
-            batches.append(current)
-            current, size = [], 0
-        current.append(uid)
-        size += length
-    if current:
-        batches.append(current)
-    return batches
+def _refusal_reason(uid: int, words: str) -> str:
+    return f"the IMAP server would not hand over UID {uid}: {words}"

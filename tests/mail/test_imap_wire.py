@@ -20,7 +20,7 @@ from bot.mail.imap_wire import (
     parse_sizes,
     uid_set,
 )
-from bot.mail.watcher import BATCH_BYTES, BATCH_MESSAGES, Backoff, _batches
+from bot.mail.progress import BATCH_BYTES, BATCH_MESSAGES, Backoff, batches
 from bot.servers import ImapTarget, parse_imap_urls
 
 PASSWORD = "hunter2-zz"
@@ -285,25 +285,25 @@ def _flatten(batches: list[list[int]]) -> list[int]:
 
 def test_batches_are_limited_by_count_and_keep_order() -> None:
     sizes = [(uid, 1000) for uid in range(1, 2 * BATCH_MESSAGES + 51)]
-    batches = _batches(sizes)
-    assert [len(b) for b in batches] == [BATCH_MESSAGES, BATCH_MESSAGES, 50]
-    assert _flatten(batches) == [uid for uid, _ in sizes]
+    made = batches(sizes)
+    assert [len(b) for b in made] == [BATCH_MESSAGES, BATCH_MESSAGES, 50]
+    assert _flatten(made) == [uid for uid, _ in sizes]
 
 
 def test_exactly_batch_messages_is_one_batch() -> None:
     sizes = [(uid, 1) for uid in range(1, BATCH_MESSAGES + 1)]
-    assert _batches(sizes) == [list(range(1, BATCH_MESSAGES + 1))]
+    assert batches(sizes) == [list(range(1, BATCH_MESSAGES + 1))]
 
 
 def test_batches_are_limited_by_bytes() -> None:
     third = BATCH_BYTES // 3 + 1  # three of these are just over the limit
     sizes = [(10, third), (20, third), (30, third), (40, third), (50, third)]
-    assert _batches(sizes) == [[10, 20], [30, 40], [50]]
+    assert batches(sizes) == [[10, 20], [30, 40], [50]]
 
 
 def test_a_batch_may_fill_the_byte_limit_exactly() -> None:
     half = BATCH_BYTES // 2
-    assert _batches([(1, half), (2, BATCH_BYTES - half), (3, 1)]) == [[1, 2], [3]]
+    assert batches([(1, half), (2, BATCH_BYTES - half), (3, 1)]) == [[1, 2], [3]]
 
 
 @pytest.mark.parametrize(
@@ -318,20 +318,20 @@ def test_a_batch_may_fill_the_byte_limit_exactly() -> None:
 def test_a_message_larger_than_the_byte_limit_goes_alone(
     sizes: list[tuple[int, int]], expected: list[list[int]]
 ) -> None:
-    assert _batches(sizes) == expected
+    assert batches(sizes) == expected
 
 
 def test_no_messages_no_batches() -> None:
-    assert _batches([]) == []
+    assert batches([]) == []
 
 
 def test_batches_never_exceed_either_limit_unless_alone() -> None:
     rng = random.Random(7)
     sizes = [(uid, rng.choice([100, 50_000, 3 * MB, 9 * MB, 20 * MB])) for uid in range(1, 600)]
     length = dict(sizes)
-    batches = _batches(sizes)
-    assert _flatten(batches) == [uid for uid, _ in sizes]
-    for batch in batches:
+    made = batches(sizes)
+    assert _flatten(made) == [uid for uid, _ in sizes]
+    for batch in made:
         assert 1 <= len(batch) <= BATCH_MESSAGES
         if len(batch) > 1:
             assert sum(length[uid] for uid in batch) <= BATCH_BYTES
@@ -354,7 +354,7 @@ class _Extreme:
 def test_backoff_ceiling_doubles_from_first_up_to_cap(
     monkeypatch: pytest.MonkeyPatch, high: bool
 ) -> None:
-    monkeypatch.setattr("bot.mail.watcher.random", _Extreme(high))
+    monkeypatch.setattr("bot.mail.progress.random", _Extreme(high))
     backoff = Backoff(first=1.0, cap=10.0)
     ceilings = [1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
     delays = [backoff.next() for _ in ceilings]
@@ -375,7 +375,7 @@ def test_backoff_delays_are_jittered_within_half_to_full_ceiling() -> None:
 
 
 def test_backoff_reset_starts_over(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.mail.watcher.random", _Extreme(True))
+    monkeypatch.setattr("bot.mail.progress.random", _Extreme(True))
     backoff = Backoff(first=2.0, cap=60.0)
     assert [backoff.next() for _ in range(7)] == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
     backoff.reset()

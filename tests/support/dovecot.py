@@ -56,12 +56,17 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 class Dovecot:
     """One Dovecot instance; `restart()` keeps its port and its mail."""
 
-    def __init__(self, *, idle: bool = True, tls: bool = False) -> None:
+    def __init__(
+        self, *, idle: bool = True, tls: bool = False, fetch_failure: str | None = None
+    ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="handoff-dovecot-"))
         self.root.chmod(0o755)  # the mail user (nobody) must reach its home below
         self.port = free_port()
         self.tls_port = free_port() if tls else 0
         self.idle, self.tls = idle, tls
+        # What Dovecot does when it cannot read a message: hang up (its default), or answer
+        # NO after the rest ("no-after"), as Gmail does.
+        self.fetch_failure = fetch_failure
         self.users: set[str] = set()
         self.cert: Path | None = None
         if tls:
@@ -120,6 +125,8 @@ class Dovecot:
             lines += ["ssl = yes", f"ssl_cert = <{self.cert}", f"ssl_key = <{self.key}"]
         else:
             lines += ["ssl = no"]
+        if self.fetch_failure:
+            lines.append(f"imap_fetch_failure = {self.fetch_failure}")
         if not self.idle:
             # Announce everything Dovecot does but IDLE, as a server without it would.
             lines.append("imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UIDPLUS MOVE")
@@ -251,6 +258,20 @@ class Dovecot:
             return data[0].decode() if data and data[0] else ""
         finally:
             imap.logout()
+
+    def readable(self, user: str, marker: bytes, readable: bool, folder: str = "INBOX") -> None:
+        """Make the stored file of the message holding `marker` one Dovecot cannot read (as a
+        corrupt disk or a bad restore would), or repair it."""
+        maildir = self.root / "home" / user / "Maildir"
+        if folder != "INBOX":
+            maildir = maildir / f".{folder}"
+        files = [p for d in ("cur", "new") for p in (maildir / d).iterdir() if p.is_file()]
+        [path] = [p for p in files if marker in p.read_bytes()]
+        path.chmod(0o600 if readable else 0)
+
+    def logins(self, user: str) -> int:
+        """How many times `user` logged in so far, from the server's log."""
+        return self.log().count(f"Login: user=<{user}>")
 
 
 def _quote(folder: str) -> str:
