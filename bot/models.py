@@ -160,7 +160,9 @@ class MailKind(StrEnum):
 
 class MailStatus(StrEnum):
     QUEUED = "queued"
+    SENDING = "sending"  # being handed to the server: a worker that finds it so died mid-way
     SENT = "sent"
+    UNKNOWN = "unknown"  # handed over, no answer: the server may have taken it; never resent
     REFUSED = "refused"  # the server answered 5xx: never retried
     BOUNCED = "bounced"  # accepted, then a delivery report came back
     SKIPPED = "skipped"  # the contact unsubscribed or bounced before it went

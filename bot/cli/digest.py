@@ -111,7 +111,7 @@ async def print_digests(result: DigestRun, outbox: Outbox | None, out: TextIO) -
         out.write(f"{summary}; delivered\n")
         return 0
     if refused and not waiting:
-        out.write(f"{summary}; {len(refused)} refused for good (the contact is marked)\n")
+        out.write(f"{summary}; {len(refused)} not delivered, and not sent again (see above)\n")
         return 1
     out.write(
         f"{summary}; {len(waiting)} not delivered yet ({waiting[0]}): they stay in the "
@@ -135,7 +135,9 @@ async def deliver(outbox: Outbox, job_ids: list[int]) -> tuple[list[str], list[s
             .join(jobs, jobs.c.mail_id == mail.c.id)
             .where(
                 jobs.c.id.in_(job_ids),
-                mail.c.status.in_([str(MailStatus.REFUSED), str(MailStatus.SKIPPED)]),
+                mail.c.status.in_(
+                    [str(MailStatus.REFUSED), str(MailStatus.SKIPPED), str(MailStatus.UNKNOWN)]
+                ),
             )
             .order_by(mail.c.id)
         )

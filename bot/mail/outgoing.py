@@ -1,8 +1,10 @@
 """The outbox's handler for partner email: sends a recorded mail's exact bytes over SMTP.
 
-A 4xx or an unreachable server is retried with backoff; a 5xx for the recipient is recorded on
-the mail and on the contact (shown to managers) and never retried (bot/digests/mailing.py
-records the mail and its job in the transaction that decides it).
+A 4xx, an unreachable server or our relay's refusal is retried with backoff; a 5xx for the
+recipient's address is recorded on the mail and on the contact (shown to managers) and never
+retried (bot/digests/mailing.py records the mail and its job in the transaction that decides
+it). A mail is marked `sending` before it is handed over: one found so (the worker died while
+the server was taking it), or one handed over without an answer, is `unknown`, never resent.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.digests.mailing import Signer, receives_mail
-from bot.mail.smtp import Mailer, Refused, SmtpError
+from bot.mail.smtp import Mailer, Refused, SmtpError, Unknown
 from bot.models import (
     JobKind,
     Mail,
@@ -65,6 +67,12 @@ class Postman:
                     .where(mail.c.id == job.mail_id)
                 )
             ).first()
+        if row is not None and row.status == MailStatus.SENDING:
+            # A worker was handing it over when it died: the server may have it.
+            reason = "the sender stopped while handing it over: it may have been accepted"
+            await self._mark(row.id, MailStatus.UNKNOWN, error=reason)
+            log.warning("mail: #%d to %s not sent again: %s", row.id, row.recipient, reason)
+            return None
         if row is None or row.status != MailStatus.QUEUED or row.raw is None:
             return None  # sent already (a retried job), or gone
         if row.contact_id is None:
@@ -74,8 +82,26 @@ class Postman:
         # The envelope sender (where delivery reports go) is the mail's own reply address, so
         # that a bounce names the very mail it is about even when it quotes nothing of it.
         envelope = self.signer.address(self.signer.tag(row.id, None, row.partner_id, row.digest_id))
+        mail_id = row.id
+
+        async def handing_over() -> None:
+            async with self.engine.begin() as conn:
+                taken = await conn.execute(
+                    sa.update(mail)
+                    .where(mail.c.id == mail_id, mail.c.status == str(MailStatus.QUEUED))
+                    .values(status=str(MailStatus.SENDING))
+                )
+            if taken.rowcount != 1:
+                raise Retry(f"mail #{mail_id} is being sent by another worker")
+
         try:
-            answer = await self.mailer.send(row.raw, sender=envelope, recipient=row.recipient)
+            answer = await self.mailer.send(
+                row.raw, sender=envelope, recipient=row.recipient, handing_over=handing_over
+            )
+        except Unknown as exc:
+            await self._mark(row.id, MailStatus.UNKNOWN, error=str(exc))
+            log.warning("mail: #%d (%s) to %s: %s", row.id, row.kind, row.recipient, exc)
+            return None
         except Refused as exc:
             await self._mark(row.id, MailStatus.REFUSED, error=str(exc))
             if exc.recipient:
@@ -90,6 +116,8 @@ class Postman:
             log.warning("mail: #%d (%s) to %s refused: %s", row.id, row.kind, row.recipient, exc)
             return None
         except SmtpError as exc:
+            # Nothing was taken (an answer said so): queued again for the retry.
+            await self._mark(row.id, MailStatus.QUEUED, error=str(exc))
             raise Retry(str(exc)) from None
         await self._mark(row.id, MailStatus.SENT, error=None, sent=True)
         return f"mail: #{row.id} ({row.kind}) sent to {row.recipient}: {answer[:80]}"

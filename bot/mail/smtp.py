@@ -1,13 +1,22 @@
 """The SMTP wire: one connection, reused while it lasts, and aiosmtplib's errors turned into ours.
 
 Each email goes to one recipient, so that a refusal (RFC 5321 section 4.2: 5yz is permanent,
-4yz transient) belongs to exactly one contact: a 5xx to RCPT TO marks that contact, a 4xx or a
-server that cannot be reached is tried again later, and nothing else is affected.
+4yz transient) belongs to exactly one contact. What a failure means depends on when it came:
+
+- before the message was handed over (MAIL, RCPT, or no connection): nothing was sent, try
+  again later; a refusal of the recipient is the contact's only when its enhanced status code
+  (RFC 3463) says the address or mailbox is bad (5.1.x, 5.2.1). Any other refusal of RCPT
+  (`550 5.7.1 Relaying denied`) is our relay's, and no contact's fault: tried again later.
+- after it was handed over (DATA sent) without a final answer (a timeout, the server hanging
+  up): the server may well have taken it. That is Unknown, never sent again.
+- an explicit answer to DATA: 250 sent, 4xx try again, 5xx the message refused for good.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Awaitable, Callable
 
 import aiosmtplib
 
@@ -16,6 +25,14 @@ from bot.servers import SmtpTarget
 
 log = logging.getLogger("handoff.mail")
 TIMEOUT_SECONDS = 30.0
+# RFC 3463 enhanced status code at the start of a reply's text: class.subject.detail
+_ENHANCED = re.compile(r"^\s*[245]\.(\d{1,3})\.(\d{1,3})\b")
+# Without an enhanced code: words that make a refusal the relay's, not the address's.
+_NOT_THE_ADDRESS = re.compile(
+    r"relay|authenticat|auth required|not permitted|policy|access denied|sender|"
+    r"blocked|spam|rate|too many|quota exceeded|try again",
+    re.IGNORECASE,
+)
 
 
 class SmtpError(Exception):
@@ -30,7 +47,8 @@ class SmtpError(Exception):
 
 
 class Temporary(SmtpError):
-    """Try again later: the server is unreachable, busy (4xx) or refused us (auth, sender)."""
+    """Nothing was sent; try again later: the server is unreachable, busy (4xx), or refused
+    us (auth, sender, relaying)."""
 
 
 class Refused(SmtpError):
@@ -39,6 +57,10 @@ class Refused(SmtpError):
     def __init__(self, reason: str, *, recipient: bool, error: str) -> None:
         super().__init__(reason, error=error)
         self.recipient = recipient  # True: RCPT TO refused (the address); False: the message
+
+
+class Unknown(SmtpError):
+    """The message was handed over and no final answer came: it may have been accepted."""
 
 
 def _answer(code: int, message: str) -> str:
@@ -50,6 +72,19 @@ def _class(code: int) -> str:
     return f"{code // 100}xx" if 100 <= code < 600 else "no_reply"  # aiosmtplib's -1: none
 
 
+def the_address(code: int, message: str) -> bool:
+    """Whether a 5xx refusal of RCPT TO is about the recipient's address (mark the contact),
+    rather than about us (relaying denied, authentication, policy: fix the relay, retry)."""
+    enhanced = _ENHANCED.match(message)
+    if enhanced:
+        subject, detail = enhanced.groups()
+        return subject == "1" or (subject == "2" and detail == "1")  # address; mailbox disabled
+    return code in (550, 551, 553) and not _NOT_THE_ADDRESS.search(message)
+
+
+HandingOver = Callable[[], Awaitable[None]]
+
+
 class Mailer:
     """Sends raw messages through HANDOFF_SMTP_URL; reconnects when the server hung up."""
 
@@ -58,51 +93,86 @@ class Mailer:
         self.timeout = timeout
         self._smtp: aiosmtplib.SMTP | None = None
 
-    async def send(self, raw: bytes, *, sender: str, recipient: str) -> str:
-        """Send one message to one recipient; returns the server's answer to DATA."""
+    async def send(
+        self,
+        raw: bytes,
+        *,
+        sender: str,
+        recipient: str,
+        handing_over: HandingOver | None = None,
+    ) -> str:
+        """Send one message to one recipient; returns the server's answer to DATA.
+
+        `handing_over` runs once the server has accepted sender and recipient, just before the
+        message goes: the caller records there that the outcome may become unknown.
+        """
         try:
-            return await self._send(raw, sender=sender, recipient=recipient)
+            return await self._send(raw, sender=sender, recipient=recipient, before=handing_over)
         except SmtpError as exc:
             metrics.smtp_error(exc.error)
             raise
 
-    async def _send(self, raw: bytes, *, sender: str, recipient: str) -> str:
+    async def _send(
+        self, raw: bytes, *, sender: str, recipient: str, before: HandingOver | None
+    ) -> str:
+        smtp = await self._envelope(sender, recipient)
+        if before is not None:
+            try:
+                await before()
+            except BaseException:
+                await self._reset(smtp)
+                raise
+        try:
+            response = await smtp.data(raw)
+        except aiosmtplib.SMTPDataError as exc:  # an answer: the message was not taken
+            reason = _answer(exc.code, exc.message)
+            await self._reset(smtp)
+            if exc.code >= 500:
+                raise Refused(reason, recipient=False, error=_class(exc.code)) from None
+            raise Temporary(reason, error=_class(exc.code)) from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await self.close()
+            name = type(exc).__name__
+            raise Unknown(
+                f"{self.target.shown} gave no answer after the message was handed over "
+                f"({name}: {exc}): it may have been accepted, so it is not sent again",
+                error="unknown",
+            ) from None
+        return response.message
+
+    async def _envelope(self, sender: str, recipient: str) -> aiosmtplib.SMTP:
+        """A connection whose server accepted MAIL FROM and RCPT TO; nothing sent yet."""
         for attempt in (1, 2):
             smtp = await self._connected()
             try:
-                errors, answer = await smtp.sendmail(sender, [recipient], raw)
+                await smtp.mail(sender)
+                await smtp.rcpt(recipient)
+                return smtp
             except aiosmtplib.SMTPServerDisconnected as exc:
                 # A connection kept from an earlier message may have been closed by the
-                # server while idle: once, connect again and resend.
+                # server while idle: once, connect again (nothing was handed over).
                 await self.close()
                 if attempt == 1:
                     continue
                 raise Temporary(
                     f"{self.target.shown} hung up: {exc}", error=type(exc).__name__
                 ) from None
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                refused = exc.recipients[0] if exc.recipients else None
-                code = refused.code if refused else 550
-                reason = _answer(code, refused.message if refused else "recipient refused")
-                await self._reset(smtp)
-                if code >= 500:
-                    raise Refused(reason, recipient=True, error=_class(code)) from None
-                raise Temporary(reason, error=_class(code)) from None
-            except aiosmtplib.SMTPResponseException as exc:
-                # Sender refused, data refused, auth and the like.
+            except aiosmtplib.SMTPRecipientRefused as exc:
                 reason = _answer(exc.code, exc.message)
                 await self._reset(smtp)
-                if exc.code >= 500 and isinstance(exc, aiosmtplib.SMTPDataError):
-                    raise Refused(reason, recipient=False, error=_class(exc.code)) from None
+                if exc.code >= 500 and the_address(exc.code, exc.message):
+                    raise Refused(reason, recipient=True, error=_class(exc.code)) from None
+                if exc.code >= 500:
+                    reason = f"{self.target.shown} refused to take it (not the address): {reason}"
+                raise Temporary(reason, error=_class(exc.code)) from None
+            except aiosmtplib.SMTPResponseException as exc:  # sender refused, and the like
+                reason = _answer(exc.code, exc.message)
+                await self._reset(smtp)
                 raise Temporary(reason, error=_class(exc.code)) from None
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 await self.close()
                 name = type(exc).__name__
                 raise Temporary(f"{self.target.shown}: {name}: {exc}", error=name) from None
-            if errors:  # one recipient: refused ones raise above, but be sure
-                code, message = next(iter(errors.values()))
-                raise Refused(_answer(code, message), recipient=True, error=_class(code))
-            return answer
         raise AssertionError("unreachable")
 
     async def _connected(self) -> aiosmtplib.SMTP:

@@ -60,9 +60,9 @@ class World:
     def digests(self) -> Digests:
         return Digests(self.engine, self.settings, Names())
 
-    async def deliver(self) -> int:
+    async def deliver(self, *, smtp_timeout: float = 30.0) -> int:
         """Run the outbox's email jobs until none is due; how many were tried."""
-        mailer = Mailer(self.settings.smtp)  # type: ignore[arg-type]
+        mailer = Mailer(self.settings.smtp, timeout=smtp_timeout)  # type: ignore[arg-type]
         box = Outbox(self.engine, Postman(self.engine, mailer, self.settings).handlers())
         try:
             return await box.drain(within=20)

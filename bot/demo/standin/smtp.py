@@ -5,6 +5,7 @@ The tests' SMTP server, and the partners' inbox in `handoff demo`.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 from dataclasses import dataclass, field
@@ -38,18 +39,28 @@ class Inbox:
 
     received: list[Delivered] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
+    refuse_all: str | None = None  # every recipient, as a relay that will not relay for us
+    # After keeping a message: answer only this many seconds later, or hang up unanswered.
+    answer_after: float = 0.0
+    hang_up: bool = False
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook names
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         if address in self.refuse:
             return self.refuse[address]
+        if self.refuse_all:
+            return self.refuse_all
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         raw = envelope.original_content or envelope.content
         self.received.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos), raw))
+        if self.hang_up:
+            server.transport.close()
+        elif self.answer_after:
+            await asyncio.sleep(self.answer_after)
         return "250 2.0.0 queued"
 
     def to(self, address: str) -> list[Delivered]:
