@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     internal_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
     partner_mailbox: str | None = None
     protection_days: int = Field(default=90, ge=0, le=3650)
+    # What only guarded a retry is deleted after this many days (bot/retention); 0: never.
+    retention_days: int = Field(default=30, ge=0, le=36500)
     # IMAP watcher (`handoff serve`): see README, "Mailbox setup".
     imap_password: SecretStr | None = None  # for the URLs that carry none (validated first)
     imap_url: SecretStr | None = None  # one or more URLs, comma-separated; may carry passwords

@@ -29,6 +29,7 @@ from bot.mail.watcher import FolderWatcher, Observer, WatchSettings
 from bot.models import utcnow
 from bot.nudges.sweeps import Sweeper
 from bot.outbox import Handler, Outbox
+from bot.retention.prune import daily
 from bot.scheduler import Scheduler
 from bot.slack.app import build_app, web_client
 from bot.slack.nudges import Nudger
@@ -228,6 +229,9 @@ class Service:
             self.tasks["outbox"] = asyncio.create_task(outbox.run(), name="outbox")
         if self.scheduler is not None and self.schedule:
             self.scheduler.start()
+        if settings.retention_days and self.schedule:
+            keep = timedelta(days=settings.retention_days)
+            self.tasks["prune"] = asyncio.create_task(daily(engine, older_than=keep), name="prune")
         for w in watchers:
             self.tasks[w.name] = asyncio.create_task(w.run(), name=w.name)
         if watchers:

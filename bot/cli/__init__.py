@@ -33,7 +33,18 @@ class UsageError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command, in the order `handoff --help` lists them."""
-    from bot.cli import demo, digest, ingest, jobs, partners, referrals, replies, reports, serve
+    from bot.cli import (
+        demo,
+        digest,
+        ingest,
+        jobs,
+        partners,
+        prune,
+        referrals,
+        replies,
+        reports,
+        serve,
+    )
 
     parser = argparse.ArgumentParser(
         prog="handoff",
@@ -51,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add(commands)
     digest.add(commands)
     reports.add(commands)
+    prune.add(commands)
     demo.add(commands)
     return parser
 
