@@ -80,6 +80,8 @@ class Settings(BaseSettings):
         default=None, validation_alias="SLACK_SIGNING_SECRET"
     )
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    # How long a Slack call may take; a post whose answer comes later is looked for, not redone.
+    slack_timeout_seconds: int = Field(default=15, ge=1, le=120)
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
     slack_channel: str = "partner-intros"  # a channel id, or a public channel's name
     rep_group: str | None = None  # a user group (id S… or @handle) whose members may claim

@@ -46,6 +46,7 @@ class Job:
     nudge_id: int | None = None
     target: str | None = None  # whom a DM goes to
     mail_id: int | None = None  # the email to send
+    created_at: datetime | None = None  # when it was queued: no attempt came before
 
 
 class Retry(Exception):  # noqa: N818 - an outcome, not a crash
@@ -166,6 +167,7 @@ class Outbox:
             outbox.c.nudge_id,
             outbox.c.target,
             outbox.c.mail_id,
+            outbox.c.created_at,
         )
         async with self.engine.begin() as conn:
             rows = (
@@ -194,6 +196,7 @@ class Outbox:
                         nudge_id=row.nudge_id,
                         target=row.target,
                         mail_id=row.mail_id,
+                        created_at=row.created_at,
                     )
         return None
 

@@ -32,9 +32,10 @@ from bot.outbox import Handler, Outbox
 from bot.retention.prune import daily
 from bot.scheduler import Scheduler
 from bot.slack.app import build_app, web_client
+from bot.slack.calls import HINTS
 from bot.slack.nudges import Nudger
 from bot.slack.people import People
-from bot.slack.poster import HINTS, Poster
+from bot.slack.poster import Poster
 from bot.slack.roster import Roster
 from bot.slack.services import Services
 from bot.slack.web import start_web, web_app

@@ -8,11 +8,6 @@ from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
@@ -23,22 +18,20 @@ log = logging.getLogger("handoff.slack")
 
 
 def web_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: SLACK_API_URL, with slack_sdk's retries for 429, 5xx and resets.
+    """The Web API client: SLACK_API_URL, and no retries of its own.
 
-    One retry each, inside the call (a 429 waits its Retry-After); whatever still fails is
-    the outbox's to retry later, so a long outage never holds a worker.
+    slack_sdk would retry a call after a 5xx or a reset connection, and a write Slack had
+    carried out would land twice; after a 429 it would sleep inside the call, holding the
+    outbox's one worker. A failed call is the outbox's to retry, for that job alone, after
+    looking whether it took effect (bot/slack/once.py).
     """
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN: not set (the app's Bot User OAuth Token, xoxb-…)")
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=1),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-            AsyncServerErrorRetryHandler(max_retry_count=1),
-        ],
+        timeout=int(settings.slack_timeout_seconds),
+        retry_handlers=[],
     )
 
 

@@ -8,12 +8,11 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-import aiohttp
 import sqlalchemy as sa
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -30,6 +29,7 @@ from bot.nudges.due import gone
 from bot.outbox import Defer, Handler, Job
 from bot.referrals import cards
 from bot.referrals.cards import Card
+from bot.slack import once
 from bot.slack.blocks import (
     FALLBACK_TEXT,
     SECTION_TEXT,
@@ -41,7 +41,7 @@ from bot.slack.blocks import (
     one_line,
     who,
 )
-from bot.slack.poster import slack_call
+from bot.slack.calls import slack_call
 from bot.text import day, duration, format_duration
 
 # Action ids of the reminders' buttons (bot/slack/listeners/reminders.py).
@@ -171,11 +171,6 @@ nudge: sa.Table = Nudge.__table__  # type: ignore[attr-defined]
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
 
-# Nudges carry their id as message metadata, so that a retry whose first try Slack took
-# (the answer lost on the way back) finds it instead of sending it twice.
-METADATA_TYPE = "handoff_nudge"
-
-
 class Nudger:
     """Sends recorded nudges; checks the cause again at sending time."""
 
@@ -237,11 +232,25 @@ class Nudger:
             channel, thread_ts = place.channel, place.ts
         else:
             channel, thread_ts = job.target, None
-        metadata = {"nudge": row.id, "to": job.target or "thread"}
-        if (job.uncertain or job.attempts > 1) and await self._sent_before(
-            channel, thread_ts, metadata
-        ):
-            return f"slack: {row.kind} nudge #{row.id} was sent before"
+        key = {"nudge": row.id, "to": job.target or "thread"}
+        if job.uncertain or job.attempts > 1:
+            # An earlier attempt may have been posted although its answer went wrong.
+            if thread_ts is None:
+                opened = await slack_call(
+                    f"opening a DM with {channel}",
+                    partial(self.client.conversations_open, users=channel),
+                )
+                channel = str((opened.get("channel") or {}).get("id"))
+            if await once.earlier(
+                self.client,
+                channel=channel,
+                thread_ts=thread_ts,
+                key=key,
+                since=job.created_at or now - timedelta(days=1),
+                what=f"{row.kind} nudge #{row.id}",
+                event_type=once.NUDGE_TYPE,
+            ):
+                return f"slack: {row.kind} nudge #{row.id} was sent before"
         what = f"sending a {row.kind} nudge to {job.target or 'the thread'}"
         await slack_call(
             what,
@@ -250,7 +259,7 @@ class Nudger:
                 thread_ts=thread_ts,
                 text=post.text,
                 blocks=post.blocks,
-                metadata={"event_type": METADATA_TYPE, "event_payload": metadata},
+                metadata=once.metadata(key, once.NUDGE_TYPE),
                 unfurl_links=False,
                 unfurl_media=False,
             ),
@@ -285,27 +294,3 @@ class Nudger:
             for p in listed
             if p["id"] not in recent
         ]
-
-    async def _sent_before(
-        self, channel: str, thread_ts: str | None, metadata: dict[str, object]
-    ) -> bool:
-        """Whether Slack already shows this nudge (a retry after a lost answer)."""
-        try:
-            if thread_ts is not None:
-                answer = await self.client.conversations_replies(
-                    channel=channel, ts=thread_ts, limit=200, include_all_metadata=True
-                )
-            else:
-                opened = await self.client.conversations_open(users=channel)
-                dm = str((opened.get("channel") or {}).get("id"))
-                answer = await self.client.conversations_history(
-                    channel=dm, limit=50, include_all_metadata=True
-                )
-        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-            log.warning("slack: cannot check for an earlier copy of a nudge: %s", exc)
-            return False
-        for message in answer.get("messages") or ():
-            data = message.get("metadata") or {}
-            if data.get("event_type") == METADATA_TYPE and data.get("event_payload") == metadata:
-                return True
-        return False

@@ -4,59 +4,26 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-import aiohttp
 import sqlalchemy as sa
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import metrics
 from bot.models import JobKind, Referral, utcnow
-from bot.outbox import Defer, Handler, Job, Retry
+from bot.outbox import Defer, Handler, Job
 from bot.referrals import cards
+from bot.slack import once
 from bot.slack.blocks import intro_post, thread_line
+from bot.slack.calls import slack_call
 
 log = logging.getLogger("handoff.slack")
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 
-# Posts carry their ref as message metadata (api.slack.com/metadata), so that a worker that
-# vanished between Slack's answer and our commit is found out instead of posting twice.
-METADATA_TYPE = "handoff_referral"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
-
-# What an operator should do about Slack's refusals (api.slack.com/methods/chat.postMessage).
-HINTS = {
-    "channel_not_found": "create the channel or set HANDOFF_SLACK_CHANNEL (or the partner's)",
-    "not_in_channel": "invite the Handoff app to the channel (/invite @Handoff)",
-    "is_archived": "the channel is archived: unarchive it or set HANDOFF_SLACK_CHANNEL",
-    "invalid_auth": "SLACK_BOT_TOKEN is not valid for this workspace",
-    "token_revoked": "SLACK_BOT_TOKEN was revoked: reinstall the app and set the new token",
-    "account_inactive": "SLACK_BOT_TOKEN belongs to a deleted app or user",
-    "missing_scope": "the app lacks a scope: create it again from manifest.yml",
-}
-
-
-async def slack_call(what: str, call: Callable[[], Awaitable[Any]]) -> Any:
-    """One Web API call, its failures turned into the outbox's Retry with Slack's own words."""
-    try:
-        return await call()
-    except SlackApiError as exc:
-        response = exc.response
-        status = response.status_code if response is not None else 0
-        error = (response.get("error") if response is not None else None) or f"HTTP {status}"
-        metrics.slack_error("ratelimited" if status == 429 else str(error))
-        if status == 429:
-            after = float(response.headers.get("Retry-After", 30)) if response else 30.0
-            raise Retry(f"Slack rate-limits {what}; waiting {after:g}s", after=after) from None
-        hint = HINTS.get(str(error))
-        raise Retry(f"Slack refused {what}: {error}" + (f" ({hint})" if hint else "")) from None
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        metrics.slack_error(type(exc).__name__)
-        raise Retry(f"Slack unreachable for {what}: {type(exc).__name__}: {exc}") from None
 
 
 class Poster:
@@ -93,9 +60,9 @@ class Poster:
         if placed is None or placed.ts:
             return None  # posted already (by a worker that died before marking the job done)
         target = placed.partner_channel or self.channel
-        # A vanished worker, or a post Slack took whose ts we then failed to store: look first.
-        retried = job.uncertain or job.attempts > 1
-        found = await self._find(target, placed.card.ref) if retried else None
+        key = {"ref": placed.card.ref}
+        # A vanished worker, or a post Slack took although its answer went wrong: look first.
+        found = await self._find(job, target, key) if _retried(job) else None
         if found is None:
             post = intro_post(placed.card, now=self.clock())
             answer = await slack_call(
@@ -104,10 +71,7 @@ class Poster:
                     channel=target,
                     text=post.text,
                     blocks=post.blocks,
-                    metadata={
-                        "event_type": METADATA_TYPE,
-                        "event_payload": {"ref": placed.card.ref},
-                    },
+                    metadata=once.metadata(key),
                     unfurl_links=False,
                     unfurl_media=False,
                 ),
@@ -152,12 +116,19 @@ class Poster:
         if event is None:
             return None
         line = thread_line(event.kind, event.actor, event.detail, owner=placed.card.owner)
+        key = {"event": job.event_id}
+        what = f"{placed.card.ref}'s thread line for event #{job.event_id}"
+        if _retried(job) and await once.earlier(
+            self.client, channel=channel, thread_ts=ts, key=key, since=_since(job), what=what
+        ):
+            return f"slack: {what} was posted before"
         await slack_call(
             f"adding to {placed.card.ref}'s thread",
             lambda: self.client.chat_postMessage(
                 channel=channel,
                 thread_ts=ts,
                 text=line,
+                metadata=once.metadata(key),
                 unfurl_links=False,
                 unfurl_media=False,
             ),
@@ -171,11 +142,15 @@ class Poster:
         if channel not in self._ids:
             cursor = None
             while True:
-                answer = await self.client.conversations_list(
-                    types="public_channel,private_channel",
-                    exclude_archived=True,
-                    limit=1000,
-                    cursor=cursor,
+                answer = await slack_call(
+                    f"looking up #{channel}",
+                    partial(
+                        self.client.conversations_list,
+                        types="public_channel,private_channel",
+                        exclude_archived=True,
+                        limit=1000,
+                        cursor=cursor,
+                    ),
                 )
                 for entry in answer.get("channels") or ():
                     self._ids.setdefault(str(entry["name"]), str(entry["id"]))
@@ -184,23 +159,23 @@ class Poster:
                     break
         return self._ids.get(channel)
 
-    async def _find(self, channel: str, ref: str) -> tuple[str, str] | None:
-        """Our earlier post of `ref` in the channel's recent history, if Slack has it."""
-        try:
-            channel_id = await self._channel_id(channel)
-            if channel_id is None:
-                return None  # no such channel: posting will say so
-            answer = await self.client.conversations_history(
-                channel=channel_id, limit=200, include_all_metadata=True
-            )
-        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-            log.warning("slack: cannot check %s for an earlier post of %s: %s", channel, ref, exc)
-            return None
-        for message in answer.get("messages") or ():
-            metadata = message.get("metadata") or {}
-            if (
-                metadata.get("event_type") == METADATA_TYPE
-                and (metadata.get("event_payload") or {}).get("ref") == ref
-            ):
-                return channel_id, str(message["ts"])
-        return None
+    async def _find(
+        self, job: Job, channel: str, key: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        """Our earlier post with this key in the channel since the job was queued, if any."""
+        channel_id = await self._channel_id(channel)
+        if channel_id is None:
+            return None  # no such channel: posting will say so
+        ts = await once.earlier(
+            self.client, channel=channel_id, key=key, since=_since(job), what=f"{key}"
+        )
+        return (channel_id, ts) if ts else None
+
+
+def _retried(job: Job) -> bool:
+    """An earlier attempt may have taken effect: its worker vanished, or its answer failed."""
+    return job.uncertain or job.attempts > 1
+
+
+def _since(job: Job) -> datetime:
+    return job.created_at or utcnow() - timedelta(days=1)

@@ -24,3 +24,11 @@ def _need_text(args: Args) -> None:
 def _public(message: dict[str, Any], *, metadata: bool = True) -> dict[str, Any]:
     """The message as the API shows it: no empty fields, metadata only when asked for."""
     return {k: v for k, v in message.items() if v is not None and (metadata or k != "metadata")}
+
+
+def _page(messages: list[dict[str, Any]], args: Args, limit: int) -> dict[str, Any]:
+    """One page of a history, with Slack's cursor for the next (an opaque offset here)."""
+    at = int(args.get("cursor") or 0)
+    page, more = messages[at : at + limit], at + limit < len(messages)
+    cursor = str(at + limit) if more else ""
+    return {"messages": page, "has_more": more, "response_metadata": {"next_cursor": cursor}}

@@ -16,6 +16,9 @@ class Failure:
     headers: dict[str, str] = field(default_factory=dict)
     disconnect: bool = False
     delay: float = 0.0
+    # Slack did the work, then answered this way (or late, or not at all): a retry that does
+    # not look first does it twice.
+    after_work: bool = False
 
 
 def rate_limited(retry_after: int = 1) -> Failure:
@@ -24,9 +27,15 @@ def rate_limited(retry_after: int = 1) -> Failure:
     return Failure(status=429, body=body, headers={"Retry-After": str(retry_after)})
 
 
-def server_error(status: int = 500) -> Failure:
-    """An HTTP 5xx with an HTML body, as Slack's edge answers when it is unwell."""
-    return Failure(status=status, body="<html>Server Error</html>", content_type="text/html")
+def server_error(status: int = 500, *, after_work: bool = False) -> Failure:
+    """An HTTP 5xx with an HTML body, as Slack's edge answers when it is unwell; after_work:
+    once the call has taken effect."""
+    return Failure(
+        status=status,
+        body="<html>Server Error</html>",
+        content_type="text/html",
+        after_work=after_work,
+    )
 
 
 def slack_error(error: str) -> Failure:
@@ -39,6 +48,6 @@ def disconnect() -> Failure:
     return Failure(disconnect=True)
 
 
-def slow(seconds: float) -> Failure:
-    """Answer normally, but only after `seconds`."""
-    return Failure(delay=seconds)
+def slow(seconds: float, *, after_work: bool = False) -> Failure:
+    """Answer normally, but only after `seconds` (after_work: the call takes effect at once)."""
+    return Failure(delay=seconds, after_work=after_work)

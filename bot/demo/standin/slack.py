@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.demo.standin.common import Args, SlackError, _need, _need_text, _public
+from bot.demo.standin.common import Args, SlackError, _need, _need_text, _page, _public
 from bot.demo.standin.failures import Failure
 from bot.demo.standin.files import Uploads
 from bot.demo.standin.identity import BOT_ID, BOT_USER, PERMALINK_HOST, TEAM_ID
@@ -64,7 +64,6 @@ class SlackStandIn(SocketMode):
         self.socket_connected = asyncio.Event()
         self._failures: defaultdict[str, deque[Failure]] = defaultdict(deque)
         self._answered = asyncio.Condition()
-        self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -189,12 +188,21 @@ class SlackStandIn(SocketMode):
         body_token = args.pop("token", None)
         call = Call(method, args, bearer or body_token, time.monotonic())
         self.calls.append(call)
-        failed = await self.injected(method, request)
+        failure = self._failures[method].popleft() if self._failures[method] else None
+        if failure is not None and failure.after_work:
+            answer = await self._answer(call)  # done; then the answer goes wrong
+            failed = await self.injected(method, request, failure)
+            return failed if failed is not None else web.json_response(answer)
+        failed = await self.injected(method, request, failure)
         return failed if failed is not None else web.json_response(await self._answer(call))
 
-    async def injected(self, method: str, request: web.Request) -> web.Response | None:
-        """Apply the next queued failure for `method`: its canned answer, or None to answer."""
-        failure = self._failures[method].popleft() if self._failures[method] else None
+    async def injected(
+        self, method: str, request: web.Request, failure: Failure | None = None
+    ) -> web.Response | None:
+        """Apply a failure (by default the next queued for `method`): its canned answer, or
+        None to answer."""
+        if failure is None:
+            failure = self._failures[method].popleft() if self._failures[method] else None
         if failure is None:
             return None
         await asyncio.sleep(failure.delay)
@@ -238,11 +246,10 @@ class SlackStandIn(SocketMode):
         return who | {"url": f"{PERMALINK_HOST}/", "user": "handoff"}
 
     def next_ts(self) -> str:
-        """A message ts: unique, increasing, and at the clock's time when there is one."""
-        if self.clock is None:
-            n = next(self._ts)
-            return f"{1_750_000_000 + n // 10_000}.{n % 10_000 * 100:06d}"
-        self._last_ts = max(self.clock().timestamp(), self._last_ts + 0.000001)
+        """A message ts, as Slack's: the time it was taken (the clock's, when there is one;
+        else the wall clock's), unique and increasing."""
+        now = self.clock().timestamp() if self.clock is not None else time.time()
+        self._last_ts = max(now, self._last_ts + 0.000001)
         return f"{self._last_ts:.6f}"
 
     def channel_id(self, value: str | None, *, names: bool = True) -> str:
@@ -334,21 +341,22 @@ class SlackStandIn(SocketMode):
             for m in reversed(self._timeline(channel))
             if m["thread_ts"] in (None, m["ts"]) and oldest < float(m["ts"]) < latest
         ]
-        return {"messages": top[:limit], "has_more": len(top) > limit, "pin_count": 0}
+        return _page(top, args, limit) | {"pin_count": 0}
 
     def _replies(self, args: Args) -> dict[str, Any]:
         channel = self.channel_id(args.get("channel"), names=False)
         ts = str(args.get("ts") or "")
         metadata = args.get("include_all_metadata") in (True, "1", "true")
+        if (channel, ts) not in self.messages:
+            raise SlackError("thread_not_found")
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        # The parent first, always; then the replies in the window, oldest first.
         thread = [
             _public(m, metadata=metadata)
             for m in self._timeline(channel)
-            if m["ts"] == ts or m["thread_ts"] == ts
+            if m["ts"] == ts or (m["thread_ts"] == ts and oldest <= float(m["ts"]) <= latest)
         ]
-        if not thread:
-            raise SlackError("thread_not_found")
-        limit = int(args.get("limit") or 100)
-        return {"messages": thread[:limit], "has_more": len(thread) > limit}
+        return _page(thread, args, int(args.get("limit") or 100))
 
     def _open(self, args: Args) -> dict[str, Any]:
         users = [u for u in str(args.get("users") or "").split(",") if u]
