@@ -330,6 +330,17 @@ class SlackRequest(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class PendingAction(SQLModel, table=True):
+    """A Slack gesture acknowledged but not yet applied (bot/referrals/pending.py)."""
+
+    __tablename__ = "pending_action"
+
+    key: str = Field(primary_key=True, max_length=300)  # as slack_request's
+    body: str = Field(sa_type=sa.Text)  # the request's payload, JSON, to apply it again
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    replays: int = 0
+
+
 class Nudge(SQLModel, table=True):
     """A nudge sent (or being sent): at most one per subject, kind, cycle and level.
 

@@ -36,6 +36,7 @@ from bot.slack.calls import HINTS
 from bot.slack.nudges import Nudger
 from bot.slack.people import People
 from bot.slack.poster import Poster
+from bot.slack.replay import replay_forever
 from bot.slack.roster import Roster
 from bot.slack.services import Services
 from bot.slack.web import start_web, web_app
@@ -158,6 +159,8 @@ class Service:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.outbox: Outbox | None = None
         self.scheduler: Scheduler | None = None
+        self.services: Services | None = None
+        self._listening: list[Callable[[], Awaitable[None]]] = []  # stop taking Slack requests
         self._observer = observer
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._started = False
@@ -190,7 +193,9 @@ class Service:
         if wires.client is not None:
             assert outbox is not None and wires.roster is not None
             client = wires.client
-            services = Services(engine, client, outbox, wires.roster, clock, settings)
+            services = self.services = Services(
+                engine, client, outbox, wires.roster, clock, settings
+            )
             bolt = build_app(settings, services, answer_when_done=self.answer_when_done)
             who = await check_slack(client)
             if settings.socket_mode:
@@ -226,6 +231,13 @@ class Service:
         if socket is not None:
             await socket.connect_async()
             self._cleanups.append(socket.close_async)
+            self._listening.append(socket.disconnect_async)
+        else:
+            self._listening += [site.stop for site in list(runner.sites)]
+        if bolt is not None:
+            self.tasks["replay"] = asyncio.create_task(
+                replay_forever(bolt, engine), name="slack replay"
+            )
         if outbox is not None:
             self.tasks["outbox"] = asyncio.create_task(outbox.run(), name="outbox")
         if self.scheduler is not None and self.schedule:
@@ -247,6 +259,14 @@ class Service:
 
     async def stop(self) -> None:
         """Let the work under way finish (a hung part is cut off after STOP_SECONDS), then close."""
+        # Slack first: take no new request, and apply those acknowledged already; what is
+        # still unapplied after STOP_SECONDS stays kept, for the next start.
+        while self._listening:
+            await self._listening.pop()()
+        if self.services is not None:
+            left = await self.services.drain(STOP_SECONDS)
+            if left:
+                log.warning("slack: %d acknowledged request(s) left for the next start", left)
         if self.scheduler is not None:
             await self.scheduler.stop(STOP_SECONDS)  # a sweep under way commits whole or not at all
         if self.outbox is not None and "outbox" in self.tasks:

@@ -171,6 +171,7 @@ nudge: sa.Table = Nudge.__table__  # type: ignore[attr-defined]
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
 
+
 class Nudger:
     """Sends recorded nudges; checks the cause again at sending time."""
 

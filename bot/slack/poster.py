@@ -159,9 +159,7 @@ class Poster:
                     break
         return self._ids.get(channel)
 
-    async def _find(
-        self, job: Job, channel: str, key: dict[str, Any]
-    ) -> tuple[str, str] | None:
+    async def _find(self, job: Job, channel: str, key: dict[str, Any]) -> tuple[str, str] | None:
         """Our earlier post with this key in the channel since the job was queued, if any."""
         channel_id = await self._channel_id(channel)
         if channel_id is None:

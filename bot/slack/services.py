@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +15,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.db import transient
 from bot.outbox import Outbox
-from bot.referrals import cards
+from bot.referrals import cards, pending
 from bot.referrals.acting import Outcome, Refused
 from bot.slack import attribution
 from bot.slack.roster import Roster
@@ -30,6 +33,43 @@ class Services:
     roster: Roster
     clock: Callable[[], datetime]
     settings: Settings
+    # Requests this process acknowledged and has not finished applying (SIGTERM waits).
+    in_flight: set[str] = field(default_factory=set)
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def accept(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], key: str | None = None
+    ) -> str:
+        """Write a state-changing request down, then acknowledge it: Slack never repeats a
+        request it got an answer for, so from here it is applied even if this process dies
+        (bot/referrals/pending.py). Returns its key."""
+        key = key or request_key(body)
+        await pending.keep(self.engine, key, body)
+        self.in_flight.add(key)
+        self._idle.clear()
+        await ack()
+        return key
+
+    async def settled(self, key: str, *, failed: BaseException | None = None) -> None:
+        """The request was applied, refused or found applied: no replay needed. One that
+        failed on a passing database error stays kept, for the replay."""
+        try:
+            if failed is None or not transient(failed):
+                await pending.done(self.engine, key)
+        except Exception as exc:  # noqa: BLE001 - the replay will find it applied
+            log.warning("slack: could not mark request %s applied: %s", key, exc)
+        finally:
+            self.in_flight.discard(key)
+            if not self.in_flight:
+                self._idle.set()
+
+    async def drain(self, seconds: float) -> int:
+        """Wait until every acknowledged request is applied, at most `seconds`; how many
+        were left (kept: the next start applies them)."""
+        if self.in_flight:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), seconds)
+        return len(self.in_flight)
 
     async def act(
         self,
@@ -42,18 +82,20 @@ class Services:
         """Apply one bot.claims action for the user who sent `body`; a refusal or a note is
         told to them alone."""
         user = body["user"]["id"]
+        key = request_key(body)
         try:
             actor = await self.roster.actor(user)
             outcome = await action(
-                engine=self.engine,
-                actor=actor,
-                at=self.clock(),
-                request=request_key(body),
-                **fields,
+                engine=self.engine, actor=actor, at=self.clock(), request=key, **fields
             )
         except Refused as exc:
+            await self.settled(key)
             await self.tell(user=user, channel=channel, text=str(exc))
             return None
+        except BaseException as exc:
+            await self.settled(key, failed=exc)
+            raise
+        await self.settled(key)
         self.outbox.wake()
         if outcome.note:
             await self.tell(user=user, channel=channel, text=outcome.note)

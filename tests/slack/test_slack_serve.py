@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from bot.slack import blocks
 from bot.slack.web import start_web, web_app
 from tests.support.handoff import Handoff
 from tests.support.intros import INTRO, ingest, outbox_empty, shown
-from tests.support.slackbot import SECRET, free_port, running_bot
+from tests.support.slackbot import free_port, running_bot, serve_env, start_serve
 
 
 @pytest.fixture
@@ -92,20 +91,6 @@ async def test_healthz_is_ok_while_serving(engine: AsyncEngine, scenario: Handof
         assert (response.status, await response.text()) == (200, "ok\n")
 
 
-def serve_env(db_url: str, slack: SlackStandIn, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "HANDOFF_DATABASE_URL": db_url,
-        "SLACK_BOT_TOKEN": "xoxb-test-token",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "HANDOFF_HOST": "127.0.0.1",
-        "HANDOFF_PORT": str(free_port()),
-        "HANDOFF_OUTBOX_LEASE_SECONDS": "2",
-        **extra,
-    }
-
-
 async def serve_until_exit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`handoff serve` as a subprocess that is expected to stop by itself (a start-up error)."""
     return await asyncio.to_thread(
@@ -165,10 +150,6 @@ async def test_a_process_killed_mid_post_posts_once_after_restart(
     assert len(posts) == 1
     referral = await shown(scenario, "ACME-1")
     assert referral["slack"]["ts"] == posts[0]["ts"]
-
-
-def start_serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env)
 
 
 async def until(what: str, check: Any, seconds: float = 10.0) -> None:

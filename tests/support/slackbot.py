@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -186,3 +189,21 @@ async def running_bot(engine: AsyncEngine, **overrides: Any) -> AsyncIterator[Bo
             await asyncio.wait_for(task, 30)
         finally:
             await slack.close()
+
+
+def serve_env(db_url: str, slack: SlackStandIn, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HANDOFF_DATABASE_URL": db_url,
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "HANDOFF_HOST": "127.0.0.1",
+        "HANDOFF_PORT": str(free_port()),
+        "HANDOFF_OUTBOX_LEASE_SECONDS": "2",
+        **extra,
+    }
+
+
+def start_serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env)

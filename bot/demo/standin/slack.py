@@ -129,6 +129,10 @@ class SlackStandIn(SocketMode):
         """
         self._failures[method].extend(failures)
 
+    def clear_failures(self) -> None:
+        """Forget every queued failure: Slack is well again."""
+        self._failures.clear()
+
     def calls_to(self, method: str) -> list[Args]:
         """Arguments of every call to `method`, answered ok or not."""
         return [c.args for c in self.calls if c.method == method]

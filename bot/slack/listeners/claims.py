@@ -18,7 +18,7 @@ async def claim_button(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
 ) -> None:
     """Claim, sourced or influenced, from the post's buttons."""
-    await ack()
+    await services.accept(ack, body)
     role = Role.SOURCED if action["action_id"] == blocks.CLAIM_SOURCED else Role.INFLUENCED
     await services.act(body, claims.claim, channel=_channel(body), ref=action["value"], role=role)
 
@@ -27,7 +27,7 @@ async def intro_more(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
 ) -> None:
     """The unclaimed post's overflow menu: claim with another role, or not a fit."""
-    await ack()
+    await services.accept(ack, body)
     verb, arg, ref = blocks.parse_value(action["selected_option"]["value"])
     if verb == "claim":
         await services.act(body, claims.claim, channel=_channel(body), ref=ref, role=Role(arg))
@@ -39,7 +39,7 @@ async def first_response(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
 ) -> None:
     """The owner has answered the prospect."""
-    await ack()
+    await services.accept(ack, body)
     await services.act(
         body, claims.mark_first_response, channel=_channel(body), ref=action["value"]
     )
@@ -49,7 +49,7 @@ async def change_role(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
 ) -> None:
     """The partner's role, picked from the claimed post's menu."""
-    await ack()
+    await services.accept(ack, body)
     _, role, ref = blocks.parse_value(action["selected_option"]["value"])
     await services.act(body, claims.change_role, channel=_channel(body), ref=ref, role=Role(role))
 
@@ -58,8 +58,11 @@ async def claimed_more(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
 ) -> None:
     """The claimed post's overflow menu: release, or reassign (a modal)."""
-    await ack()
     verb, _, ref = blocks.parse_value(action["selected_option"]["value"])
+    if verb == "release":
+        await services.accept(ack, body)
+    else:
+        await ack()
     if verb == "release":
         await services.act(body, claims.release, channel=_channel(body), ref=ref)
     elif verb == "reassign":

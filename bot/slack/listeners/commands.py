@@ -25,7 +25,12 @@ async def attribution(
     if asked.form == "help":
         await ack(response_type="ephemeral", text=attr.HELP)
         return
-    await ack()  # at once: the report follows through the response_url
+    key = None
+    if asked.form == "set":  # a change: written down before it is acknowledged
+        key = await services.accept(ack, command, f"command:{command.get('trigger_id', '')}")
+    else:
+        await ack()  # at once: the report follows through the response_url
+    failed: BaseException | None = None
     try:
         actor = await services.roster.actor(command["user_id"])
         if asked.form == "set":
@@ -36,13 +41,17 @@ async def attribution(
         await respond(text=f"{exc}\n\n{attr.HELP}", response_type="ephemeral")
     except Refused as exc:
         await respond(text=str(exc), response_type="ephemeral")
-    except Exception:  # noqa: BLE001 - the user gets a sentence, the log the trace
+    except Exception as exc:  # noqa: BLE001 - the user gets a sentence, the log the trace
+        failed = exc
         log.exception("slack: %s %r failed", attr.COMMAND, command.get("text", ""))
         await respond(
             text="Handoff could not answer that just now (the reason is in its log). "
             f"Try again in a moment, or `{attr.COMMAND} help`.",
             response_type="ephemeral",
         )
+    finally:
+        if key is not None:
+            await services.settled(key, failed=failed)
 
 
 async def _set_role(
@@ -136,7 +145,7 @@ async def settle(
     if not reason:
         await ack(response_action="errors", errors={"reason": "Say why."})
         return
-    await ack()
+    await services.accept(ack, body)
     ref, _, winner = view["private_metadata"].partition("|")
     role = Role(values["role"]["role"]["selected_option"]["value"])
     placed = await services.card(ref)

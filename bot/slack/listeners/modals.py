@@ -34,7 +34,7 @@ async def next_step(
         # Validation answers in the ack itself, so Slack shows it on the fields.
         await ack(response_action="errors", errors=errors)
         return
-    await ack()
+    await services.accept(ack, body)
     assert due is not None
     await _apply(services, body, view, claims.set_next_step, text=text, due=due)
 
@@ -53,7 +53,7 @@ async def stage(
         except Refused as refused:
             await ack(response_action="errors", errors={"amount": str(refused)})
             return
-    await ack()
+    await services.accept(ack, body)
     await _apply(services, body, view, claims.set_stage, stage=chosen, amount=amount)
 
 
@@ -65,7 +65,7 @@ async def reassign(
     if not owner:
         await ack(response_action="errors", errors={"owner": "Choose the new owner."})
         return
-    await ack()
+    await services.accept(ack, body)
     await _apply(services, body, view, claims.reassign, owner=owner)
 
 

@@ -31,7 +31,7 @@ async def reminder_button(
     services: Services,
 ) -> None:
     """Responded, snooze, done: applied, then the DM's buttons become a line saying so."""
-    await ack()
+    await services.accept(ack, body)
     do, line = _ACTIONS[action["action_id"]]
     channel = (body.get("container") or {}).get("channel_id")
     outcome = await services.act(body, do, channel=channel, ref=action["value"])
