@@ -91,6 +91,7 @@ class FolderWatcher:
         self._narrow: set[int] = set()  # UIDs of a batch the server refused: one at a time
         self._retry_at = time.monotonic() + settings.unfetchable_retry_seconds
         self._awaiting_retry = False  # the folder has messages the server would not hand over
+        self._progress = 0  # batches committed, ever: a failing round that made some is a blip
 
     async def check(self) -> None:
         """At start-up: refuse wrong credentials, a missing folder or MOVE_TO folder at once.
@@ -119,15 +120,17 @@ class FolderWatcher:
         backoff = Backoff(self.settings.backoff_first, self.settings.backoff_max)
         down_since: float | None = None
         while True:
+            progress = self._progress
             try:
                 async with self._connect() as conn:
-                    if down_since is not None:
-                        log.info("%s: back after %.0fs", self.name, time.monotonic() - down_since)
-                        down_since = None
                     while True:
                         await self.sync(conn)
-                        # Reset only now: a server that lets us in and then fails every
+                        # Over only now: a server that lets us in and then fails every
                         # round (one message it cannot read) is an outage too, not a loop.
+                        if down_since is not None:
+                            back = time.monotonic() - down_since
+                            log.info("%s: back after %.0fs", self.name, back)
+                            down_since = None
                         backoff.reset()
                         await conn.wait_for_news(
                             idle_seconds=self._until_retry(self.settings.idle_seconds),
@@ -145,6 +148,8 @@ class FolderWatcher:
                 if down_since is None:
                     down_since = time.monotonic()
                     log.error("%s: %s; reconnecting", self.name, first_line(exc), exc_info=exc)
+            if self._progress != progress:
+                backoff.reset()  # messages went in before it failed: a blip, not a wall
             await asyncio.sleep(backoff.next())
 
     def _until_retry(self, seconds: float) -> float:
@@ -197,6 +202,7 @@ class FolderWatcher:
         for batch in batches(sizes):
             items, lost = await self._fetch(conn, batch)
             results = await self._ingest(items, state, directory)
+            self._progress += 1
             kinds.update(str(r.kind) for r in results)
             fetched = [m.uid for m in items if isinstance(m, Fetched)]
             if move_to:

@@ -220,6 +220,16 @@ class Dovecot:
         finally:
             imap.logout()
 
+    def append_all(self, user: str, raws: list[bytes], folder: str = "INBOX") -> None:
+        """APPEND many messages over one connection (a backlog, quickly)."""
+        imap = self.client(user)
+        try:
+            for raw in raws:
+                status, data = imap.append(_quote(folder), None, None, raw)
+                assert status == "OK", data
+        finally:
+            imap.logout()
+
     async def append(
         self, user: str, raw: bytes, folder: str = "INBOX", when: datetime | None = None
     ) -> int:
