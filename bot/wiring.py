@@ -31,6 +31,7 @@ from bot.nudges.sweeps import Sweeper
 from bot.outbox import Handler, Outbox
 from bot.retention.prune import daily
 from bot.scheduler import Scheduler
+from bot.signals import early_stop
 from bot.slack.app import build_app, web_client
 from bot.slack.calls import HINTS
 from bot.slack.nudges import Nudger
@@ -300,10 +301,13 @@ async def serve(
     clock: Callable[[], datetime] = utcnow,
 ) -> int:
     """Start every configured part, then run until SIGTERM or SIGINT (or `stop`)."""
+    # Listening for SIGTERM before starting: one that comes while serve starts stops it as
+    # soon as it has started (cleanly), rather than killing it half-way.
+    stop = stop or _stop_on_signals()
     service = Service(settings, engine, observer=observer, clock=clock)
     await service.start()
     try:
-        await service.wait(stop or _stop_on_signals())
+        await service.wait(stop)
     finally:
         await service.stop()
     failure = service.failure()
@@ -330,4 +334,6 @@ def _stop_on_signals() -> asyncio.Event:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if early_stop.is_set():  # asked to stop while starting (bot/signals.py)
+        stop.set()
     return stop

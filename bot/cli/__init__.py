@@ -81,6 +81,10 @@ def instant(text: str) -> datetime:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `handoff` and `python -m bot`."""
     args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from bot.signals import remember_sigterm
+
+        remember_sigterm()
     # Imported once the arguments are read: `--version`, `--help` and usage errors need none.
     import asyncio
 
