@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     internal_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
     partner_mailbox: str | None = None
     protection_days: int = Field(default=90, ge=0, le=3650)
+    # The currency of won amounts (ISO 4217): shown wherever an amount is asked for or shown.
+    currency: str = "USD"
     # What only guarded a retry is deleted after this many days (bot/retention); 0: never.
     retention_days: int = Field(default=30, ge=0, le=36500)
     # IMAP watcher (`handoff serve`): see README, "Mailbox setup".
@@ -209,6 +211,14 @@ class Settings(BaseSettings):
             password = info.data.get("imap_password")
             parse_imap_urls(value.get_secret_value(), password and password.get_secret_value())
         return value
+
+    @field_validator("currency")
+    @classmethod
+    def _check_currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (e.g. USD, EUR, GBP)")
+        return code
 
     @field_validator("imap_move_to", mode="before")
     @classmethod

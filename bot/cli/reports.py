@@ -106,7 +106,7 @@ async def report(
         found = await summary(conn, period, now=now, partners=chosen)
         items = await referrals(conn, period, partner_slug=partner_slug) if partner_slug else []
     if output == "json":
-        data = render.summary_json(found)
+        data = render.summary_json(found) | {"currency": settings.currency}
         if partner_slug:
             data["referrals"] = [_item_json(i) for i in items]
         out.write(json.dumps(data, indent=2) + "\n")
@@ -136,7 +136,7 @@ def _title(period: Period, settings: Settings) -> str:
     return (
         f"Partner attribution, {period.label} ({period.first.isoformat()} to "
         f"{period.last.isoformat()}, {settings.timezone}): referrals received in the period, "
-        "and what became of them"
+        f"and what became of them; revenue in {settings.currency}"
     )
 
 

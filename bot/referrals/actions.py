@@ -288,8 +288,9 @@ async def set_stage(
     amount: float | None,
     at: datetime,
     request: str,
+    currency: str = "USD",
 ) -> Outcome:
-    """Move the deal along; won needs its amount."""
+    """Move the deal along; won needs its amount (in `currency`, HANDOFF_CURRENCY)."""
     if stage == Stage.NEW:
         raise Refused("Release the referral to make it new again.")
     if stage == Stage.WON:
@@ -309,7 +310,7 @@ async def set_stage(
         )
         detail = f"stage {row.stage} → {stage}"
         if stage == Stage.WON:
-            detail += f" (amount {amount:,.2f})"
+            detail += f" (amount {amount:,.2f} {currency})"
         event_id = await changed(conn, row.id, EventKind.STAGE_CHANGED, actor, at, detail)
         if stage in NOTICE_STAGES and await conn.scalar(
             sa.select(partner.c.stage_emails)

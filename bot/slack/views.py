@@ -98,8 +98,9 @@ def next_step_modal(card: Card) -> dict[str, Any]:
     )
 
 
-def stage_modal(card: Card) -> dict[str, Any]:
-    """The views.open payload that moves the referral to another stage."""
+def stage_modal(card: Card, currency: str = "USD") -> dict[str, Any]:
+    """The views.open payload that moves the referral to another stage; a won deal's amount
+    is in `currency` (HANDOFF_CURRENCY)."""
     options: dict[Stage, Option] = {
         stage: Option(text=stage_label(stage), value=stage.value)
         for stage in Stage
@@ -126,7 +127,7 @@ def stage_modal(card: Card) -> dict[str, Any]:
             InputBlock(block_id="stage", label="Stage", element=select),
             InputBlock(
                 block_id="amount",
-                label="Amount (required when won)",
+                label=f"Amount won, in {currency} (required when won)",
                 element=amount,
                 optional=True,
             ),

@@ -74,3 +74,42 @@ async def test_two_absurd_wins_leave_the_report_readable(
     report = json.loads(shown)
     assert report["totals"]["won"] == 2
     assert report["totals"]["revenue"] == 96000.0
+    assert report["currency"] == "USD"  # HANDOFF_CURRENCY's default
+
+
+async def test_a_win_names_its_currency(
+    engine: AsyncEngine, scenario, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HANDOFF_CURRENCY", "eur")
+    await asyncio.to_thread(scenario.ingest, write(tmp_path, "1.eml", message()))
+    at = utcnow()
+    await actions.claim(
+        engine=engine, ref="ACME-1", actor=REP, role=Role.SOURCED, at=at, request="claim"
+    )
+    await actions.set_stage(
+        engine=engine,
+        ref="ACME-1",
+        actor=REP,
+        stage=Stage.WON,
+        amount=12500.0,
+        at=at,
+        request="won",
+        currency="EUR",
+    )
+    shown = await asyncio.to_thread(scenario.json, "referrals", "show", "ACME-1")
+    [won] = [e for e in shown["events"] if e["kind"] == "stage_changed"]  # type: ignore[index]
+    assert won["detail"] == "stage claimed → won (amount 12,500.00 EUR)"
+    report = json.loads(await asyncio.to_thread(scenario, "report", "--json"))
+    assert report["currency"] == "EUR"
+    text = await asyncio.to_thread(scenario, "report")
+    assert "revenue in EUR" in text
+
+
+def test_a_currency_that_is_not_a_code_is_refused_naming_the_setting(
+    db_url: str,
+    handoff,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("HANDOFF_CURRENCY", "euros")
+    handoff("report", expect=2)
+    assert "HANDOFF_CURRENCY" in handoff.err and "ISO 4217" in handoff.err

@@ -473,7 +473,9 @@ def test_stage_modal() -> None:
     ]
     assert stage["element"]["initial_option"]["value"] == "meeting"
     assert amount["optional"] is True
-    assert amount["label"]["text"] == "Amount (required when won)"
+    assert amount["label"]["text"] == "Amount won, in USD (required when won)"
+    euros = inputs(stage_modal(claimed(stage="meeting"), "EUR"))["amount"]
+    assert euros["label"]["text"] == "Amount won, in EUR (required when won)"
     element = amount["element"]
     assert (element["type"], element["action_id"]) == ("number_input", "amount")
     assert element["is_decimal_allowed"] is True

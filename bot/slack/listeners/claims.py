@@ -107,9 +107,10 @@ async def open_modal_for(services: Services, body: dict[str, Any], ref: str, wha
     except Refused as exc:
         await services.tell(user=user, channel=_channel(body), text=str(exc))
         return
-    view = {"next_step": next_step_modal, "stage": stage_modal, "reassign": reassign_modal}[what](
-        card
-    )
+    if what == "stage":
+        view = stage_modal(card, services.settings.currency)
+    else:
+        view = {"next_step": next_step_modal, "reassign": reassign_modal}[what](card)
     await services.client.views_open(trigger_id=body["trigger_id"], view=view)
 
 

@@ -54,7 +54,15 @@ async def stage(
             await ack(response_action="errors", errors={"amount": str(refused)})
             return
     await services.accept(ack, body)
-    await _apply(services, body, view, claims.set_stage, stage=chosen, amount=amount)
+    await _apply(
+        services,
+        body,
+        view,
+        claims.set_stage,
+        stage=chosen,
+        amount=amount,
+        currency=services.settings.currency,
+    )
 
 
 async def reassign(
