@@ -237,7 +237,7 @@ async def test_a_bad_day_loses_and_doubles_nothing(
                 smtp_trouble(smtp, rng)
                 await serve.blow(rng)
             await mailing
-            await bot.until("serve to be up again", lambda: _up(http, bot), seconds=60)
+            await bot.until("serve to be up again", bot.up, seconds=60)
             # The weather clears: everything acknowledged and queued must now land, once.
             slack.clear_failures()
             smtp.inbox.hang_up, smtp.inbox.refuse_all = False, None
@@ -296,14 +296,6 @@ async def test_a_bad_day_loses_and_doubles_nothing(
     assert {m.status for m in mails} <= {"sent", "unknown"}
     delivered = Counter(str(d.message["Message-ID"]).strip("<>") for d in smtp.inbox.received)
     assert delivered == Counter({m.message_id: 1 for m in mails})
-
-
-async def _up(http: aiohttp.ClientSession, bot: Bot) -> bool:
-    try:
-        async with http.get(f"http://127.0.0.1:{bot.port}/healthz") as response:
-            return response.status == 200
-    except aiohttp.ClientError:
-        return False
 
 
 def _names(message: dict[str, Any], ref: str) -> bool:

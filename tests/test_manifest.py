@@ -33,7 +33,8 @@ SCOPES = {
 def web_api_calls() -> set[str]:
     calls = set()
     for path in (ROOT / "bot" / "slack").rglob("*.py"):
-        calls |= set(re.findall(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)\(", path.read_text()))
+        # Called, or handed to partial() to be called: client.method( or client.method,
+        calls |= set(re.findall(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)[(,]", path.read_text()))
     return calls
 
 

@@ -105,7 +105,7 @@ async def test_killing_serve_right_after_twenty_clicks_applies_each_once_on_rest
     try:
         async with aiohttp.ClientSession() as http:
             bot = Bot(standin, int(env["HANDOFF_PORT"]), http)
-            await bot.until("serve to listen", lambda: _listening(http, bot), seconds=30)
+            await bot.until("serve to listen", bot.up, seconds=30)
             await click_all(bot)
     finally:
         first.send_signal(signal.SIGKILL)
@@ -124,11 +124,3 @@ async def test_killing_serve_right_after_twenty_clicks_applies_each_once_on_rest
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0
     assert await claims(engine) == expected()
-
-
-async def _listening(http: aiohttp.ClientSession, bot: Bot) -> bool:
-    try:
-        async with http.get(f"http://127.0.0.1:{bot.port}/healthz") as response:
-            return response.status == 200
-    except aiohttp.ClientError:
-        return False

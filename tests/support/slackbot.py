@@ -119,6 +119,14 @@ class Bot:
         """An Events API callback, JSON as Slack sends it."""
         return await self.send(event_callback(event), retry=retry, content_type="application/json")
 
+    async def up(self) -> bool:
+        """Whether serve answers /healthz with 200 (a process started again, listening)."""
+        try:
+            async with self.http.get(f"http://127.0.0.1:{self.port}/healthz") as response:
+                return response.status == 200
+        except aiohttp.ClientError:
+            return False
+
     async def post_of(self, ref: str, *, seconds: float = 10.0) -> dict[str, Any]:
         """The channel message that carries `ref`, once the outbox posted it."""
 
