@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -19,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import ConfigError
+
+log = logging.getLogger("handoff")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Replicas starting together on PostgreSQL take turns migrating (pg_advisory_xact_lock).
@@ -83,19 +88,34 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @asynccontextmanager
-async def open_database(url: str, *, migrate: bool = True) -> AsyncIterator[AsyncEngine]:
-    """Open the database, bring its schema up to date, and dispose of the engine afterwards."""
+async def open_database(
+    url: str, *, migrate: bool = True, patience: float = 0.0
+) -> AsyncIterator[AsyncEngine]:
+    """Open the database, bring its schema up to date, and dispose of the engine afterwards.
+
+    `patience`: for how many seconds a database that is not there yet, or drops the
+    connection, is waited for (`handoff serve`, started beside its database); 0 for commands.
+    """
     engine = create_engine(url)
+    deadline = time.monotonic() + patience
+    wait = 0.5
     try:
-        try:
-            if migrate:
-                await upgrade(engine)
-            else:
-                await current_revision(engine)
-        except (OSError, sa.exc.DBAPIError) as exc:  # refused, wrong role, no such database…
-            raise ConfigError(
-                f"HANDOFF_DATABASE_URL: cannot open the database: {first_line(exc)}"
-            ) from None
+        while True:
+            try:
+                if migrate:
+                    await upgrade(engine)
+                else:
+                    await current_revision(engine)
+                break
+            except (OSError, sa.exc.DBAPIError) as exc:  # refused, wrong role, no such database…
+                if transient(exc) and time.monotonic() + wait < deadline:
+                    log.warning("database not reachable yet (%s); waiting", first_line(exc))
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, 5.0)
+                    continue
+                raise ConfigError(
+                    f"HANDOFF_DATABASE_URL: cannot open the database: {first_line(exc)}"
+                ) from None
         yield engine
     finally:
         await engine.dispose()

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from urllib.parse import urlsplit
+
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import async_url, current_revision, head_revision, upgrade
+from bot.db import async_url, current_revision, head_revision, open_database, upgrade
 from bot.models import SQLModel
+from tests.support.ports import free_port
 
 
 async def test_migrated_schema_matches_models(engine: AsyncEngine) -> None:
@@ -31,3 +37,39 @@ def test_url_mapping() -> None:
     assert async_url("postgres://u:p@h/db?sslmode=require") == (
         "postgresql+asyncpg://u:p@h/db?ssl=require"
     )
+
+
+async def test_serve_waits_for_a_database_that_is_not_up_yet(
+    postgres_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """serve is started beside its database: a refused connection is waited for (a minute),
+    not taken for a wrong setting."""
+    port = free_port()
+    parts = urlsplit(postgres_server)
+    url = parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}").geturl()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def forward(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(parts.hostname, parts.port or 5432)
+        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
+
+    opening = asyncio.create_task(_open(url))
+    while not any("not reachable yet" in r.getMessage() for r in caplog.records):
+        assert not opening.done(), opening.exception()
+        await asyncio.sleep(0.02)
+    proxy = await asyncio.start_server(forward, "127.0.0.1", port)  # the database comes up
+    try:
+        assert await asyncio.wait_for(opening, 30) == head_revision()
+    finally:
+        proxy.close()
+
+
+async def _open(url: str) -> str | None:
+    async with open_database(url, patience=30) as engine:
+        return await current_revision(engine)

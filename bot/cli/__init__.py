@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     Command = Callable[[argparse.Namespace, AsyncEngine, Settings], Awaitable[int]]  # a run
 
 
+SERVE_WAITS_FOR_DATABASE = 60.0  # seconds
+
+
 class UsageError(Exception):
     """Wrong arguments or a missing record: shown as one line, exit status 2."""
 
@@ -130,6 +133,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if settings.database_url.startswith("sqlite"):
         share_one_cpu()  # before aiosqlite starts its thread, which inherits the affinity
     migrate_first = args.command != "migrate"  # `migrate` reports what it did itself
-    async with open_database(settings.database_url, migrate=migrate_first) as engine:
+    # serve starts beside its database, which may not take connections yet: it waits a minute.
+    patience = SERVE_WAITS_FOR_DATABASE if args.command == "serve" else 0.0
+    async with open_database(
+        settings.database_url, migrate=migrate_first, patience=patience
+    ) as engine:
         run: Command = args.run
         return await run(args, engine, settings)
