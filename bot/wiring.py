@@ -227,14 +227,14 @@ class Service:
             host=settings.host,
             port=settings.port,
         )
-        self._cleanups.append(runner.cleanup)
+        # Stopped first on the way out, before the drain: the web server (Slack's requests,
+        # /healthz) waits for the requests it took to be answered.
+        self._listening.append(runner.cleanup)
         self.port = runner.addresses[0][1]
         if socket is not None:
             await socket.connect_async()
             self._cleanups.append(socket.close_async)
             self._listening.append(socket.disconnect_async)
-        else:
-            self._listening += [site.stop for site in list(runner.sites)]
         if bolt is not None:
             self.tasks["replay"] = asyncio.create_task(
                 replay_forever(bolt, engine), name="slack replay"

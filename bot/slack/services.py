@@ -15,7 +15,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
-from bot.db import transient
 from bot.outbox import Outbox
 from bot.referrals import cards, pending
 from bot.referrals.acting import Outcome, Refused
@@ -44,24 +43,32 @@ class Services:
         request it got an answer for, so from here it is applied even if this process dies
         (bot/referrals/pending.py). Returns its key."""
         key = key or request_key(body)
-        await pending.keep(self.engine, key, body)
-        self.in_flight.add(key)
+        self.in_flight.add(key)  # counted from here: SIGTERM waits for it
         self._idle.clear()
+        try:
+            await pending.keep(self.engine, key, body)
+        except BaseException:
+            self._forget(key)
+            raise  # not written down, so not acknowledged: Slack shows the user an error
         await ack()
         return key
 
     async def settled(self, key: str, *, failed: BaseException | None = None) -> None:
         """The request was applied, refused or found applied: no replay needed. One that
-        failed on a passing database error stays kept, for the replay."""
+        failed (the database away, the process stopping under it, a bug) stays kept and is
+        applied again later (bot/slack/replay.py)."""
         try:
-            if failed is None or not transient(failed):
+            if failed is None:
                 await pending.done(self.engine, key)
         except Exception as exc:  # noqa: BLE001 - the replay will find it applied
             log.warning("slack: could not mark request %s applied: %s", key, exc)
         finally:
-            self.in_flight.discard(key)
-            if not self.in_flight:
-                self._idle.set()
+            self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        self.in_flight.discard(key)
+        if not self.in_flight:
+            self._idle.set()
 
     async def drain(self, seconds: float) -> int:
         """Wait until every acknowledged request is applied, at most `seconds`; how many

@@ -49,6 +49,9 @@ async def attribution(
             f"Try again in a moment, or `{attr.COMMAND} help`.",
             response_type="ephemeral",
         )
+    except BaseException as exc:  # cut off (serve stopping): kept, applied on the next start
+        failed = exc
+        raise
     finally:
         if key is not None:
             await services.settled(key, failed=failed)
