@@ -50,16 +50,8 @@ sys.path.insert(0, str(HERE.parent))  # also runs as `python bench/seed.py`
 from bench.common import analyze, progress, scaled  # noqa: E402
 from bot.config import ConfigError, load_settings  # noqa: E402
 from bot.db import open_database  # noqa: E402
-from bot.models import (  # noqa: E402
-    ROLE_LABELS,
-    Event,
-    EventKind,
-    Partner,
-    PartnerAddress,
-    Referral,
-    Role,
-    SlackUser,
-)
+from bot.models import Event, Partner, PartnerAddress, Referral, SlackUser  # noqa: E402
+from bot.vocabulary import ROLE_LABELS, EventKind, Role  # noqa: E402
 
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
 partner_address: sa.Table = PartnerAddress.__table__  # type: ignore[attr-defined]

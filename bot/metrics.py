@@ -30,7 +30,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import as_utc
-from bot.models import JobKind, Kind, OutboxJob, utcnow
+from bot.models import OutboxJob, utcnow
+from bot.vocabulary import JobKind, Kind
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):

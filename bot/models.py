@@ -1,13 +1,15 @@
-"""SQLModel tables (Partner, Referral, Event, InboundMessage, …) and their vocabularies."""
+"""SQLModel tables (Partner, Referral, Event, InboundMessage, …); their words are in
+bot/vocabulary.py."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from bot.vocabulary import MailStatus, Stage
 
 
 def utcnow() -> datetime:
@@ -32,149 +34,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class AddressKind(StrEnum):
-    ALIAS = "alias"  # one of our addresses that belongs to the partner
-    CONTACT = "contact"  # one of the partner's people
-    DOMAIN = "domain"  # the partner's own email domain
-
-
-class Role(StrEnum):
-    SOURCED = "sourced"
-    INFLUENCED = "influenced"
-    ASSISTED_CLOSE = "assisted_close"
-    ATTACHED = "attached"
-    UNATTRIBUTED = "unattributed"
-    DISPUTED = "disputed"
-
-
-ROLE_LABELS = {
-    Role.SOURCED: "Sourced",
-    Role.INFLUENCED: "Influenced",
-    Role.ASSISTED_CLOSE: "Assisted close",
-    Role.ATTACHED: "Attached",
-    Role.UNATTRIBUTED: "Unattributed",
-    Role.DISPUTED: "Disputed",
-}
-
-
-def role_label(role: str | None, *, none: str = "none") -> str:
-    """The role as people read it: "Assisted close" for "assisted_close"."""
-    return ROLE_LABELS[Role(role)] if role else none
-
-
-class Stage(StrEnum):
-    NEW = "new"
-    CLAIMED = "claimed"
-    CONTACTED = "contacted"
-    MEETING = "meeting"
-    OPPORTUNITY = "opportunity"
-    WON = "won"
-    LOST = "lost"
-    DISQUALIFIED = "disqualified"
-
-
-CLOSED_STAGES = frozenset({Stage.WON, Stage.LOST, Stage.DISQUALIFIED})
-# Stages a partner who asked for them (Partner.stage_emails) hears about by email at once.
-NOTICE_STAGES = frozenset({Stage.MEETING, Stage.WON, Stage.LOST})
-
-
-class Kind(StrEnum):
-    """What intake made of one received message."""
-
-    NEW_INTRO = "new_intro"
-    THREAD_REPLY = "thread_reply"
-    DUPLICATE = "duplicate"
-    AUTO_REPLY = "auto_reply"
-    BOUNCE = "bounce"
-    UNKNOWN_PARTNER = "unknown_partner"
-    DIGEST_REPLY = "digest_reply"
-    UNSUBSCRIBE = "unsubscribe"  # a contact asked for no more digests (List-Unsubscribe)
-    REJECTED = "rejected"
-    UNFETCHABLE = "unfetchable"  # the mail server would not hand it over (bot/intake/unfetchable)
-
-
-# Triage kinds are stored for a person to look at; re-ingesting them tries again.
-TRIAGE_KINDS = frozenset({Kind.UNKNOWN_PARTNER, Kind.REJECTED, Kind.DIGEST_REPLY, Kind.UNFETCHABLE})
-
-
-def waits_for_triage(inbound: sa.Table) -> sa.ColumnElement[bool]:
-    """Stored messages a person has to look at: not placed, or a reply placed only in part.
-
-    A digest reply whose inline answers landed keeps a reason when some of its text could not
-    be placed; it has its referral, so re-ingesting it does not apply the answers twice.
-    """
-    c = inbound.c
-    return sa.and_(
-        c.kind.in_([str(k) for k in TRIAGE_KINDS]),
-        sa.or_(
-            c.referral_id.is_(None),
-            sa.and_(c.kind == str(Kind.DIGEST_REPLY), c.reason.is_not(None)),
-        ),
-    )
-
-
-class EventKind(StrEnum):
-    INTRO_RECEIVED = "intro_received"
-    CONFLICT = "conflict"
-    FIRST_RESPONSE = "first_response"
-    ACTIVITY = "activity"
-    REINTRODUCED = "reintroduced"
-    # Changes made in Slack; the actor is `slack:<user id>`.
-    CLAIMED = "claimed"
-    RELEASED = "released"
-    REASSIGNED = "reassigned"
-    ROLE_CHANGED = "role_changed"
-    STAGE_CHANGED = "stage_changed"
-    NEXT_STEP = "next_step"
-    NOT_A_FIT = "not_a_fit"
-    STEP_DONE = "step_done"
-    SNOOZED = "snoozed"  # a reminder put off by its owner: in the timeline, not the thread
-    PARTNER_REPLY = "partner_reply"  # a partner's answer to a digest or notice, by email
-    # A manager's word on the partner's role (/attribution), with the reason: the report shows
-    # the role as overridden, and a later claim keeps it.
-    ROLE_OVERRIDDEN = "role_overridden"
-    DISPUTE_RESOLVED = "dispute_resolved"
-
-
-# Events whose line goes into the referral's Slack thread (the intro is the post itself).
-THREADED_EVENTS = frozenset(EventKind) - {EventKind.INTRO_RECEIVED, EventKind.SNOOZED}
-
-
-class JobKind(StrEnum):
-    """Side effects the outbox carries out, each after the commit that caused it."""
-
-    SLACK_POST = "slack_post"  # post a new referral to its channel
-    SLACK_UPDATE = "slack_update"  # re-render the post from the referral as it is now
-    SLACK_THREAD = "slack_thread"  # one event's line in the post's thread
-    SLACK_NUDGE = "slack_nudge"  # one nudge to one place: the post's thread or someone's DM
-    EMAIL = "email"  # one recorded outgoing email (mail.id) to its one recipient
-    STAGE_NOTICE = "stage_notice"  # record the partner's emails about one stage change (event)
-
-
-class MailKind(StrEnum):
-    DIGEST = "digest"  # the partner's periodic status digest
-    STAGE = "stage"  # a referral reached a meeting, or was won or lost
-
-
-class MailStatus(StrEnum):
-    QUEUED = "queued"
-    SENDING = "sending"  # being handed to the server: a worker that finds it so died mid-way
-    SENT = "sent"
-    UNKNOWN = "unknown"  # handed over, no answer: the server may have taken it; never resent
-    REFUSED = "refused"  # the server answered 5xx: never retried
-    BOUNCED = "bounced"  # accepted, then a delivery report came back
-    SKIPPED = "skipped"  # the contact unsubscribed or bounced before it went
-
-
-class NudgeKind(StrEnum):
-    """The clocks Handoff watches (bot/nudges/)."""
-
-    UNCLAIMED = "unclaimed"  # level 1: the post's thread; level 2: the managers
-    FIRST_RESPONSE = "first_response"  # level 1: the owner; level 2: the managers
-    NEXT_STEP = "next_step"  # level 0 on the due day, then one per HANDOFF_OVERDUE_EVERY
-    INACTIVE_PARTNERS = "inactive_partners"  # a weekly note to the managers
 
 
 class Partner(SQLModel, table=True):

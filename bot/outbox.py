@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
 from bot.db import first_line
-from bot.models import JobKind, OutboxJob, utcnow
+from bot.models import OutboxJob, utcnow
+from bot.vocabulary import JobKind
 
 log = logging.getLogger("handoff.outbox")
 outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.models import Stage
+from bot.vocabulary import Stage
 
 _DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
 

@@ -28,8 +28,8 @@ from bot.demo.standin.failures import (
 )
 from bot.demo.standin.slack import SlackStandIn
 from bot.demo.standin.smtp import SmtpServer
-from bot.models import THREADED_EVENTS
 from bot.slack import blocks
+from bot.vocabulary import THREADED_EVENTS
 from tests.support.dovecot import Dovecot
 from tests.support.handoff import Handoff
 from tests.support.imap import intro

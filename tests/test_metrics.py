@@ -23,10 +23,11 @@ from bot.demo.standin.failures import Failure, disconnect, rate_limited, server_
 from bot.demo.standin.smtp import SmtpServer
 from bot.digests import mailing
 from bot.digests.content import Rendered
-from bot.models import MailKind, utcnow
+from bot.models import utcnow
 from bot.nudges.sweeps import FIRST_RESPONSE, SWEEPS, UNCLAIMED
 from bot.referrals.partners import add_partner as register_partner
 from bot.slack.web import start_web, web_app
+from bot.vocabulary import MailKind
 from tests.support.handoff import Handoff
 from tests.support.slackbot import Bot, free_port, running_bot
 from tests.support.world import T0, add_partner, add_referral, sweeper, update

@@ -124,7 +124,8 @@ async def deliver(outbox: Outbox, job_ids: list[int]) -> tuple[list[str], list[s
     """Send these jobs' mail: the errors of those not sent yet, and the refusals for good."""
     import sqlalchemy as sa
 
-    from bot.models import Mail, MailStatus, OutboxJob
+    from bot.models import Mail, OutboxJob
+    from bot.vocabulary import MailStatus
 
     mail: sa.Table = Mail.__table__  # type: ignore[attr-defined]
     jobs: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]

@@ -143,8 +143,8 @@ async def _run_digests(
 
 def describe(planned: Planned) -> str:
     """One line: what the nudge is about and where it goes."""
-    from bot.models import NudgeKind
     from bot.nudges.due import To
+    from bot.vocabulary import NudgeKind
 
     due = planned.due
     if due.kind == NudgeKind.INACTIVE_PARTNERS:

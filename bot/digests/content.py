@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from bot.models import CLOSED_STAGES, Stage
 from bot.text import CLOSED, NEW, OPEN, day, duration, stage_label
+from bot.vocabulary import CLOSED_STAGES, Stage
 
 # RFC 5322 §2.1.1: lines SHOULD be no more than 78 characters, excluding the CRLF. 72 leaves
 # room for a reply's "> " (and ">> "): a client that re-wraps quoted lines at 76 leaves no tail

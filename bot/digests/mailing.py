@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
 from bot.digests.content import Rendered
-from bot.models import AddressKind, JobKind, Mail, MailStatus, PartnerAddress
+from bot.models import Mail, PartnerAddress
 from bot.outbox import INSERT_JOB, job_row
 from bot.replies import tokens
+from bot.vocabulary import AddressKind, JobKind, MailStatus
 
 mail: sa.Table = Mail.__table__  # type: ignore[attr-defined]
 address: sa.Table = PartnerAddress.__table__  # type: ignore[attr-defined]

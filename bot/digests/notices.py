@@ -17,18 +17,9 @@ from bot.digests import view as partner_view
 from bot.digests.mailing import Addresses
 from bot.digests.sweep import schedule, sender_name
 from bot.digests.view import Names
-from bot.models import (
-    NOTICE_STAGES,
-    Event,
-    EventKind,
-    JobKind,
-    Mail,
-    MailKind,
-    Partner,
-    Referral,
-    utcnow,
-)
+from bot.models import Event, Mail, Partner, Referral, utcnow
 from bot.outbox import Handler, Job
+from bot.vocabulary import NOTICE_STAGES, EventKind, JobKind, MailKind
 
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]

@@ -27,18 +27,10 @@ from bot.digests import content, mailing
 from bot.digests import view as partner_view
 from bot.digests.mailing import Addresses, Signer
 from bot.digests.view import Names
-from bot.models import (
-    Digest,
-    Event,
-    Mail,
-    MailKind,
-    Partner,
-    PartnerAddress,
-    Referral,
-    utcnow,
-)
+from bot.models import Digest, Event, Mail, Partner, PartnerAddress, Referral, utcnow
 from bot.runs import Run, record_failure, record_run
 from bot.text import parse_cron, previous_fire, zone_named
+from bot.vocabulary import MailKind
 
 log = logging.getLogger("handoff.jobs")
 digest: sa.Table = Digest.__table__  # type: ignore[attr-defined]

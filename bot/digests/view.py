@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.digests.content import Item
-from bot.models import CLOSED_STAGES, Event, EventKind, Referral, Stage
+from bot.models import Event, Referral
 from bot.text import stage_label
+from bot.vocabulary import CLOSED_STAGES, EventKind, Stage
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]

@@ -21,9 +21,9 @@ from bot.intake import outcomes, rules
 from bot.intake import queries as q
 from bot.intake.rules import PartnerMatch, Prospect
 from bot.intake.store import Decision, IngestResult, Received
-from bot.models import Kind
 from bot.referrals.directory import Directory, PartnerInfo
 from bot.replies import answers
+from bot.vocabulary import Kind
 
 
 class Refused(Exception):  # noqa: N818 - an answer about the message, not a crash

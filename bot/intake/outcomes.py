@@ -15,12 +15,13 @@ from bot.email.forwards import is_forward_subject
 from bot.intake import queries as q
 from bot.intake.rules import Prospect
 from bot.intake.store import Decision, IngestResult, Received
-from bot.models import THREADED_EVENTS, EventKind, JobKind, Kind, Role, Stage, utcnow
+from bot.models import utcnow
 from bot.outbox import enqueue
 from bot.referrals import timeline
 from bot.referrals.actions import MARK_FIRST_RESPONSE
 from bot.referrals.directory import Directory, PartnerInfo
 from bot.replies import answers
+from bot.vocabulary import THREADED_EVENTS, EventKind, JobKind, Kind, Role, Stage
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,9 @@ from bot.db import first_line, transient
 from bot.intake.decide import decide
 from bot.intake.sources import Incoming
 from bot.intake.store import IngestResult, Received, arrived, bare, store
-from bot.models import (
-    Kind,
-)
 from bot.outbox import NO_SLACK
 from bot.referrals.directory import Directory
+from bot.vocabulary import Kind
 
 log = logging.getLogger(__name__)
 # Seconds between tries of a message the database failed on for a passing reason (a lost

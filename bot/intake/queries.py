@@ -5,14 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import bindparam
 
-from bot.models import (
-    CLOSED_STAGES,
-    TRIAGE_KINDS,
-    Event,
-    InboundMessage,
-    Referral,
-    Role,
-)
+from bot.models import Event, InboundMessage, Referral
+from bot.vocabulary import CLOSED_STAGES, TRIAGE_KINDS, Role
 
 inbound: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from bot.email.auto import OOO_SUBJECT
 from bot.email.headers import Address
 from bot.email.parse import ParsedMessage
-from bot.models import Kind
 from bot.referrals.directory import (
     DIGEST_TAG_PREFIX,
     FREEMAIL,
@@ -17,6 +16,7 @@ from bot.referrals.directory import (
     PartnerInfo,
     domain_suffixes,
 )
+from bot.vocabulary import Kind
 
 _SECOND_LEVEL = frozenset(
     ["co", "com", "net", "org", "ac", "gov", "edu", "ltd", "plc", "ne", "or", "go"]

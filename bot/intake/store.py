@@ -16,7 +16,8 @@ from bot.email.parse import ParsedMessage, parse
 from bot.intake import queries as q
 from bot.intake.rules import Prospect
 from bot.intake.sources import Checkpoint, Incoming
-from bot.models import Kind, utcnow
+from bot.models import utcnow
+from bot.vocabulary import Kind
 
 log = logging.getLogger(__name__)
 

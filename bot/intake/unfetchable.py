@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import metrics
 from bot.intake import queries as q
-from bot.models import InboundMessage, Kind, utcnow
+from bot.models import InboundMessage, utcnow
+from bot.vocabulary import Kind
 
 INBOUND = InboundMessage.__table__  # type: ignore[attr-defined]
 PREFIX = "unfetchable:"

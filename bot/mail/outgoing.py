@@ -17,15 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.digests.mailing import Signer, receives_mail
 from bot.mail.smtp import Mailer, Refused, SmtpError, Unknown
-from bot.models import (
-    JobKind,
-    Mail,
-    MailStatus,
-    PartnerAddress,
-    utcnow,
-)
+from bot.models import Mail, PartnerAddress, utcnow
 from bot.outbox import Handler, Job, Retry
 from bot.replies.answers import mark_bounced
+from bot.vocabulary import JobKind, MailStatus
 
 log = logging.getLogger("handoff.mail")
 mail: sa.Table = Mail.__table__  # type: ignore[attr-defined]

@@ -37,9 +37,10 @@ from bot.mail.progress import (
     batches,
     folder_state,
 )
-from bot.models import ImapFolder, InboundMessage, Kind
+from bot.models import ImapFolder, InboundMessage
 from bot.referrals.directory import Directory, load_directory
 from bot.servers import ImapTarget
+from bot.vocabulary import Kind
 
 log = logging.getLogger(__name__)
 FOLDERS = ImapFolder.__table__  # type: ignore[attr-defined]

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.models import CLOSED_STAGES, NudgeKind
 from bot.text import previous_fire
+from bot.vocabulary import CLOSED_STAGES, NudgeKind
 
 REMINDER_TIME = time(9, 0)  # next steps are reminded at 09:00 in their owner's time zone
 # 09:00 falls between 19:00 UTC the day before (UTC+14) and 21:00 UTC the day itself (UTC-12).

@@ -13,8 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.models import CLOSED_STAGES, EventKind, Referral
+from bot.models import Referral
 from bot.referrals.acting import Actor, Outcome, Refused, act, changed
+from bot.vocabulary import CLOSED_STAGES, EventKind
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 SNOOZE = timedelta(days=1)

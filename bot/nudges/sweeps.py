@@ -23,22 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot import metrics
 from bot.config import Settings
 from bot.db import as_utc, upsert_insert
-from bot.models import (
-    CLOSED_STAGES,
-    Event,
-    EventKind,
-    JobKind,
-    Nudge,
-    NudgeKind,
-    Partner,
-    Referral,
-    Stage,
-    utcnow,
-)
+from bot.models import Event, Nudge, Partner, Referral, utcnow
 from bot.nudges import due as rules
 from bot.nudges.due import Due, To
 from bot.outbox import INSERT_JOB, job_row
 from bot.runs import Run, record_failure, record_run
+from bot.vocabulary import CLOSED_STAGES, EventKind, JobKind, NudgeKind, Stage
 
 log = logging.getLogger("handoff.jobs")
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import upsert_insert
-from bot.models import EventKind, JobKind, Referral, SlackRequest
+from bot.models import Referral, SlackRequest
 from bot.outbox import enqueue
 from bot.referrals import timeline
+from bot.vocabulary import EventKind, JobKind
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 applied_requests: sa.Table = SlackRequest.__table__  # type: ignore[attr-defined]

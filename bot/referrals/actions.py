@@ -12,20 +12,19 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.models import (
+from bot.models import Partner, Referral
+from bot.outbox import enqueue
+from bot.referrals.acting import Actor, Outcome, Refused, act, changed, load
+from bot.vocabulary import (
     CLOSED_STAGES,
     NOTICE_STAGES,
     ROLE_LABELS,
     EventKind,
     JobKind,
-    Partner,
-    Referral,
     Role,
     Stage,
     role_label,
 )
-from bot.outbox import enqueue
-from bot.referrals.acting import Actor, Outcome, Refused, act, changed, load
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]

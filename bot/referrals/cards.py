@@ -9,19 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import (
-    CLOSED_STAGES,
-    Event,
-    EventKind,
-    InboundMessage,
-    Kind,
-    Partner,
-    PartnerAddress,
-    Referral,
-    Role,
-    utcnow,
-    waits_for_triage,
-)
+from bot.models import Event, InboundMessage, Partner, PartnerAddress, Referral, utcnow
+from bot.vocabulary import CLOSED_STAGES, EventKind, Kind, Role, waits_for_triage
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]

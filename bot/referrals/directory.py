@@ -15,7 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.db import session_factory
-from bot.models import AddressKind, Partner, PartnerAddress
+from bot.models import Partner, PartnerAddress
+from bot.vocabulary import AddressKind
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 

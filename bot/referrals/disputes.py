@@ -13,8 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.models import ROLE_LABELS, EventKind, Referral, Role, role_label
+from bot.models import Referral
 from bot.referrals.acting import Actor, Outcome, Refused, act, changed
+from bot.vocabulary import ROLE_LABELS, EventKind, Role, role_label
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 

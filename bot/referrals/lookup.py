@@ -10,7 +10,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import Event, InboundMessage, Partner, Referral, waits_for_triage
+from bot.models import Event, InboundMessage, Partner, Referral
+from bot.vocabulary import waits_for_triage
 
 
 def _iso(value: datetime | None) -> str | None:

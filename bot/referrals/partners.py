@@ -9,9 +9,10 @@ from datetime import timedelta
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import AddressKind, Partner, PartnerAddress, Referral
+from bot.models import Partner, PartnerAddress, Referral
 from bot.referrals.directory import DIGEST_TAG_PREFIX, FREEMAIL, SLUG, UNSUBSCRIBE_TAG_PREFIX
 from bot.text import format_duration, parse_cron, parse_duration, zone_named
+from bot.vocabulary import AddressKind
 
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")
 _DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")

@@ -8,8 +8,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import Event, EventKind, JobKind
+from bot.models import Event
 from bot.outbox import enqueue
+from bot.vocabulary import EventKind, JobKind
 
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]
 INSERT_EVENT = sa.insert(event).returning(event.c.id)

@@ -21,10 +21,11 @@ from bot.email.auto import OOO_SUBJECT
 from bot.email.extract import Split, split_reply
 from bot.email.html import html_to_text
 from bot.email.parse import ParsedMessage, parse
-from bot.models import AddressKind, Digest, Kind, Mail, MailStatus, PartnerAddress, Referral
+from bot.models import Digest, Mail, PartnerAddress, Referral
 from bot.referrals.directory import Directory, PartnerInfo
 from bot.replies import inline, tokens
 from bot.replies.inline import Piece
+from bot.vocabulary import AddressKind, Kind, MailStatus
 
 mail: sa.Table = Mail.__table__  # type: ignore[attr-defined]
 digest: sa.Table = Digest.__table__  # type: ignore[attr-defined]

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import as_utc
-from bot.models import role_label
 from bot.reports.periods import Period
 from bot.reports.summary import event, in_period, partner, referral, seconds_between
+from bot.vocabulary import role_label
 
 rival = referral.alias("rival")
 

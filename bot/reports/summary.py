@@ -21,8 +21,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.db import as_utc
-from bot.models import Event, EventKind, Partner, Referral, Role, Stage
+from bot.models import Event, Partner, Referral
 from bot.reports.periods import Period
+from bot.vocabulary import EventKind, Role, Stage
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]

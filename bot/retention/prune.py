@@ -28,17 +28,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.models import (
-    InboundMessage,
-    Kind,
-    Nudge,
-    NudgeKind,
-    OutboxJob,
-    Referral,
-    SlackRequest,
-    utcnow,
-)
+from bot.models import InboundMessage, Nudge, OutboxJob, Referral, SlackRequest, utcnow
 from bot.nudges.due import gone
+from bot.vocabulary import Kind, NudgeKind
 
 log = logging.getLogger("handoff.prune")
 outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]

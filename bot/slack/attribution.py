@@ -38,7 +38,6 @@ from slack_sdk.models.views import View
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
-from bot.models import ROLE_LABELS, Role
 from bot.nudges.sweeps import quiet_partners
 from bot.referrals import cards
 from bot.reports import render
@@ -48,6 +47,7 @@ from bot.reports.periods import Period, PeriodError, looks_like_period, parse_pe
 from bot.reports.summary import Summary, partner, summary
 from bot.slack.blocks import SECTION_TEXT, clean, escape, fit
 from bot.slack.views import overdue_line, unclaimed_line
+from bot.vocabulary import ROLE_LABELS, Role
 
 COMMAND = "/attribution"
 DISPUTE_WINNER = "dispute_winner"  # a button: "Acme wins"

@@ -21,9 +21,9 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.models import CLOSED_STAGES, ROLE_LABELS, Role, Stage, role_label
 from bot.referrals.cards import Card
 from bot.text import day, duration, stage_label
+from bot.vocabulary import CLOSED_STAGES, ROLE_LABELS, Role, Stage, role_label
 
 # Action ids, and the callback ids of the modals they open (bot/slack/views.py).
 CLAIM_SOURCED = "claim_sourced"

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import Settings
-from bot.models import JobKind, Nudge, NudgeKind, Partner, Referral, utcnow
+from bot.models import Nudge, Partner, Referral, utcnow
 from bot.nudges.due import gone
 from bot.outbox import Defer, Handler, Job
 from bot.referrals import cards
@@ -43,6 +43,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.calls import slack_call
 from bot.text import day, duration, format_duration
+from bot.vocabulary import JobKind, NudgeKind
 
 # Action ids of the reminders' buttons (bot/slack/listeners/reminders.py).
 RESPONDED = "nudge_responded"

@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import JobKind, Referral, utcnow
+from bot.models import Referral, utcnow
 from bot.outbox import Defer, Handler, Job
 from bot.referrals import cards
 from bot.slack import once
 from bot.slack.blocks import intro_post, thread_line
 from bot.slack.calls import slack_call
+from bot.vocabulary import JobKind
 
 log = logging.getLogger("handoff.slack")
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]

@@ -23,7 +23,6 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.models import Stage
 from bot.referrals.actions import MAX_AMOUNT
 from bot.referrals.cards import Card
 from bot.slack.blocks import (
@@ -38,6 +37,7 @@ from bot.slack.blocks import (
     who,
 )
 from bot.text import day, duration, stage_label
+from bot.vocabulary import Stage
 
 NEXT_STEP_MAX = 500
 # How many cards each App Home list shows: a view holds at most 100 blocks

@@ -265,9 +265,10 @@ def dsn(original: Delivered, recipient: str) -> bytes:
 
 async def test_a_partner_who_asked_hears_of_a_meeting_at_once(world: World) -> None:
     from bot.digests.notices import Notices
-    from bot.models import Partner, Stage
+    from bot.models import Partner
     from bot.referrals.acting import Actor
     from bot.referrals.actions import set_stage
+    from bot.vocabulary import Stage
 
     async with world.engine.begin() as conn:
         await conn.execute(

@@ -8,9 +8,10 @@ import json
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import Role, Stage, utcnow
+from bot.models import utcnow
 from bot.referrals import actions
 from bot.referrals.acting import Actor, Refused
+from bot.vocabulary import Role, Stage
 from tests.support.messages import message, write
 
 REP = Actor(user="U0REP1")

@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import Role, Stage
 from bot.referrals import actions as claims
 from bot.referrals.acting import Actor
 from bot.reports import render
 from bot.reports.listing import referrals, to_csv
 from bot.reports.periods import parse_period
 from bot.reports.summary import summary
+from bot.vocabulary import Role, Stage
 from tests.support.world import add_partner, add_referral
 
 NY = ZoneInfo("America/New_York")

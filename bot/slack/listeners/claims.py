@@ -6,12 +6,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.models import Role
 from bot.referrals import actions as claims
 from bot.referrals.acting import Refused, owner_or_manager
 from bot.slack import blocks
 from bot.slack.services import Services
 from bot.slack.views import next_step_modal, reassign_modal, stage_modal
+from bot.vocabulary import Role
 
 
 async def claim_button(

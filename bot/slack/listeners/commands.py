@@ -8,11 +8,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.models import ROLE_LABELS, Role
 from bot.referrals import disputes
 from bot.referrals.acting import Actor, Refused
 from bot.slack import attribution as attr
 from bot.slack.services import Services
+from bot.vocabulary import ROLE_LABELS, Role
 
 log = logging.getLogger("handoff.slack")
 

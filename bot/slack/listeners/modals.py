@@ -7,11 +7,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.models import Stage
 from bot.referrals import actions as claims
 from bot.referrals.acting import Refused
 from bot.slack import blocks
 from bot.slack.services import Services
+from bot.vocabulary import Stage
 
 
 async def next_step(
