@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     internal_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
     partner_mailbox: str | None = None
     protection_days: int = Field(default=90, ge=0, le=3650)
+    # Our receiving mail server's authserv-id (RFC 8601): its Authentication-Results must
+    # vouch for a sender before the sender's From is believed. Unset: From is taken as written.
+    trusted_authserv_id: str | None = None
     # The currency of won amounts (ISO 4217): shown wherever an amount is asked for or shown.
     currency: str = "USD"
     # What only guarded a retry is deleted after this many days (bot/retention); 0: never.

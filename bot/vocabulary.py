@@ -67,10 +67,19 @@ class Kind(StrEnum):
     UNSUBSCRIBE = "unsubscribe"  # a contact asked for no more digests (List-Unsubscribe)
     REJECTED = "rejected"
     UNFETCHABLE = "unfetchable"  # the mail server would not hand it over (bot/intake/unfetchable)
+    SENDER_UNVERIFIED = "sender_unverified"  # our server did not vouch for its From (RFC 8601)
 
 
 # Triage kinds are stored for a person to look at; re-ingesting them tries again.
-TRIAGE_KINDS = frozenset({Kind.UNKNOWN_PARTNER, Kind.REJECTED, Kind.DIGEST_REPLY, Kind.UNFETCHABLE})
+TRIAGE_KINDS = frozenset(
+    {
+        Kind.UNKNOWN_PARTNER,
+        Kind.REJECTED,
+        Kind.DIGEST_REPLY,
+        Kind.UNFETCHABLE,
+        Kind.SENDER_UNVERIFIED,
+    }
+)
 
 
 def waits_for_triage(inbound: sa.Table) -> sa.ColumnElement[bool]:

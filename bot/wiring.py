@@ -57,6 +57,7 @@ def watch_settings(settings: Settings) -> WatchSettings:
         partner_mailbox=settings.partner_mailbox,
         protection=timedelta(days=settings.protection_days),
         secret=settings.secret_bytes,
+        authserv_id=settings.trusted_authserv_id,
     )
 
 
@@ -250,6 +251,11 @@ class Service:
             self.tasks[w.name] = asyncio.create_task(w.run(), name=w.name)
         if watchers:
             log.info("watching %d folder(s): %s", len(watchers), ", ".join(t.key for t in targets))
+            if settings.trusted_authserv_id is None:
+                log.warning(
+                    "HANDOFF_TRUSTED_AUTHSERV_ID not set: a sender's From is believed as written "
+                    "(set it to your receiving server's authserv-id to require DMARC, SPF or DKIM)"
+                )
         self._started = True
 
     async def wait(self, stop: asyncio.Event) -> None:

@@ -83,6 +83,8 @@ class ParsedMessage:
     forwarded: Forwarded | None
     defects: tuple[str, ...] = field(default=())
     html: str = ""  # the HTML body as sent, when there is one (reply extraction reads its quotes)
+    # Every Authentication-Results header, topmost first (bot/email/authresults.py).
+    auth_results: tuple[str, ...] = ()
 
     def addresses(self, *names: str) -> list[Address]:
         return [addr for header, addr in self.recipients if header in names]
@@ -195,6 +197,9 @@ def _facts(
         forwarded=forwarded,
         defects=tuple(dict.fromkeys(defects)),
         html=html,
+        auth_results=tuple(
+            clean(decode(v)) for v in index.get("authentication-results", []) if isinstance(v, str)
+        ),
     )
 
 

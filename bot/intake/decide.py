@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.email.authresults import verdict
 from bot.email.parse import ParsedMessage
 from bot.intake import outcomes, rules
 from bot.intake import queries as q
@@ -63,6 +64,15 @@ class UnknownPlusTag(UnknownPartner):
             self,
             f"plus tag {tag!r} names no partner (register it: handoff partners add {tag} --name …)",
         )
+
+
+class SenderUnverified(Refused):
+    """HANDOFF_TRUSTED_AUTHSERV_ID is set and our server did not vouch for the From."""
+
+    kind = Kind.SENDER_UNVERIFIED
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"sender not verified: {why}; never attributed")
 
 
 class UnknownSender(Refused):
@@ -229,6 +239,17 @@ async def _dispatch(
 
     if noise is not None:
         raise Noise(*noise)
+
+    if directory.authserv_id is not None:
+        # Whoever the From names is believed only on our own server's word (RFC 8601).
+        sender = parsed.sender.email if parsed.sender else None
+        checked = verdict(
+            parsed.auth_results,
+            authserv_id=directory.authserv_id,
+            from_domain=sender.rpartition("@")[2] if sender else None,
+        )
+        if not checked.trusted:
+            raise SenderUnverified(checked.reason)
 
     token = answers.token_of(parsed, match.digest_token)
     if token is not None:

@@ -62,6 +62,7 @@ class WatchSettings:
     lock_retry_seconds: float = 5.0
     backoff_first: float = 1.0
     backoff_max: float = 300.0
+    authserv_id: str | None = None  # HANDOFF_TRUSTED_AUTHSERV_ID
     unfetchable_retry_seconds: float = 3600.0  # how often a message the server refused is tried
 
 
@@ -184,6 +185,7 @@ class FolderWatcher:
                 internal_domains=self.settings.internal_domains,
                 mailbox=self.settings.partner_mailbox,
                 secret=self.settings.secret,
+                authserv_id=self.settings.authserv_id,
             )
         total = await self._take_new(conn, uids, state, directory) if uids else 0
         if retry:

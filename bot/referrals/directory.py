@@ -101,6 +101,9 @@ class Directory:
     mailbox: str | None = None
     partners: dict[int, PartnerInfo] = field(default_factory=dict)
     secret: bytes | None = None  # HANDOFF_SECRET: verifies reply and unsubscribe addresses
+    # HANDOFF_TRUSTED_AUTHSERV_ID: our receiving server, whose Authentication-Results vouch
+    # for a sender; None trusts From as written.
+    authserv_id: str | None = None
 
     def __post_init__(self) -> None:
         self.by_slug = {p.slug: p for p in self.partners.values()}
@@ -156,6 +159,7 @@ async def load_directory(
     internal_domains: frozenset[str],
     mailbox: str | None,
     secret: bytes | None = None,
+    authserv_id: str | None = None,
 ) -> Directory:
     """Every partner with its aliases, contacts and domains (a few hundred rows at most)."""
     partners = (await session.exec(select(Partner))).all()
@@ -177,7 +181,11 @@ async def load_directory(
         if p.id is not None
     }
     return Directory(
-        internal_domains=internal_domains, mailbox=mailbox, partners=infos, secret=secret
+        internal_domains=internal_domains,
+        mailbox=mailbox,
+        partners=infos,
+        secret=secret,
+        authserv_id=authserv_id,
     )
 
 
@@ -189,4 +197,5 @@ async def settings_directory(engine: AsyncEngine, settings: Settings) -> Directo
             internal_domains=settings.all_internal_domains,
             mailbox=settings.partner_mailbox,
             secret=settings.secret_bytes,
+            authserv_id=settings.trusted_authserv_id,
         )
