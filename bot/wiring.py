@@ -8,6 +8,7 @@ outbox with it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -43,7 +44,8 @@ from bot.slack.services import Services
 from bot.slack.web import start_web, web_app
 
 log = logging.getLogger("handoff")
-STOP_SECONDS = 10.0
+STOP_SECONDS = 10.0  # what one part may take to stop
+STOP_BUDGET = 25.0  # what stopping may take in all: within a 30-second grace period (Kubernetes)
 
 
 def watch_settings(settings: Settings) -> WatchSettings:
@@ -265,22 +267,30 @@ class Service:
         stopping.cancel()
 
     async def stop(self) -> None:
-        """Let the work under way finish (a hung part is cut off after STOP_SECONDS), then close."""
+        """Let the work under way finish (a hung part is cut off after STOP_SECONDS, and all of
+        it after STOP_BUDGET), then close."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_BUDGET
+
+        def budget() -> float:
+            return max(0.1, min(STOP_SECONDS, deadline - loop.time()))
+
         # Slack first: take no new request, and apply those acknowledged already; what is
-        # still unapplied after STOP_SECONDS stays kept, for the next start.
+        # still unapplied then stays kept, for the next start.
         while self._listening:
-            await self._listening.pop()()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening.pop()(), budget())
         if self.services is not None:
-            left = await self.services.drain(STOP_SECONDS)
+            left = await self.services.drain(budget())
             if left:
                 log.warning("slack: %d acknowledged request(s) left for the next start", left)
         if self.scheduler is not None:
-            await self.scheduler.stop(STOP_SECONDS)  # a sweep under way commits whole or not at all
+            await self.scheduler.stop(budget())  # a sweep under way commits whole or not at all
         if self.outbox is not None and "outbox" in self.tasks:
             # A post under way is finished, so that its ts is kept; a hung one is cut off and
             # its job taken up again after the lease.
             self.outbox.stop()
-            await asyncio.wait([self.tasks["outbox"]], timeout=STOP_SECONDS)
+            await asyncio.wait([self.tasks["outbox"]], timeout=budget())
         for task in self.tasks.values():
             task.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)

@@ -51,7 +51,9 @@ def web_app(*, engine: AsyncEngine, bolt: AsyncApp | None) -> web.Application:
 
 async def start_web(app: web.Application, *, host: str, port: int) -> web.AppRunner:
     """Listen on host:port; the runner's cleanup() stops it."""
-    runner = web.AppRunner(app, access_log=None)
+    # On the way out, requests under way get this long to be answered (Slack's are answered at
+    # their acknowledgement, in milliseconds); then their connections are closed.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=3.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
