@@ -11,25 +11,16 @@ stays new and in place; markers that only head the history (Outlook's header div
 it follows, unmarked as Outlook leaves it, under an "-----Original Message-----" line. The
 plain-text splitter then reads the result like any plain reply.
 
-Tags are read with a pattern that never crosses "<" or ">", so the scan is linear.
+The HTML is parsed by lexbor, a maintained HTML5 parser (see bot.email.html, which also bounds
+its work to linear time), and the tree walked once: quote markers are looked up with CSS selectors.
 """
 
 from __future__ import annotations
 
-import re
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from bot.email.html import html_to_text
+from bot.email.html import Render, parse
 
-_MAX_HTML = 1024 * 1024
-_TAG = re.compile(r"<(/?)([a-zA-Z][\w:.-]*+)([^<>]*+)>")
-_DECLARATION = re.compile(r"<(?:\?|!(?!--))[^<>]*>")  # <?xml …?>, <!DOCTYPE …>
-_BREAKS = re.compile(r"[\r\n\t]+")
-_EMPTY_BLOCK = re.compile(
-    r"<(div|p)\b[^<>]*>(?:[ \t]|&nbsp;|&#160;|\xa0|<br[^<>]*>|</?span\b[^<>]*>|</?o:p>)*</\1>",
-    re.I,
-)
-_BLANK = "\u2063"  # stands for an empty block while the HTML is rendered
-_VOID = frozenset(("br", "hr", "img", "meta", "link", "input", "col", "wbr", "area", "base"))
 # Elements whose whole content is quoted (a blockquote always is): the history itself, or the
 # attribution Thunderbird puts above it.
 _CONTAINERS = ("yahoo_quoted", "protonmail_quote", "olk_src_body_section", "moz-cite-prefix")
@@ -37,63 +28,53 @@ _CONTAINERS = ("yahoo_quoted", "protonmail_quote", "olk_src_body_section", "moz-
 # no quotes in it (a partner may answer inside it), so it is kept unmarked under HISTORY.
 HISTORY = "-----Original Message-----"
 _HEADS = ("divrplyfwdmsg", "stopspelling", "appendonsend", "__quoted_text__")
+_MARKED = ("id", "class", "name", "data-marker")
 
 
 def quoted_text(html: str) -> str:
     """The text of an HTML body, one line per block, quoted history as "> " lines; never raises."""
-    html = html[:_MAX_HTML]
-    chunks: list[tuple[bool, str]] = []  # (quoted, HTML) in document order
-    # Per element name, the open elements of that name inside or at a quote: whether each quotes.
-    open_: dict[str, list[bool]] = {}
-    depth = position = 0
-    for tag in _TAG.finditer(html):
-        name, attrs = tag[2].lower(), tag[3].lower()
-        if tag[1]:
-            stack = open_.get(name)
-            if stack and stack.pop():
-                chunks.append((True, html[position : tag.end()]))
-                position, depth = tag.end(), depth - 1
-            continue
-        if any(marker in attrs for marker in _HEADS):
-            chunks.append((depth > 0, html[position : tag.start()]))
-            if depth == 0:  # history as the client left it, unmarked, under a separator
-                rest = _text(html[tag.start() :])
-                return "\n".join([*_lines(chunks), HISTORY, *rest.splitlines()])
-            position = tag.start()
-            break
-        if name in _VOID or attrs.rstrip().endswith("/"):
-            continue
-        quotes = name == "blockquote" or any(marker in attrs for marker in _CONTAINERS)
-        if quotes:
-            chunks.append((depth > 0, html[position : tag.start()]))
-            position, depth = tag.start(), depth + 1
-        if quotes or open_.get(name):
-            open_.setdefault(name, []).append(quotes)
-    chunks.append((depth > 0, html[position:]))
-    return "\n".join(_lines(chunks))
+    if not html:
+        return ""
+    tree = parse(html)
+    render = _Quoted(_marked(tree, _CONTAINERS), _marked(tree, _HEADS))
+    render.walk(tree)
+    return "\n".join(render.finish())
 
 
-def _lines(chunks: list[tuple[bool, str]]) -> list[str]:
-    lines: list[str] = []
-    for quoted, fragment in chunks:
-        lines += [f"> {line}" if quoted else line for line in _text(fragment).splitlines()]
-    return lines
+def _marked(tree: LexborHTMLParser, markers: tuple[str, ...]) -> set[int]:
+    query = ", ".join(f'[{name}*="{marker}" i]' for marker in markers for name in _MARKED)
+    return {node.mem_id for node in tree.css(query)}
 
 
-def _text(html: str) -> str:
-    """Text with one line per block: source line breaks are spaces in HTML, outside <pre>.
+class _Quoted(Render):
+    """Lines with those of quotes marked "> ", and the history after a head marker unmarked."""
 
-    An empty block (`<div><br></div>`, `<p>&nbsp;</p>`) is the blank line its writer typed.
-    """
-    html = _DECLARATION.sub("", html)
-    if "<pre" not in html.lower():
-        html = _BREAKS.sub(" ", html)
-    html = _EMPTY_BLOCK.sub(f"<div>{_BLANK}</div>", html)
-    lines: list[str] = []
-    for line in html_to_text(html).splitlines():
-        if line.strip() == _BLANK:
-            if lines and lines[-1]:
-                lines.append("")
-        elif line.strip():
-            lines.append(line)
-    return "\n".join(lines).strip("\n")
+    def __init__(self, containers: set[int], heads: set[int]) -> None:
+        super().__init__(paragraphs=False)
+        self._containers, self._heads = containers, heads
+        self._quotes = 0  # quote elements open
+        self._settled = False  # a head marker was met: no more changes of marking
+
+    def open(self, node: LexborNode, tag: str) -> int:
+        here = node.mem_id
+        if not self._settled and here in self._heads:
+            self._settled = True
+            self.section()
+            if not self._quotes:  # history as the client left it, unmarked, under a separator
+                self.prefix = ""
+                self._add(HISTORY)
+                self.section()
+        elif not self._settled and (tag == "blockquote" or here in self._containers):
+            self._quotes += 1
+            if self._quotes == 1:
+                self.section()
+                self.prefix = "> "
+        return super().open(node, tag)
+
+    def close(self, here: int, tag: str, mark: int) -> None:
+        super().close(here, tag, mark)
+        if not self._settled and (tag == "blockquote" or here in self._containers):
+            self._quotes -= 1
+            if not self._quotes:
+                self.section()
+                self.prefix = ""
