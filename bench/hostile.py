@@ -30,6 +30,33 @@ LINES = {
     "From:/To: blocks": ("Fwd: hi", "From: a@b.example\nTo: c@d.example\n"),
     "quoted markers": ("Re: hi", "> > -----Original Message-----\n"),
     "signature dashes": ("Re: hi", "-- \n"),
+    "Yahoo one-line blocks": ("Fwd: hi", "----- Forwarded Message ----- From: a To: b\n"),
+    "blank-separated From lines": ("FW: hi", "From: a@b.example\n\n"),
+    "attributions under FW:": ("FW: hi", "On Mon, a@b.example wrote:\n"),
+}
+# Whole 4 MB bodies, as received (intake keeps 256 KiB of text; the parser reads all of it).
+BLOCKS_4MB = {
+    "one header block, 4 MB long": (
+        "Fwd: hi",
+        "---------- Forwarded message ---------\nFrom: a@b.example\n",
+        "To: c@d.example\n",
+        "text/plain",
+    ),
+    "Yahoo's one-line block, 4 MB long": (
+        "Fwd: hi",
+        "----- Forwarded Message ----- From: a@b.example",
+        " To: c@d.example",
+        "text/plain",
+    ),
+    "HTML header lines, 4 MB": (
+        "Fwd: hi",
+        "<div>---------- Forwarded message ---------</div>",
+        '<div><b>From:</b> <a title="1 > 0" href="mailto:a@b.example">A</a></div>',
+        "text/html",
+    ),
+    "HTML nesting, 4 MB": ("Fwd: hi", "", "<div><blockquote>", "text/html"),
+    "HTML <br>s, 4 MB (html.py's slowest)": ("Fwd: hi", "", "<br>", "text/html"),
+    "HTML <div>s, then <p>s, 4 MB": ("Fwd: hi", "<div>" * 1000, "<p>x</p>", "text/html"),
 }
 
 CHILD = """
@@ -80,6 +107,11 @@ def main() -> int:
             times.append(float(measure(message(subject, body))["seconds"]))  # type: ignore[arg-type]
         ratio = times[0] / times[1] if times[1] else float("nan")
         print(f"{name:<28}{times[0]:>8.3f} s{times[1]:>9.3f} s   {ratio:.1f}")
+    print(f"\n{'a body of 4 MB (the whole message parsed)':<44}seconds")
+    for name, (subject, head, line, ctype) in BLOCKS_4MB.items():
+        body = head + line * ((4 * 1024 * 1024 - len(head)) // len(line))
+        seconds = float(measure(message(subject, body, ctype))["seconds"])  # type: ignore[arg-type]
+        print(f"{name:<44}{seconds:>7.3f} s")
     parts = "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" * args.parts + "--b--\r\n"
     raw = message("hi", parts, 'multipart/mixed; boundary="b"')
     seen = measure(raw)

@@ -13,7 +13,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 
-from bot.email.forwards import ForwardBlock, find_forward_block
+from bot.email.forwards import find_forward_blocks
 from bot.email.headers import Address, addresses, clean, decode, decode_bytes, raw_text
 from bot.email.html import html_to_text
 
@@ -80,11 +80,18 @@ class ParsedMessage:
     content_type: str
     report_type: str | None
     text: str
-    forwarded: Forwarded | None
+    # The messages forwarded inside this one, outermost first: a forward of a forward is read
+    # down to the original (an attached message/rfc822 first, then the blocks inside it).
+    forwards: tuple[Forwarded, ...]
     defects: tuple[str, ...] = field(default=())
     html: str = ""  # the HTML body as sent, when there is one (reply extraction reads its quotes)
     # Every Authentication-Results header, topmost first (bot/email/authresults.py).
     auth_results: tuple[str, ...] = ()
+
+    @property
+    def forwarded(self) -> Forwarded | None:
+        """The message this one forwards, if any (the outermost)."""
+        return self.forwards[0] if self.forwards else None
 
     def addresses(self, *names: str) -> list[Address]:
         return [addr for header, addr in self.recipients if header in names]
@@ -122,7 +129,7 @@ def parse(raw: bytes) -> ParsedMessage:
             content_type="text/plain",
             report_type=None,
             text="",
-            forwarded=None,
+            forwards=(),
             defects=(defect, f"unreadable headers ({type(exc).__name__})"),
         )
 
@@ -168,12 +175,15 @@ def _facts(
 
     subject = clean(decode(first("subject") or "")).strip()
     plain = text or html_to_text(html)
-    forwarded = attached
+    found: tuple[Forwarded, ...] = (attached,) if attached else ()
     if forwards:
-        forwarded = attached or _inline_forward(subject, plain)
-        if html and text and (forwarded is None or not forwarded.addresses()):
-            # Outlook's plain part may show only names where its HTML links the addresses.
-            forwarded = _inline_forward(subject, html_to_text(html)) or forwarded
+        if attached:
+            found += _inline_forwards(attached.subject, attached.text)
+        else:
+            found = _inline_forwards(subject, plain)
+            if html and text and (not found or not found[0].addresses()):
+                # Outlook's plain part may show only names where its HTML links the addresses.
+                found = _inline_forwards(subject, html_to_text(html)) or found
     message_id = _first_msgid(first("message-id"))
     return ParsedMessage(
         message_id=message_id,
@@ -194,7 +204,7 @@ def _facts(
         content_type=msg.get_content_type(),
         report_type=_param(msg, "report-type") if msg.is_multipart() else None,
         text=plain,
-        forwarded=forwarded,
+        forwards=found,
         defects=tuple(dict.fromkeys(defects)),
         html=html,
         auth_results=tuple(
@@ -339,20 +349,21 @@ def _rfc822_forward(msg: Message, depth: int = 0) -> Forwarded | None:
     return None
 
 
-def _inline_forward(subject: str, text: str) -> Forwarded | None:
-    block: ForwardBlock | None = find_forward_block(text, subject)
-    if block is None:
-        return None
-
+def _inline_forwards(subject: str, text: str) -> tuple[Forwarded, ...]:
     def parsed(values: list[str]) -> tuple[Address, ...]:
         return tuple(addresses(values))
 
-    senders = parsed(block.headers.get("from", []))
-    return Forwarded(
-        sender=senders[0] if senders else None,
-        to=parsed(block.headers.get("to", [])),
-        cc=parsed(block.headers.get("cc", [])),
-        subject=" ".join(block.headers.get("subject", [])),
-        text=block.text,
-        via=block.client,
-    )
+    found = []
+    for block in find_forward_blocks(text, subject):
+        senders = parsed(block.headers.get("from", []))
+        found.append(
+            Forwarded(
+                sender=senders[0] if senders else None,
+                to=parsed(block.headers.get("to", [])),
+                cc=parsed(block.headers.get("cc", [])),
+                subject=" ".join(block.headers.get("subject", [])),
+                text=block.text,
+                via=block.client,
+            )
+        )
+    return tuple(found)

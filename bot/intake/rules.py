@@ -78,9 +78,9 @@ def find_partner(msg: ParsedMessage, directory: Directory) -> PartnerMatch:
     match = _partner_in(msg.recipients, directory)
     if match.partner or match.digest_token or match.unsubscribe_token or match.unknown_tag:
         return match
-    forwarded = msg.forwarded
-    if forwarded is not None:
-        # Sent to the bare mailbox: the forwarded intro itself names the partner.
+    # Sent to the bare mailbox: the forwarded intro itself names the partner, in the first
+    # block (outermost first) whose recipients or sender are the partner's.
+    for forwarded in msg.forwards:
         inner = [("fwd-to", a) for a in forwarded.to] + [("fwd-cc", a) for a in forwarded.cc]
         match = _partner_in(tuple(inner), directory)
         if match.partner:
@@ -149,23 +149,23 @@ def find_prospect(
     """The external person introduced: not ours, not the partner's people, not a partner address."""
     excluded = {msg.sender.email} if msg.sender else set()
     candidates: list[Address] = []
-    forwarded = msg.forwarded
-    if forwarded is not None:
-        # An internal person forwards the partner's intro, so its sender is the partner's;
-        # a partner forwarding a prospect's own message makes that sender the prospect.
-        # An internal person mostly forwards the partner's intro, whose recipients hold the
-        # prospect, and sometimes the prospect's own message ("Dana said to write to you"),
-        # whose sender is the prospect; a partner forwarding is mostly the latter.
+    # Each forwarded block, outermost first: an internal person forwards the partner's intro,
+    # whose recipients hold the prospect, and sometimes the prospect's own message ("Dana said
+    # to write to you"), whose sender is the prospect; a partner forwarding is mostly the latter.
+    forwarder = msg.sender
+    for forwarded in msg.forwards:
         inner = [*forwarded.to, *forwarded.cc]
-        internal_forward = msg.sender is not None and directory.is_internal(msg.sender.email)
+        internal_forward = forwarder is not None and directory.is_internal(forwarder.email)
         if forwarded.sender is not None:
             inner = [*inner, forwarded.sender] if internal_forward else [forwarded.sender, *inner]
         candidates += inner
+        forwarder = forwarded.sender
     candidates += msg.addresses("to", "cc")
     for address in candidates:
         if address.email not in excluded and _is_prospect(address.email, partner, directory):
             return _prospect(address)
-    for email in _emails_in(forwarded.text if forwarded else msg.text):
+    outer = msg.forwarded
+    for email in _emails_in(outer.text if outer else msg.text):
         if email not in excluded and _is_prospect(email, partner, directory):
             return _prospect(Address(None, email))
     return None

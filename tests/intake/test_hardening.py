@@ -51,6 +51,29 @@ def test_hostile_bodies_parse(text: str) -> None:
     assert parse(raw).sender is not None  # returns (quadratic patterns would not, for hours)
 
 
+_MB4 = 4 * 1024 * 1024
+
+
+@pytest.mark.timeout(60)  # fails on a hang only; bench/hostile.py measures the time (< 1 s)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "---------- Forwarded message ---------\nFrom: a@b.example\n"
+        + "To: c@d.example\n" * (_MB4 // 16),
+        "----- Forwarded Message ----- From: a@b.example" + " To: c@d.example" * (_MB4 // 16),
+        "From: a@b.example\n\n\n" * (_MB4 // 20),
+        "On Mon, a@b.example wrote\n" * (_MB4 // 26),
+        "> " * (_MB4 // 2),
+        "Begin forwarded message:\n" * (_MB4 // 25),
+    ],
+    ids=["long-block", "one-line-block", "blank-lines", "attributions", "quotes", "markers"],
+)
+def test_a_4_mb_header_block_parses(text: str) -> None:
+    raw = message(subject="FW: intro", body=text)
+    parsed = parse(raw)
+    assert parsed.sender is not None and len(parsed.forwards) <= 5
+
+
 @pytest.mark.parametrize(
     "html", ["<a " * 300_000, '<a b="x>"' * 100_000, "<!--" * 200_000, "<style" * 100_000]
 )
