@@ -6,105 +6,62 @@ linear in the size of the message, whatever it contains.
 
 The rules were chosen by measurement on the public reply corpora (see bench/replies.py):
 - ">"-quoted runs are quotes; text after them is new again (inline and bottom-posted answers).
-- An attribution ("On … wrote:", "Am … schrieb …:", "2024年… <a@b>:", possibly wrapped over
-  three lines or split by a quoted-printable soft break) or an Outlook header block
-  ("From:/Sent:", "Von:/Gesendet:", "De :/Envoyé :", …) or an "Original Message" separator
-  heads the history: if ">" lines follow, only they are quoted, otherwise everything after it is.
-- A header block at the very top, before any text, is this message's own pasted header.
+  In plain text, one unmarked line between two quoted ones, shorter than the long line above it
+  and carrying on its sentence, is that line wrapped by the client: quote too.
+- An attribution ("On … wrote:", "Am … schrieb …:", "2024年… <a@b>:", old Gmail's "2016-03-03
+  17:21 GMT+01:00 Dana <a@b>:", Zoho's "---- On … wrote ----"; possibly wrapped over three lines
+  or split by a quoted-printable soft break; without a date when it names an address, "Dana
+  <a@b> wrote:", or stands right above a quote, "Dana wrote:", "On Mar 3, Dana wrote") or an
+  Outlook header block ("From:/Sent:", "Von:/Gesendet:", "De :/Envoyé :" with or without a
+  no-break space, "Fra:/Sendt:", "Da:/Inviato:", …, a long line in it wrapped once) or an
+  "Original Message" separator heads the history: if ">" lines follow, only they are quoted,
+  otherwise everything after it is.
+- A header block at the very top, before any text, is this message's own pasted header; text
+  between an attribution at the very top and the ">" quote under it is the answer.
 - Signatures end a stretch of new text: "-- ", underscores (mailing-list footers), "Sent from
-  my …" and "Get Outlook for …", disclaimers, a closing ("Regards,", "Mvh", "Pozdrawiam,")
-  with up to five short lines after it, or a bare name ("-Abhishek", "/John", "Person Person.").
+  my …" and "Get Outlook for …" in each language, disclaimers, a closing ("Regards,", "Mvh",
+  "Pozdrawiam,") with up to five short lines after it, or a bare name ("-Abhishek", "/John",
+  "Person Person."). A closing cuts only below other text: a message that is nothing but
+  "Thanks!" (or "Thanks,\nJohn") keeps it.
+- When in doubt the text stays: if nothing new is left but a forward or header block had history
+  under it (a bare forward, or only a signature above it), that history is split again, its
+  ">" taken off, and what it says is the new text. (An attribution's history is not: there the
+  message holds no new text.)
+
+The patterns themselves are in bot/email/reply_words.py.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from bot.email.extract_html import quoted_text
 from bot.email.html import html_to_text
+from bot.email.reply_words import (
+    ANY_KEY,
+    BANNER,
+    CLOSINGS,
+    DATE,
+    DELIMITER,
+    DIGIT,
+    DISCLAIMER,
+    FROM_KEY,
+    MOBILE,
+    ON,
+    ORIGINAL,
+    RULE,
+    TIME,
+    UNDERSCORES,
+    WROTE,
+    WROTE_AT_END,
+)
 
 _MAX_TEXT = 2 * 1024 * 1024
 _MAX_LINE = 400  # longest line (or joined attribution) a pattern ever looks at
+_LABEL_SPAN = 48  # a header label and its colon fit in this many characters
 _CLOSING_TAIL = 5  # lines of name, title and phone a closing may carry
-
-_DIGIT = re.compile(r"\d")
-_TIME = re.compile(r"\d{1,2}[:.]\d{2}")
-_ON = re.compile(
-    r"[-\s*>]*(?:on|am|le|el|em|il|op|den|dnia|w dniu|da|pe|в|на|dne)(?![^\W\d_])", re.I
-)
-_WROTE = re.compile(
-    r"(?<![^\W\d_])(?:wrote|writes|schrieb|a [ée]crit|escribi[óo]|escreveu|ha scritto|scrisse"
-    r"|schreef|skrev|napisa[łl]\(a\)|napisa[łl]a?|написал\(а\)|написала?|kirjoitti|írta"
-    r"|napsal(?:\(a\))?|yazdı|a scris)(?![^\W\d_])|写道|寫道",
-    re.I,
-)
-_FROM_KEYS = (
-    r"from|von|de|van|da|från|fra|od|от|lähettäjä|feladó|kimden|afzender|差出人|发件人|寄件者"
-)
-_OTHER_KEYS = (
-    r"sent|date|to|subject|cc|bcc|reply-to|gesendet|datum|an|betreff|envoyé|envoye|à|a|objet"
-    r"|verzonden|verstuurd|aan|onderwerp|enviado|enviada|fecha|para|asunto|assunto|inviato|data"
-    r"|oggetto|skickat|till|ämne|sendt|til|emne|wysłano|wysłane|do|temat|отправлено|дата|кому"
-    r"|тема|копия|送信日時|日付|宛先|件名|lähetetty|vastaanottaja|aihe|elküldve|címzett|tárgy"
-    r"|tarih|kime|konu"
-)
-_KEY_TAIL = r"[*_]{0,2}[ \t]*[:：]"
-_FROM_KEY = re.compile(rf"[ \t]*[*_]{{0,2}}(?:{_FROM_KEYS}){_KEY_TAIL}", re.I)
-_ANY_KEY = re.compile(rf"[ \t]*[*_]{{0,2}}(?:{_FROM_KEYS}|{_OTHER_KEYS}){_KEY_TAIL}", re.I)
-_ORIGINAL = re.compile(
-    r"[ \t*_-]*(?:original message|forwarded message|begin forwarded message"
-    r"|oprindelig meddelelse|videresendt meddelelse|ursprüngliche nachricht"
-    r"|weitergeleitete nachricht|message d'origine|message transféré|mensaje original"
-    r"|mensaje reenviado|mensagem original|messaggio originale|messaggio inoltrato"
-    r"|oorspronkelijk bericht|doorgestuurd bericht|ursprungligt meddelande"
-    r"|vidarebefordrat meddelande|opprinnelig melding|wiadomość oryginalna"
-    r"|oryginalna wiadomość|исходное сообщение|пересылаемое сообщение|元のメッセージ)\b",
-    re.I,
-)
-_RULE = re.compile(r"[ \t*]*(?:-{5,}|_{5,})[ \t*]*$")
-_DELIMITER = re.compile(r"(?:--|---|—|—-|__|-- ?[A-Z][\w.]*(?: [A-Z][\w.]*){0,2})$")
-_UNDERSCORES = re.compile(r"[ \t]*_{5,}[ \t]*$")
-_MOBILE = re.compile(
-    r"[ \t]*(?:sent (?:from|with|via) |von meinem .{1,40}gesendet|envoyé (?:de|depuis) "
-    r"|enviado (?:desde|do|de) |inviato da |verzonden (?:met|vanaf) |verstuurd (?:met|vanaf) "
-    r"|skickat från |sendt fra |wysłane z |отправлено с |iphoneから送信"
-    # Outlook mobile's footer: "Get Outlook for iOS", "Outlook für iOS beziehen", "iOS 版 Outlook"
-    r"|(?:get |download |obtenir |obtener |obter o |obter |scarica |hämta |hent |pobierz )?"
-    r"outlook (?:for|für|pour|para|per|voor|för|dla) (?:ios|android)|(?:ios|android) ?版 ?outlook)",
-    re.I,
-)
-_DISCLAIMER = re.compile(
-    r"[ \t*]*(?:disclaimer\W*$|confidentiality notice|this (?:e-?mail|message|communication)\b"
-    r".{0,80}\b(?:confidential|privileged|intended (?:solely|only))"
-    r"|the information (?:contained )?in this (?:e-?mail|message|communication)"
-    r"|to unsubscribe from this group|you received this message because you are subscribed)",
-    re.I,
-)
-_BANNER = re.compile(
-    r"\W*(?:caution|external(?: email| message| sender)?(?: warning)?|warning|attention)\W"
-    r".{0,30}\b(?:e-?mail|message)\b.{0,40}\b(?:originated|outside|external)",
-    re.I,
-)
-_CLOSING_WORDS = """
-    thanks|thank you|many thanks|thanks again|thanks and regards|thanks & regards|thx|best
-    |best regards|kind regards|warm regards|warmest regards|regards|cheers|sincerely
-    |yours sincerely|yours truly|best wishes|all the best|with best regards|with kind regards
-    |cordially|respectfully|mvh|med venlig hilsen|venlig hilsen|hilsen|kh|bedste hilsner
-    |de bedste hilsner|med vänlig hälsning|med vänliga hälsningar|vänliga hälsningar
-    |vänlig hälsning|hälsningar|med vennlig hilsen|vennlig hilsen|pozdrawiam|z poważaniem
-    |z powazaniem|pozdrowienia|serdecznie pozdrawiam|mit freundlichen grüßen
-    |mit freundlichen grüssen|freundliche grüße|freundliche grüsse|viele grüße|viele grüsse
-    |beste grüße|liebe grüße|lg|vg|mfg|gruß|grüße|cordialement|bien cordialement|bien à vous
-    |salutations|sincères salutations|amicalement|saludos|un saludo|saludos cordiales
-    |atentamente|cumprimentos|atenciosamente|abraços|cordiali saluti|distinti saluti|saluti
-    |un saluto|met vriendelijke groet|met vriendelijke groeten|vriendelijke groet
-    |vriendelijke groeten|groeten|groet|groetjes|hartelijke groeten|mvg|um abraço|abraço
-    |un abrazo|vielen dank|danke|merci|merci beaucoup|gracias|muchas gracias|obrigado|obrigada
-    |grazie|grazie mille|bedankt|dank je wel|tack|tack så mycket|с уважением|敬具
-    |よろしくお願いいたします|よろしくお願いします|よろしくお願い致します|宜しくお願い致します
-"""
-_CLOSINGS = frozenset(" ".join(c.split()) for c in _CLOSING_WORDS.split("|"))
+_WRAPPED = 50  # a quoted line at least this long, cut mid-sentence, may have been wrapped
+_WIDTH = 76  # the width clients wrap plain text to (72 to 78; RFC 3676 suggests 66 to 78)
 
 
 @dataclass(frozen=True)
@@ -133,7 +90,7 @@ def split_reply(text: str, html: str | None = None) -> Split:
     text = (text or "")[:_MAX_TEXT]
     try:
         if reads_html(text, html):
-            return _split_plain(quoted_text(html or ""))
+            return _split_plain(quoted_text(html or ""), wrapped=False)
         return _split_plain(text)
     except Exception:  # a bug here must not lose the reply: hand it over whole
         return Split(text.strip(), (Part("new", text),))
@@ -151,15 +108,18 @@ def reads_html(text: str, html: str | None) -> bool:
     return text.split()[:40] == html_to_text(html).split()[:40]
 
 
-def _split_plain(text: str) -> Split:
+def _split_plain(text: str, wrapped: bool = True, again: bool = True) -> Split:
+    """The split of plain text; wrapped: lines may have been wrapped by the client (not HTML)."""
     lines = [line.rstrip() for line in text.splitlines()]
     n = len(lines)
     following = [n] * (n + 1)  # index of the next non-blank line at or after i
+    keys: list[bool | None] = [None] * n  # whether each line starts with a header label
     for i in range(n - 1, -1, -1):
         following[i] = i if lines[i].strip() else following[i + 1]
     parts: list[tuple[str, list[str]]] = []
     block: list[str] = []
     seen = False
+    history = (0, 0)  # (line, part) where history under a forward or Outlook block starts
     i = 0
     while i < n:
         line = lines[i]
@@ -173,12 +133,13 @@ def _split_plain(text: str) -> Split:
                 _quoted(lines[j])
                 or _quoted(lines[min(following[j], n - 1)])
                 or (lines[j - 1].endswith("=") and lines[j].strip())
+                or (wrapped and _wrapped(lines, j))
             ):
                 j = j + 1 if lines[j].strip() else following[j]
             parts.append(("quote", lines[i:j]))
             seen, i = True, j
             continue
-        end, kind = _header(lines, i, following)
+        end, kind = _header(lines, i, following, keys)
         if not end:
             block.append(line)
             seen = seen or bool(line.strip())
@@ -187,84 +148,176 @@ def _split_plain(text: str) -> Split:
         parts += _new(block)
         block = []
         parts.append(("header", lines[i:end]))
-        top, seen = not seen and kind == "block", True
+        top, seen = not seen, True
         after = following[end]
-        if top or (after < n and _quoted(lines[after])):
+        if kind != "wrote" and not (top and kind == "block") and not history[0]:
+            history = (end, len(parts))
+        if (top and kind == "block") or (after < n and _quoted(lines[after])):
             i = end
             continue
+        if top and kind == "wrote" and any(_quoted(line) for line in lines[after:]):
+            i = end  # the answer written under the attribution, above the quote it answers
+            continue  # (a scan made once: only the first header is at the top)
         if after < n:
             parts.append(("quote", lines[end:]))
         i = n
     parts += _new(block)
     kept = [(kind, "\n".join(chunk).strip("\n")) for kind, chunk in parts]
-    new = "\n\n".join(text for kind, text in kept if kind == "new" and text)
-    return Split(new.strip(), tuple(Part(kind, text) for kind, text in kept if text))
+    new = "\n\n".join(text for kind, text in kept if kind == "new" and text).strip()
+    if not new and again and history[0]:
+        # Nothing of ours above a forward or a header block (a bare forward, or only a
+        # signature): what was forwarded is all there is to read, so it is kept.
+        inner = _split_plain("\n".join(map(_unquote, lines[history[0] :])), wrapped, False)
+        if inner.text:
+            outer = tuple(Part(kind, text) for kind, text in kept[: history[1]] if text)
+            return Split(inner.text, outer + inner.parts)
+    return Split(new, tuple(Part(kind, text) for kind, text in kept if text))
 
 
 def _quoted(line: str) -> bool:
     return line.lstrip(" \t").startswith(">")
 
 
-def _header(lines: list[str], i: int, following: list[int]) -> tuple[int, str]:
+def _unquote(line: str) -> str:
+    stripped = line.lstrip(" \t")
+    if not stripped.startswith(">"):
+        return line
+    return stripped[2:] if stripped.startswith("> ") else stripped[1:]
+
+
+def _wrapped(lines: list[str], j: int) -> bool:
+    """Whether line j is the tail of the long quoted line above it, wrapped by the client without
+    its ">": one line between two quoted ones, shorter than the one above, which was cut
+    mid-sentence, and starting in lower case or with a word that would not have fitted above."""
+    above, line = lines[j - 1], lines[j].strip()
+    if not (j + 1 < len(lines) and _quoted(lines[j + 1]) and line and _quoted(above)):
+        return False
+    if len(above) < _WRAPPED or len(line) >= len(above):
+        return False
+    if above.endswith((".", "!", "?", ":", ">", "。")):  # a sentence or an address ends there
+        return False
+    word = line.split()[0]
+    return not word[0].isupper() or len(above) + 1 + len(word) > _WIDTH
+
+
+def _header(
+    lines: list[str], i: int, following: list[int], keys: list[bool | None]
+) -> tuple[int, str]:
     """(end, kind) of a reply header starting at line i, or (0, "")."""
     line = lines[i][:_MAX_LINE]
     if not line.strip():
         return 0, ""
-    if _ORIGINAL.match(line):
+    if ORIGINAL.match(line):
         after = following[i + 1]
-        end = _block(lines, after) if after < len(lines) else 0
+        end = _block(lines, after, keys) if after < len(lines) else 0
         return (end or i + 1), "separator"
-    if _RULE.match(line):
+    if RULE.match(line):
         after = following[i + 1]
-        end = _block(lines, after) if after < len(lines) else 0
+        end = _block(lines, after, keys) if after < len(lines) else 0
         return (end, "separator") if end else (0, "")
-    end = _block(lines, i)
+    end = _block(lines, i, keys)
     if end:
         return end, "block"
-    end = _attribution(lines, i)
+    end = _attribution(lines, i, following)
     return (end, "wrote") if end else (0, "")
 
 
-def _block(lines: list[str], i: int) -> int:
+def _key(lines: list[str], j: int, keys: list[bool | None]) -> bool:
+    """Whether line j starts with a header label ("Von:", "De :"), each line tested once: a
+    line with no colon near its start is let go without trying the hundreds of labels."""
+    if j >= len(lines):
+        return False
+    known = keys[j]
+    if known is None:
+        head = lines[j][:_LABEL_SPAN]
+        known = keys[j] = (":" in head or "：" in head) and bool(
+            ANY_KEY.match(lines[j][:_MAX_LINE])
+        )
+    return known
+
+
+def _block(lines: list[str], i: int, keys: list[bool | None]) -> int:
     """End of an Outlook-style header block ("From: …", "Sent: …", …) starting at i, or 0."""
-    if not _ANY_KEY.match(lines[i][:_MAX_LINE]):
+    if not _key(lines, i, keys):
         return 0
     count, sender, address, j = 0, False, False, i
-    while j < len(lines) and j < i + 8 and _ANY_KEY.match(lines[j][:_MAX_LINE]):
-        count += 1
-        sender = sender or bool(_FROM_KEY.match(lines[j][:_MAX_LINE]))
-        address = address or "@" in lines[j]
+    while j < len(lines) and j < i + 10:
+        line = lines[j][:_MAX_LINE]
+        if not _key(lines, j, keys):
+            # A long "From: Name (Company)" or "To: a; b; c" wrapped by the client: one line
+            # without a key, between two that have one.
+            if not line.strip() or _quoted(line) or not _key(lines, j + 1, keys):
+                break
+        else:
+            count += 1
+            sender = sender or bool(FROM_KEY.match(line))
+        address = address or "@" in line
         j += 1
     return j if sender and (count >= 3 or (count >= 2 and address)) else 0
 
 
-def _attribution(lines: list[str], i: int) -> int:
+def _attribution(lines: list[str], i: int, following: list[int]) -> int:
     """End of an "On … wrote:" line, wrapped over up to three lines, starting at i, or 0."""
     first = lines[i][:_MAX_LINE]
-    if not (_ON.match(first) or _DIGIT.search(first.lstrip(" \t*>-")[:20])):
+    if not (
+        ON.match(first)
+        or DIGIT.search(first.lstrip(" \t*>-")[:20])
+        or "@" in first
+        or first.endswith("<")
+        or WROTE.search(first)
+    ):
         return 0
     joined = ""
     for j in range(i, min(i + 3, len(lines))):
         line = lines[j].strip()
         if j > i and (not line or _quoted(line) or joined.endswith((".", "!", "?"))):
             return 0
-        if j > i and _ON.match(line):  # "Am heutigen Tage" above "Am So., … schrieb …:"
-            return 0
+        if j > i and (ON.match(line) or DATE.match(line)):  # "Am heutigen Tage" above "Am So.,
+            return 0  # … schrieb …:", a line of text above "2016-03-03 17:21 GMT+01:00 Dana <…>:"
         if joined.endswith("="):  # a quoted-printable soft break left in by the sender's client
             joined = joined[:-1] + line
         else:
             joined = f"{joined} {line}" if joined else line
         if len(joined) > _MAX_LINE:
             return 0
-        if _is_attribution(joined):
+        after = following[j + 1]
+        if _is_attribution(joined, after < len(lines) and _quoted(lines[after])):
             return j + 1
     return 0
 
 
-def _is_attribution(text: str) -> bool:
-    if not text.endswith((":", "：")) or not _DIGIT.search(text):
+def _is_attribution(text: str, above_quote: bool) -> bool:
+    """Whether text reads as an attribution: "On <date> Dana <a@b> wrote:", "2016-03-03 17:21
+    GMT+01:00 Dana <a@b>:", Zoho's "---- On <date> Dana <a@b> wrote ----", and, above a quote,
+    "On Mar 3, 2026, Dana wrote" or "Dana wrote:" (no date, no address)."""
+    core = text.strip(" -")
+    colon = core.endswith((":", "：")) or (text.startswith("--") and text.endswith("---"))
+    if not colon and not above_quote:
         return False
-    return bool(_WROTE.search(text)) or ("@" in text and bool(_TIME.search(text)))
+    core = core.rstrip(":： \t\u00a0")
+    wrote = _wrote_at_end(core)
+    if not colon and not wrote:
+        return False
+    if DIGIT.search(core) and (not colon or WROTE.search(core)):
+        return True
+    if "@" in core and (TIME.search(core) or WROTE.search(core)):
+        return True
+    if not wrote:
+        return False
+    name = core[:wrote].split()  # "Dana Smith <dana@acme.example>", "Dana", "\"Smith, Dana\""
+    if "@" in core:
+        return len(name) <= 8
+    capitalised = all(not word[0].isalpha() or word[0].isupper() for word in name)
+    return above_quote and len(name) <= 4 and capitalised
+
+
+def _wrote_at_end(text: str) -> int:
+    """Where a closing "wrote" word ("Dana a écrit") starts, or 0 (no "wrote" starts a line)."""
+    cut = max(len(text) - 16, 0)  # no "wrote" word is longer
+    found = WROTE_AT_END.search(text[cut:])
+    if not found or (cut + found.start() and text[cut + found.start() - 1].isalnum()):
+        return 0
+    return cut + found.start()
 
 
 def _new(block: list[str], before_quote: bool = False) -> list[tuple[str, list[str]]]:
@@ -281,11 +334,11 @@ def _new(block: list[str], before_quote: bool = False) -> list[tuple[str, list[s
         while start > 0 and end - start < 3 and block[start - 1].strip():
             start -= 1
         joined = " ".join(line.strip() for line in block[start:end])[:_MAX_LINE]
-        if joined.endswith(":") and _DIGIT.search(joined) and ("@" in joined or _ON.match(joined)):
+        if joined.endswith(":") and DIGIT.search(joined) and ("@" in joined or ON.match(joined)):
             tail, end = [("header", block[start:end])], start
     body = block[:end]
     first = next((k for k, line in enumerate(body) if line.strip()), 0)
-    if _BANNER.match(body[first][:_MAX_LINE]):  # "CAUTION: This email originated outside…"
+    if BANNER.match(body[first][:_MAX_LINE]):  # "CAUTION: This email originated outside…"
         stop = next((k for k in range(first, len(body)) if not body[k].strip()), len(body))
         parts.append(("signature", body[:stop]))
         body = body[stop:]
@@ -298,9 +351,9 @@ def _new(block: list[str], before_quote: bool = False) -> list[tuple[str, list[s
 
 def _signature_start(line: str) -> bool:
     line = line[:_MAX_LINE]
-    if _DELIMITER.match(line) or _UNDERSCORES.match(line) or _DISCLAIMER.match(line):
+    if DELIMITER.match(line) or UNDERSCORES.match(line) or DISCLAIMER.match(line):
         return True
-    return bool(_MOBILE.match(line)) and "," not in line and len(line.split()) <= 10
+    return bool(MOBILE.match(line)) and "," not in line and len(line.split()) <= 10
 
 
 def _closing(body: list[str], cut: int, names: bool = True) -> int:
@@ -310,12 +363,13 @@ def _closing(body: list[str], cut: int, names: bool = True) -> int:
     quotes may well end in "Friday".
     """
     content = [k for k in range(cut) if body[k].strip()]
+    # Never the first line: a closing with nothing above it ("Thanks!") is the whole answer.
     for position in range(len(content) - 1, 0, -1):
         k = content[position]
         if len(content) - 1 - position > _CLOSING_TAIL or len(body[k].strip()) > 60:
             break
         words = " ".join(body[k].strip().rstrip(",.!;:-—– 。、！").lower().split())
-        if words in _CLOSINGS:
+        if words in CLOSINGS:
             return k
     if len(content) < 2 or not names:
         return cut

@@ -102,8 +102,21 @@ def test_header_wrapped_over_two_lines() -> None:
         "À : Sam Lee <sam@acme.example>\nObjet : RE: Intro ACME-12",
         "Van: Dana Reed <dana@ours.example>\nVerzonden: dinsdag 12 maart 2024 10:04\n"
         "Aan: Sam Lee <sam@acme.example>\nOnderwerp: RE: Intro ACME-12",
+        # Outlook on the web in French: a no-break space before each colon.
+        "De\u00a0: Dana Reed <dana@ours.example>\nEnvoyé\u00a0: mardi 12 mars 2024 10:04\n"
+        "À\u00a0: Sam Lee <sam@acme.example>\nObjet\u00a0: RE: Intro ACME-12",
+        "Fra: Dana Reed <dana@ours.example>\nSendt: 12. marts 2024 10:04\n"
+        "Til: Sam Lee <sam@acme.example>\nEmne: SV: Intro ACME-12",
+        "Fra: Dana Reed <dana@ours.example>\nDato: tirsdag, 12. marts 2024 kl. 10.04\n"
+        "Til: Sam Lee <sam@acme.example>\nEmne: SV: Intro ACME-12",
+        "Da: Dana Reed <dana@ours.example>\nInviato: martedì 12 marzo 2024 10:04\n"
+        "A: Sam Lee <sam@acme.example>\nOggetto: R: Intro ACME-12",
+        # A long name pushes the address onto a line of its own.
+        "From: Dana Reed (Ours Partnerships, Referral Programme)\n<dana@ours.example>\n"
+        "Sent: Tuesday, March 12, 2024 10:04 AM\nTo: Sam Lee <sam@acme.example>\n"
+        "Subject: RE: Intro ACME-12",
     ],
-    ids=["en", "de", "fr", "nl"],
+    ids=["en", "de", "fr", "nl", "fr-nbsp", "da", "da-mac", "it", "wrapped-from"],
 )
 def test_outlook_header_block_cuts_unmarked_history(block: str) -> None:
     # Outlook top-posts without ">": everything from the header block on is history.
@@ -112,6 +125,88 @@ def test_outlook_header_block_cuts_unmarked_history(block: str) -> None:
     assert split.text == "We met them on Monday, going well."
     assert [p.kind for p in split.parts] == ["new", "header", "quote"]
     assert "Any news" in split.parts[2].text
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # Zoho Mail
+        "---- On Tue, 12 Mar 2024 10:04:09 +0100 Dana Reed <dana@ours.example> wrote ----",
+        # Gmail until 2016
+        "2024-03-12 10:04 GMT+01:00 Dana Reed <dana@ours.example>:",
+        # no date: Thunderbird's short attribution, with an address or not
+        "Dana Reed <dana@ours.example> wrote:",
+        "Dana Reed <\ndana@ours.example> wrote:",
+        "On Tuesday, Dana Reed <dana@ours.example>\nwrote:",
+    ],
+    ids=["zoho", "gmail-2016", "no-date", "no-date-wrapped", "no-date-wrapped-wrote"],
+)
+@pytest.mark.parametrize("history", [QUOTE, "Hi Sam,\nAny news on ACME-12?\nDana"])
+def test_more_attribution_forms(header: str, history: str) -> None:
+    body = f"Yes, confirmed: they signed today.\n\n{header}\n\n{history}\n"
+    split = split_reply(body)
+    assert split.text == "Yes, confirmed: they signed today."
+    assert split.parts[1] == Part("header", header)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Dana wrote:", "Dana Reed a écrit :", "On Mar 12, 2024, Dana Reed wrote", "Dana schrieb"],
+)
+def test_attribution_without_date_or_address_above_a_quote(header: str) -> None:
+    assert new_text(f"Yes, confirmed.\n\n{header}\n{QUOTE}") == "Yes, confirmed."
+
+
+def test_sentence_ending_in_wrote_stays() -> None:
+    # No name, no date, no address: a sentence introducing the quote, which the sender wrote.
+    assert new_text("I told him what you wrote:\n" + QUOTE) == "I told him what you wrote:"
+    unmarked = "Dana Reed wrote:\n\nHi Sam,\nAny news?"
+    assert new_text(unmarked) == unmarked
+
+
+def test_text_above_a_dated_attribution_is_not_joined_to_it() -> None:
+    body = "Call me at 10\n2024-03-12 10:04 GMT+01:00 Dana Reed <dana@ours.example>:\n" + QUOTE
+    assert new_text(body) == "Call me at 10"
+
+
+def test_answer_under_an_attribution_at_the_top() -> None:
+    # Some mobile clients leave the cursor under the attribution: the answer sits below it.
+    body = (
+        "On Tue, Mar 12, 2024 at 10:04 AM Dana <dana@ours.example> wrote:\n"
+        "Hooli said no, please close ACME-12.\n\n" + QUOTE
+    )
+    split = split_reply(body)
+    assert split.text == "Hooli said no, please close ACME-12."
+    assert [p.kind for p in split.parts] == ["header", "new", "quote"]
+
+
+def test_history_under_an_attribution_at_the_top_is_not_new_text() -> None:
+    # With no ">" quote below it, what follows the attribution is the history itself.
+    body = "On Tue, Mar 12, 2024 at 10:04 AM Dana <dana@ours.example> wrote:\nAny news?\n"
+    assert new_text(body) == ""
+
+
+@pytest.mark.parametrize(
+    "forward",
+    [
+        "---------- Forwarded message ---------\nFrom: Bruce Li <bruce@hooli.example>\n"
+        "Date: Tue, Mar 12, 2024 at 10:04 AM\nSubject: Intro\nTo: Dana <dana@acme.example>\n\n\n"
+        "Hi Dana,\n\nHappy to take a call in January.\n\nBest,\nBruce\n",
+        # Apple Mail on iOS, its footer above, the forwarded message quoted
+        "\nSent from my iPhone\n\nBegin forwarded message:\n\n"
+        "> From: Bruce Li <bruce@hooli.example>\n> Date: 12 March 2024 at 10:04:09 CET\n"
+        "> To: Dana <dana@acme.example>\n> Subject: Intro\n>\n> Hi Dana,\n>\n"
+        "> Happy to take a call in January.\n",
+        # Outlook: only a signature above the header block
+        "-- \nDana Scully\n\nFrom: Bruce Li <bruce@hooli.example>\nSent: Tuesday, March 12, 2024\n"
+        "To: Dana <dana@acme.example>\nSubject: Intro\n\n"
+        "Hi Dana,\n\nHappy to take a call in January.",
+    ],
+    ids=["gmail", "apple", "outlook"],
+)
+def test_bare_forward_keeps_what_was_forwarded(forward: str) -> None:
+    # Nothing was written above it: what the partner forwarded is all there is to read.
+    assert new_text(forward) == "Hi Dana,\n\nHappy to take a call in January."
 
 
 def test_original_message_separator() -> None:
@@ -127,7 +222,33 @@ def test_dash_dash_signature() -> None:
 
 
 @pytest.mark.parametrize(
-    "signature", ["Sent from my iPhone", "Get Outlook for iOS<https://aka.ms/o0ukef>"]
+    "signature",
+    [
+        "Sent from my iPhone",
+        "Get Outlook for iOS<https://aka.ms/o0ukef>",
+        "Gesendet von Outlook für Android<https://aka.ms/AAb9ysg>",
+        "Obtenez Outlook pour iOS<https://aka.ms/o0ukef>",
+        "Télécharger Outlook pour iOS",
+        "Descargar Outlook para Android",
+        "Ottieni Outlook per iOS",
+        "Baixe o Outlook para Android",
+        "Outlook voor iOS downloaden",
+        "Pobierz aplikację Outlook dla systemu Android",
+        "Hent Outlook til iOS",
+        "Envoyé de mon iPhone",
+        "Von meinem iPhone gesendet",
+        "Gesendet von meinem iPhone",
+        "Enviado desde mi iPhone",
+        "Enviado do meu iPhone",
+        "Inviato da iPhone",
+        "Inviato dal mio iPhone",
+        "Verzonden vanaf mijn iPhone",
+        "Sendt fra min iPhone",
+        "Skickat från min iPhone",
+        "Wysłane z iPhone'a",
+        "Отправлено с iPhone",
+        "iPhoneから送信",
+    ],
 )
 def test_mobile_signature(signature: str) -> None:
     body = f"Deal closed for ACME-12.\n\n{signature}\n\nOn Tue, Mar 12, 2024, Dana wrote:\n{QUOTE}"
@@ -179,6 +300,25 @@ def test_plain_part_rendered_from_html_uses_the_html() -> None:
     assert new_text(text, html) == "Signed today."
 
 
+def test_quoted_line_wrapped_by_the_client_stays_quote() -> None:
+    # Outlook wraps "> " lines at 76 characters and the tail lands without its ">".
+    body = (
+        "Both still open.\n\nOn Tue, Mar 12, 2024, Dana <dana@ours.example> wrote:\n"
+        "> Reply to this email to send a note to the team. To write about one\n"
+        "referral,\n> reply to its own address.\n"
+    )
+    split = split_reply(body)
+    assert split.text == "Both still open."
+    assert [p.kind for p in split.parts] == ["new", "header", "quote"]
+
+
+def test_answer_between_quoted_lines_without_blank_lines_stays() -> None:
+    body = "> Did they sign the order form for the forty seats we talked about\nYes\n> And ACME-2?"
+    assert new_text(body) == "Yes"
+    body = "> Did they sign?\nyes, on Monday\n> And ACME-2?\nnot yet"
+    assert new_text(body) == "yes, on Monday\n\nnot yet"
+
+
 def test_inline_answers_are_kept_in_order() -> None:
     body = (
         "On Tue, Mar 12, 2024 at 10:04 AM Dana <dana@ours.example> wrote:\n"
@@ -199,6 +339,25 @@ def test_reference_in_new_text_survives() -> None:
     body = "ACME-12\n\nOn Tue, Mar 12, 2024 at 10:04 AM Dana <dana@ours.example> wrote:\n" + QUOTE
     assert new_text(body) == "ACME-12"
     assert new_text("Please move ACME-12 to won.\n\nThanks,\nSam") == "Please move ACME-12 to won."
+
+
+def test_closing_with_text_above_is_cut() -> None:
+    assert new_text("Signed today.\n\nThanks,\nJohn\nAcme Consulting") == "Signed today."
+
+
+def test_closing_alone_is_the_answer() -> None:
+    # A closing cuts only below other text: "Thanks!" on its own is what the partner said.
+    assert new_text("Thanks!") == "Thanks!"
+    assert new_text("Thanks,\nJohn") == "Thanks,"
+    assert new_text("Many thanks!\n\nSent from my iPhone\n\n" + QUOTE) == "Many thanks!"
+
+
+def test_closing_followed_by_a_long_line_is_not_cut() -> None:
+    body = (
+        "Yes, see below.\n\nThanks,\n"
+        "we will call them on Monday once their CTO is back from his trip, around ten."
+    )
+    assert new_text(body) == body
 
 
 @pytest.mark.parametrize(
