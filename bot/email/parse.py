@@ -13,7 +13,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 
-from bot.email.forwards import find_forward_blocks
+from bot.email.forwards import find_forward_blocks, is_forward_subject
 from bot.email.headers import Address, addresses, clean, decode, decode_bytes, raw_text
 from bot.email.html import html_to_text
 
@@ -181,8 +181,11 @@ def _facts(
             found += _inline_forwards(attached.subject, attached.text)
         else:
             found = _inline_forwards(subject, plain)
-            if html and text and (not found or not found[0].addresses()):
-                # Outlook's plain part may show only names where its HTML links the addresses.
+            # Outlook's plain part may show only names where its HTML links the addresses, or
+            # lose the block's lines where its HTML keeps them; mail that forwards nothing is
+            # not read twice.
+            maybe = found[0].addresses() == [] if found else is_forward_subject(subject)
+            if html and text and maybe:
                 found = _inline_forwards(subject, html_to_text(html)) or found
     message_id = _first_msgid(first("message-id"))
     return ParsedMessage(
