@@ -72,9 +72,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = "IMMEDIATE"
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine for HANDOFF_DATABASE_URL, with SQLite tuned for one writer, many readers."""
-    engine = create_async_engine(async_url(url), pool_pre_ping=not url.startswith("sqlite"))
+def create_engine(url: str, *, inline: bool = False) -> AsyncEngine:
+    """An async engine for HANDOFF_DATABASE_URL, with SQLite tuned for one writer, many readers.
+
+    `inline`: SQLite statements run in the event loop's thread (bot/sqlite_inline.py), for
+    commands that do nothing but database work; PostgreSQL is unaffected.
+    """
+    options: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}
+    sqlite_file = make_url(async_url(url)).database if url.startswith("sqlite") else None
+    if inline and sqlite_file and sqlite_file != ":memory:":
+        from bot.sqlite_inline import inline_creator
+
+        options["async_creator"] = inline_creator(str(Path(sqlite_file).expanduser()))
+    engine = create_async_engine(async_url(url), **options)
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if database and database != ":memory:":
@@ -89,14 +99,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @asynccontextmanager
 async def open_database(
-    url: str, *, migrate: bool = True, patience: float = 0.0
+    url: str, *, migrate: bool = True, patience: float = 0.0, inline: bool = False
 ) -> AsyncIterator[AsyncEngine]:
     """Open the database, bring its schema up to date, and dispose of the engine afterwards.
 
     `patience`: for how many seconds a database that is not there yet, or drops the
     connection, is waited for (`handoff serve`, started beside its database); 0 for commands.
+    `inline`: see create_engine.
     """
-    engine = create_engine(url)
+    engine = create_engine(url, inline=inline)
     deadline = time.monotonic() + patience
     wait = 0.5
     try:

@@ -73,3 +73,30 @@ async def test_serve_waits_for_a_database_that_is_not_up_yet(
 async def _open(url: str) -> str | None:
     async with open_database(url, patience=30) as engine:
         return await current_revision(engine)
+
+
+def _sqlite_workers() -> int:
+    import threading
+
+    return sum("_connection_worker_thread" in t.name for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("inline", [False, True])
+async def test_inline_sqlite_needs_no_worker_thread(tmp_path, inline: bool) -> None:  # type: ignore[no-untyped-def]
+    """`handoff ingest` waits for SQLite in its own thread: same results, no hand-offs."""
+    from bot.db import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'inline.db'}", inline=inline)
+    before = _sqlite_workers()
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE t (a INTEGER)"))
+            await conn.execute(sa.text("INSERT INTO t VALUES (1), (2)"))
+            workers = _sqlite_workers() - before
+        async with engine.connect() as conn:
+            total = (await conn.execute(sa.text("SELECT sum(a) FROM t"))).scalar_one()
+            mode = (await conn.execute(sa.text("PRAGMA journal_mode"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert (total, mode) == (3, "wal")  # the same pragmas, the same data
+    assert workers == (0 if inline else 1)
