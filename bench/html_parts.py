@@ -22,6 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.common import own_settings, scaled  # noqa: E402
 from bot.email.extract_html import quoted_text  # noqa: E402
 from bot.email.html import html_to_text  # noqa: E402
 
@@ -72,7 +73,9 @@ def html_parts() -> list[str]:
 
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    options.add_argument("--mib", type=float, default=4.0, help="size of each crafted part")
+    own_settings()
+    mib = scaled(4 * 1024 * 1024) / (1024 * 1024)  # tests run it at 0.01 of the size
+    options.add_argument("--mib", type=float, default=mib, help="size of each crafted part")
     args = options.parse_args()
     size = int(args.mib * 1024 * 1024)
     print(f"crafted parts of {size / 1e6:.1f} MB      html_to_text  quoted_text")
