@@ -43,8 +43,10 @@ from bot.email.reply_words import (
     CLOSINGS,
     DATE,
     DELIMITER,
+    DEVICE,
     DIGIT,
     DISCLAIMER,
+    FOOTER,
     FROM_KEY,
     MOBILE,
     ON,
@@ -353,7 +355,9 @@ def _signature_start(line: str) -> bool:
     line = line[:_MAX_LINE]
     if DELIMITER.match(line) or UNDERSCORES.match(line) or DISCLAIMER.match(line):
         return True
-    return bool(MOBILE.match(line)) and "," not in line and len(line.split()) <= 10
+    if "," in line or len(line.split()) > 10:
+        return False
+    return bool(MOBILE.match(line) or (FOOTER.match(line) and DEVICE.search(line)))
 
 
 def _closing(body: list[str], cut: int, names: bool = True) -> int:

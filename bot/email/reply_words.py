@@ -67,6 +67,14 @@ MOBILE = re.compile(
     r"|(?:ios|android) ?版 ?outlook)",
     re.I,
 )
+# The mobile and webmail footers of bot/email/words.py, in thirty languages; as some begin like
+# a sentence ("Von meinem …", "Inviato da …"), one counts only when it names a device or an app.
+FOOTER = re.compile(r"[ \t]*(?:" + words.pattern(words.SENT_FROM) + ")", re.I)
+DEVICE = re.compile(
+    r"iphon|ipad|android|ios|outlook|mail|yahoo|proton|samsung|galaxy|blackberry|mobile"
+    r"|handy|smartphone|почт|яндекс|邮箱|网易|メール|모바일|보냄|送信",
+    re.I,
+)
 DISCLAIMER = re.compile(
     r"[ \t*]*(?:disclaimer\W*$|confidentiality notice|this (?:e-?mail|message|communication)\b"
     r".{0,80}\b(?:confidential|privileged|intended (?:solely|only))"

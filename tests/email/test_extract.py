@@ -248,6 +248,18 @@ def test_dash_dash_signature() -> None:
         "Wysłane z iPhone'a",
         "Отправлено с iPhone",
         "iPhoneから送信",
+        "Saadetud minu iPhone'ist",
+        "Lähetetty iPhonesta",
+        "Odesláno z iPhonu",
+        "Trimis de pe iPhone-ul meu",
+        "iPhone'umdan gönderildi",
+        "Надіслано з iPhone",
+        "Изпратено от моя iPhone",
+        "Στάλθηκε από το iPhone μου",
+        "iPhone에서 보냄",
+        "发自我的iPhone",
+        "Enviat des del meu iPhone",
+        "Отправлено из мобильной Почты Mail.ru",
     ],
 )
 def test_mobile_signature(signature: str) -> None:
@@ -257,6 +269,11 @@ def test_mobile_signature(signature: str) -> None:
 
 def test_sentence_starting_like_a_mobile_signature_stays() -> None:
     body = "Sent from my desk, which is easier than my phone, the contract is attached."
+    assert new_text(body) == body
+
+
+def test_a_footers_first_words_in_a_sentence_stay() -> None:
+    body = "Hi Sam, update below.\n\nVon meinem Team kommt morgen Feedback"
     assert new_text(body) == body
 
 
