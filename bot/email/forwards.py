@@ -28,6 +28,8 @@ import re
 from dataclasses import dataclass
 
 from bot.email import words
+from bot.email.headers import ADDR_SPEC
+from bot.email.reply_words import TIME
 
 _MAX_TEXT = 512 * 1024  # characters of a body searched: a forward sits near its top
 _MAX_LINE = 2000  # characters of one line a header pattern looks at
@@ -76,8 +78,6 @@ _FORWARD_PREFIXES = frozenset(_folded(w) for w in words.FORWARD_PREFIXES)
 _WROTE = re.compile(
     r"(?<![^\W\d_])(?:" + words.pattern(words.WROTE) + r")(?![^\W\d_])", re.IGNORECASE
 )
-_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
-_TIME = re.compile(r"\d{1,2}[:.]\d{2}")
 _QUOTE = re.compile(r"^(?:[ \t]*+>)++ ?")
 _SPACES = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2007": " ", "\u3000": " "})
 _MAILTO = re.compile(r"\[mailto:([^\]\s]+)\]", re.IGNORECASE)
@@ -90,30 +90,30 @@ class ForwardBlock:
     text: str
 
 
-def is_forward_subject(subject: str) -> bool:
-    """`Fwd:`, `FW:`, `TR:`, `WG:`, `RV:`, `İLT:`… among a subject's leading prefixes (also
-    after `RE:` or a gateway's `[EXT]`): a reply's quoted history looks like a forward otherwise.
-    """
-    position = 0
-    for _ in range(8):
-        match = _PREFIX.match(subject, position)
-        if match is None:
-            return False
-        if _folded(match["word"]) in _FORWARD_PREFIXES:
-            return True
-        position = match.end()
-    return False
-
-
-def strip_prefixes(subject: str) -> str:
-    """The subject without its leading Re:/Fwd:/[EXT] prefixes."""
+def _prefixes(subject: str) -> tuple[list[str], int]:
+    """A subject's leading prefixes (Re:, Fwd:, a gateway's [EXT] before one), folded, and
+    where the subject itself starts."""
+    found: list[str] = []
     position = 0
     for _ in range(8):
         match = _PREFIX.match(subject, position)
         if match is None:
             break
+        found.append(_folded(match["word"]))
         position = match.end()
-    return subject[position:].strip()
+    return found, position
+
+
+def is_forward_subject(subject: str) -> bool:
+    """`Fwd:`, `FW:`, `TR:`, `WG:`, `RV:`, `İLT:`… among a subject's leading prefixes (also
+    after `RE:` or a gateway's `[EXT]`): a reply's quoted history looks like a forward otherwise.
+    """
+    return any(word in _FORWARD_PREFIXES for word in _prefixes(subject)[0])
+
+
+def strip_prefixes(subject: str) -> str:
+    """The subject without its leading Re:/Fwd:/[EXT] prefixes."""
+    return subject[_prefixes(subject)[1] :].strip()
 
 
 def find_forward_block(text: str, subject: str = "") -> ForwardBlock | None:
@@ -336,12 +336,12 @@ def _is_attribution(text: str) -> bool:
     text = text.rstrip(" -")
     if not text.endswith((":", "：")) and not _WROTE.search(text[-40:]):
         return False
-    return bool(_ADDRESS.search(text)) and bool(_WROTE.search(text) or _TIME.search(text))
+    return bool(ADDR_SPEC.search(text)) and bool(_WROTE.search(text) or TIME.search(text))
 
 
 def _attributed_sender(text: str) -> str | None:
     """`"Dana Smith" <dana@…>` out of an attribution line, in the form an address header has."""
-    found = _ADDRESS.search(text)
+    found = ADDR_SPEC.search(text)
     if found is None:
         return None
     before = text[: found.start()].rstrip(" <[(")

@@ -13,7 +13,7 @@ from typing import NamedTuple
 _MAX_HEADER = 16 * 1024  # characters of one header value decoded (a Subject, say)
 
 
-_ADDR_SPEC = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+ADDR_SPEC = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 class Address(NamedTuple):
@@ -106,7 +106,7 @@ def addresses(values: Sequence[object]) -> list[Address]:
     try:
         pairs = [pair for v in raw_values for pair in _simple_addresses(v[: _MAX_HEADER * 4])]
     except Exception:  # noqa: BLE001 - e.g. RecursionError on "((((…": take the bare addresses
-        pairs = [("", found) for v in raw_values for found in _ADDR_SPEC.findall(v[:_MAX_HEADER])]
+        pairs = [("", found) for v in raw_values for found in ADDR_SPEC.findall(v[:_MAX_HEADER])]
     for name, addr in pairs:
         addr = clean(addr).strip().strip("<>").lower()
         if "@" not in addr or " " in addr or addr.startswith("@") or addr.endswith("@"):
