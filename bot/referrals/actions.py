@@ -297,6 +297,10 @@ async def set_stage(
 
     async def change(conn: AsyncConnection, row: Any) -> Outcome:
         kept = amount if stage == Stage.WON else row.amount
+        if row.stage == stage and row.amount == kept:
+            # A gesture made again (the user saw an error, and the first one was applied after
+            # all) or a stale modal: the deal did not move, so nothing is recorded or told.
+            return Outcome(row.ref, applied=True, note=f"{row.ref} is at {stage} already.")
         reached: dict[str, Any] = {}
         if stage in MEETING_OR_LATER:
             reached["met_at"] = sa.func.coalesce(referral.c.met_at, at)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.models import utcnow
 from bot.referrals import actions
-from bot.referrals.acting import Actor, Refused
+from bot.referrals.acting import Actor, Outcome, Refused
 from bot.vocabulary import Role, Stage
 from tests.support.messages import message, write
 
@@ -114,3 +114,40 @@ def test_a_currency_that_is_not_a_code_is_refused_naming_the_setting(
     monkeypatch.setenv("HANDOFF_CURRENCY", "euros")
     handoff("report", expect=2)
     assert "HANDOFF_CURRENCY" in handoff.err and "ISO 4217" in handoff.err
+
+
+async def test_a_stage_set_again_moves_nothing_and_records_nothing(
+    engine: AsyncEngine, scenario, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A second gesture for the stage the deal is at (a user who saw an error and tried again
+    while the first was applied after all) adds no event and no notice; a new amount does."""
+    await asyncio.to_thread(scenario.ingest, write(tmp_path, "1.eml", message()))
+    at = utcnow()
+    await actions.claim(
+        engine=engine, ref="ACME-1", actor=REP, role=Role.SOURCED, at=at, request="claim"
+    )
+
+    async def move(stage: Stage, request: str, amount: float | None = None) -> Outcome:
+        return await actions.set_stage(
+            engine=engine,
+            ref="ACME-1",
+            actor=REP,
+            stage=stage,
+            amount=amount,
+            at=at,
+            request=request,
+        )
+
+    assert (await move(Stage.MEETING, "meeting-1")).note is None
+    again = await move(Stage.MEETING, "meeting-2")
+    assert again.note == "ACME-1 is at meeting already."
+    await move(Stage.WON, "won-1", 1000.0)
+    assert (await move(Stage.WON, "won-2", 1000.0)).note == "ACME-1 is at won already."
+    assert (await move(Stage.WON, "won-3", 1500.0)).note is None  # the amount corrected
+    shown = json.loads(await asyncio.to_thread(scenario, "referrals", "show", "ACME-1", "--json"))
+    moves = [e["detail"] for e in shown["events"] if e["kind"] == "stage_changed"]
+    assert moves == [
+        "stage claimed → meeting",
+        "stage meeting → won (amount 1,000.00 USD)",
+        "stage won → won (amount 1,500.00 USD)",
+    ]
