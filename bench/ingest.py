@@ -6,6 +6,10 @@
 Runs the real `handoff ingest` in a child process against a fresh database (SQLite by default)
 and prints messages/second and the child's peak RSS. Target (issue 2): >= 500 msg/s on SQLite
 with peak RSS under 200 MB on a 2-core machine.
+
+On SQLite it then runs the floor, in a child of its own: Handoff's own mbox reader and parser
+and one executemany INSERT of the stored rows per batch, nothing decided (issue 24: ingest
+within 2x of it).
 """
 
 from __future__ import annotations
@@ -53,6 +57,52 @@ for argv in json.loads(sys.argv[1]):
 def several(env: dict[str, str], commands: list[list[str]]) -> None:
     child = [sys.executable, "-c", SEVERAL, json.dumps(commands)]
     subprocess.run(child, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+# The floor: what no ingest can skip (read, parse, store the bytes), in batches as ingest's.
+FLOOR = """
+import sqlite3, sys, time
+from pathlib import Path
+from bot.cli.ingest import BATCH
+from bot.email.parse import parse
+from bot.intake.sources import batched, read_mbox
+from bot.models import utcnow
+started = time.perf_counter()
+db = sqlite3.connect(sys.argv[2], isolation_level="IMMEDIATE")
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("PRAGMA synchronous=NORMAL")
+insert = (
+    "INSERT INTO inbound_message (message_id, dedupe_key, source, arrival_at, size, sender,"
+    " subject, raw, kind, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'floor', ?)"
+)
+count = 0
+for batch in batched(read_mbox(Path(sys.argv[1])), BATCH):
+    rows = []
+    for m in batch:
+        p = parse(m.raw)
+        arrival = (m.arrival_at or utcnow()).isoformat()
+        sender = p.sender.email if p.sender else None
+        row = (p.message_id, p.dedupe_key, m.source, arrival, len(m.raw), sender, p.subject,
+               m.raw, utcnow().isoformat())
+        rows.append(row)
+    with db:
+        db.executemany(insert, rows)
+    count += len(batch)
+print(count, time.perf_counter() - started)
+"""
+
+
+def floor(env: dict[str, str], mbox: Path, database: Path) -> tuple[int, float]:
+    """The floor's messages and seconds, timed as `handoff ingest` is (child start included)."""
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", FLOOR, str(mbox), str(database)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return int(out[0]), time.perf_counter() - started
 
 
 def main() -> int:
@@ -108,6 +158,14 @@ def main() -> int:
         f"ingested {sum(kinds.values()):,} messages in {elapsed:.1f}s: {rate:,.0f} msg/s "
         f"(target >= {TARGET_RATE}), peak RSS {peak_mb:.0f} MB (target < {TARGET_RSS_MB} MB)"
     )
+    if not args.database_url:
+        handoff({**env, "HANDOFF_DATABASE_URL": f"sqlite:///{work / 'floor.db'}"}, "migrate")
+        count, seconds = floor(env, mbox, work / "floor.db")
+        print(
+            f"floor (own reader and parser, one executemany a batch): {count:,} messages in "
+            f"{seconds:.1f}s: {count / seconds:,.0f} msg/s; ingest takes "
+            f"{elapsed / seconds:.2f}x the floor's time (issue 24: <= 2x)"
+        )
     if not args.keep:
         for path in work.iterdir():
             path.unlink()

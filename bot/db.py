@@ -56,7 +56,7 @@ def async_url(url: str) -> str:
 BUSY_TIMEOUT_MS = 10_000  # SQLite: how long a writer waits for another one's lock, then fails
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the writer; NORMAL sync is safe in WAL (an OS crash can lose
     # the last commits, never corrupt the file) and the IMAP state lives in the same database,
@@ -72,24 +72,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = "IMMEDIATE"
 
 
-def create_engine(url: str, *, inline: bool = False) -> AsyncEngine:
-    """An async engine for HANDOFF_DATABASE_URL, with SQLite tuned for one writer, many readers.
-
-    `inline`: SQLite statements run in the event loop's thread (bot/sqlite_inline.py), for
-    commands that do nothing but database work; PostgreSQL is unaffected.
-    """
-    options: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}
-    sqlite_file = make_url(async_url(url)).database if url.startswith("sqlite") else None
-    if inline and sqlite_file and sqlite_file != ":memory:":
-        from bot.sqlite_inline import inline_creator
-
-        options["async_creator"] = inline_creator(str(Path(sqlite_file).expanduser()))
-    engine = create_async_engine(async_url(url), **options)
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for HANDOFF_DATABASE_URL, with SQLite tuned for one writer, many readers."""
+    engine = create_async_engine(async_url(url), pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine.sync_engine, "connect", sqlite_pragmas)
     return engine
 
 
@@ -99,15 +89,14 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @asynccontextmanager
 async def open_database(
-    url: str, *, migrate: bool = True, patience: float = 0.0, inline: bool = False
+    url: str, *, migrate: bool = True, patience: float = 0.0
 ) -> AsyncIterator[AsyncEngine]:
     """Open the database, bring its schema up to date, and dispose of the engine afterwards.
 
     `patience`: for how many seconds a database that is not there yet, or drops the
     connection, is waited for (`handoff serve`, started beside its database); 0 for commands.
-    `inline`: see create_engine.
     """
-    engine = create_engine(url, inline=inline)
+    engine = create_engine(url)
     deadline = time.monotonic() + patience
     wait = 0.5
     try:

@@ -75,28 +75,43 @@ async def _open(url: str) -> str | None:
         return await current_revision(engine)
 
 
-def _sqlite_workers() -> int:
+async def test_a_hop_runs_each_transaction_in_one_worker_thread(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`handoff ingest` hands SQLite a whole batch at once, in a thread of its own, on a
+    connection tuned as every other (WAL, BEGIN IMMEDIATE); the data is the same file's."""
     import threading
 
-    return sum("_connection_worker_thread" in t.name for t in threading.enumerate())
-
-
-@pytest.mark.parametrize("inline", [False, True])
-async def test_inline_sqlite_needs_no_worker_thread(tmp_path, inline: bool) -> None:  # type: ignore[no-untyped-def]
-    """`handoff ingest` waits for SQLite in its own thread: same results, no hand-offs."""
     from bot.db import create_engine
+    from bot.hops import worker_hop
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'inline.db'}", inline=inline)
-    before = _sqlite_workers()
+    engine = create_engine(f"sqlite:///{tmp_path / 'hop.db'}")
     try:
         async with engine.begin() as conn:
             await conn.execute(sa.text("CREATE TABLE t (a INTEGER)"))
-            await conn.execute(sa.text("INSERT INTO t VALUES (1), (2)"))
-            workers = _sqlite_workers() - before
+        threads: set[int] = set()
+
+        def work(conn: sa.Connection) -> tuple[str, str]:
+            threads.add(threading.get_ident())
+            with conn.begin():
+                conn.execute(sa.text("INSERT INTO t VALUES (1), (2)"))
+                level = conn.connection.driver_connection.isolation_level  # type: ignore[union-attr]
+                return conn.execute(sa.text("PRAGMA journal_mode")).scalar_one(), level
+
+        async with worker_hop(engine) as hop:
+            seen = [await hop(work) for _ in range(3)]
         async with engine.connect() as conn:
             total = (await conn.execute(sa.text("SELECT sum(a) FROM t"))).scalar_one()
-            mode = (await conn.execute(sa.text("PRAGMA journal_mode"))).scalar_one()
     finally:
         await engine.dispose()
-    assert (total, mode) == (3, "wal")  # the same pragmas, the same data
-    assert workers == (0 if inline else 1)
+    assert seen == [("wal", "IMMEDIATE")] * 3
+    assert total == 9
+    assert len(threads) == 1 and threading.get_ident() not in threads
+
+
+def test_work_in_a_hop_may_not_wait_on_the_event_loop() -> None:
+    from bot.hops import Waited, finish
+
+    async def waits() -> None:
+        await asyncio.sleep(0)
+
+    with pytest.raises(Waited):
+        finish(waits())

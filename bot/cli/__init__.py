@@ -126,9 +126,6 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
-INLINE_SQLITE = frozenset({"ingest"})
-
-
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     """Open the database (migrated first, but by `migrate` itself) and run the command."""
     from bot.db import open_database, share_one_cpu
@@ -138,10 +135,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     migrate_first = args.command != "migrate"  # `migrate` reports what it did itself
     # serve starts beside its database, which may not take connections yet: it waits a minute.
     patience = SERVE_WAITS_FOR_DATABASE if args.command == "serve" else 0.0
-    # Commands that only read mail into the database wait for SQLite in their own thread.
-    inline = args.command in INLINE_SQLITE
     async with open_database(
-        settings.database_url, migrate=migrate_first, patience=patience, inline=inline
+        settings.database_url, migrate=migrate_first, patience=patience
     ) as engine:
         run: Command = args.run
         return await run(args, engine, settings)

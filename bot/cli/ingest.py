@@ -86,6 +86,7 @@ async def _ingest(
         protection=protection,
         dry_run=args.dry_run,
         slack=not args.no_slack,
+        worker=True,
     ) as intake:
         for batch in batched(read_paths(args.paths), BATCH):
             for result in await intake.ingest_batch(batch):

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
 from bot.db import first_line, transient
+from bot.hops import Hop, facing, finish, greenlet_hop, worker_hop
 from bot.intake.decide import decide
 from bot.intake.sources import Incoming
 from bot.intake.store import IngestResult, Received, arrived, bare, store
@@ -34,27 +36,36 @@ class Superseded(Exception):  # noqa: N818 - a state, not a failure
 class Intake:
     """Ingests messages in order, exactly as the IMAP watcher will.
 
-    One connection serves the whole run; a message, or a batch of them, is one transaction.
-    Every statement costs a thread hand-off with aiosqlite and every commit a WAL write, so
-    intake keeps both few (bench/ingest.py measures it).
+    A message, or a batch of them, is one transaction, handed to the database in one hop
+    (bot/hops.py): `handoff ingest` on SQLite runs it in a thread with a plain sqlite3
+    connection, everything else on the AsyncConnection's own run_sync.
     """
 
     def __init__(
         self,
         *,
-        conn: AsyncConnection,
+        hop: Hop,
         directory: Directory,
         protection: timedelta,
+        conn: AsyncConnection | None = None,
         dry_run: bool = False,
         slack: bool = True,
     ) -> None:
-        self.conn = conn
+        self.hop = hop
+        self._conn = conn
         self.slack = slack
         self.directory = directory
         self.protection = protection
         self.dry_run = dry_run
-        # One connection runs one statement at a time: callers sharing an Intake take turns.
+        # One connection runs one transaction at a time: callers sharing an Intake take turns.
         self._turn = asyncio.Lock()
+
+    @property
+    def conn(self) -> AsyncConnection:
+        """The connection intake writes on, for its caller's own bookkeeping (IMAP progress)."""
+        if self._conn is None:
+            raise RuntimeError("this Intake runs in a worker thread and has no AsyncConnection")
+        return self._conn
 
     @classmethod
     @asynccontextmanager
@@ -66,35 +77,65 @@ class Intake:
         protection: timedelta,
         dry_run: bool = False,
         slack: bool = True,
+        worker: bool = False,
     ) -> AsyncIterator[Intake]:
         """An Intake on its own connection; a dry run rolls everything back at the end.
 
-        With slack=False (a backfill of old mail) nothing it stores is posted to Slack.
+        With slack=False (a backfill of old mail) nothing it stores is posted to Slack. With
+        worker=True a SQLite file is written from a thread of its own (bot/hops.py), for a
+        command that does nothing else; other databases ignore it.
         """
+        if worker and engine.dialect.name == "sqlite" and engine.url.database != ":memory:":
+            async with worker_hop(engine) as hop:
+                intake = cls(
+                    hop=hop,
+                    directory=directory,
+                    protection=protection,
+                    dry_run=dry_run,
+                    slack=slack,
+                )
+                async with intake._kept():
+                    yield intake
+            return
         async with engine.connect() as conn:
             intake = cls(
-                conn=conn, directory=directory, protection=protection, dry_run=dry_run, slack=slack
+                hop=greenlet_hop(conn),
+                conn=conn,
+                directory=directory,
+                protection=protection,
+                dry_run=dry_run,
+                slack=slack,
             )
-            if not slack:
-                conn.info[NO_SLACK] = True
-            try:
-                if not dry_run:
-                    yield intake
-                    return
-                await conn.begin()
-                if conn.dialect.name == "sqlite":
-                    # The driver begins transactions only at a write; without this BEGIN,
-                    # releasing a message's SAVEPOINT would commit it.
-                    await conn.exec_driver_sql("BEGIN")
-                try:
-                    yield intake
-                finally:
-                    await conn.rollback()
-            finally:
-                # The pooled connection outlives this Intake: leave it as it was. One that died
-                # under it is not asked (that would reconnect outside the loop's greenlet).
-                if not conn.invalidated:
-                    conn.info.pop(NO_SLACK, None)
+            async with intake._kept():
+                yield intake
+
+    @asynccontextmanager
+    async def _kept(self) -> AsyncIterator[None]:
+        """A dry run's outer transaction, rolled back at the end; a backfill's no-Slack mark."""
+        await self.hop(self._start)
+        try:
+            yield
+        finally:
+            await self.hop(self._end)
+
+    def _start(self, conn: sa.Connection) -> None:
+        if not self.slack:
+            conn.info[NO_SLACK] = True
+        if self.dry_run:
+            conn.begin()
+            if conn.dialect.name == "sqlite":
+                # The driver begins transactions only at a write; without this BEGIN,
+                # releasing a message's SAVEPOINT would commit it.
+                conn.exec_driver_sql("BEGIN")
+
+    def _end(self, conn: sa.Connection) -> None:
+        if conn.invalidated:
+            # One that died under us is not asked (that would reconnect outside the hop).
+            return
+        if self.dry_run:
+            conn.rollback()
+        # The pooled connection outlives this Intake: leave it as it was.
+        conn.info.pop(NO_SLACK, None)
 
     async def ingest(
         self, raw: bytes, *, arrival_at: datetime | None = None, source: str = ""
@@ -104,13 +145,7 @@ class Intake:
         The stored message commits together with what it causes, never after it; when
         processing fails, the bytes are stored as `rejected`, with the cause, on their own.
         """
-        # Parsing is CPU work (up to a few hundred ms for a hostile 256 KB body): in a thread,
-        # so that Slack's acks and /healthz never wait on mail.
-        message = await asyncio.to_thread(arrived, Incoming(raw, source, arrival_at))
-        async with self._turn:
-            result = await self._ingest(message)
-        if not self.dry_run:
-            metrics.count_intake([result.kind])
+        [result] = await self.ingest_batch([Incoming(raw, source, arrival_at)])
         return result
 
     async def ingest_batch(self, messages: list[Incoming]) -> list[IngestResult]:
@@ -119,6 +154,8 @@ class Intake:
         If any of them fails, the whole batch is rolled back and each message is ingested again
         in a transaction of its own, so the others still land and the failing one is kept.
         """
+        # Parsing is CPU work (up to a few hundred ms for a hostile 256 KB body): in a thread,
+        # so that Slack's acks and /healthz never wait on mail.
         received = await asyncio.to_thread(lambda: [arrived(m) for m in messages])
         async with self._turn:
             results = await self._batch(received)
@@ -129,41 +166,51 @@ class Intake:
     async def _batch(self, received: list[Received]) -> list[IngestResult]:
         if not self.dry_run and len(received) > 1:
             try:
-                async with self._transaction():
-                    results = []
-                    for m in received:
-                        results.append(await process(conn=self.conn, message=m, intake=self))
-                        await _checkpoint(self.conn, m)
-                    return results
+                return await self.hop(lambda conn: self._together(conn, received))
             except Exception:  # noqa: BLE001 - redone one by one below, which says why
                 pass
         return [await self._ingest(m) for m in received]
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[None]:
-        async with self.conn.begin():
+    def _together(self, conn: sa.Connection, received: list[Received]) -> list[IngestResult]:
+        with self._transaction(conn):
+            results = []
+            for m in received:
+                results.append(finish(process(conn=facing(conn), message=m, intake=self)))
+                finish(_checkpoint(facing(conn), m))
+            return results
+
+    @contextmanager
+    def _transaction(self, conn: sa.Connection) -> Iterator[None]:
+        with conn.begin():
             if not self.slack:
                 # Set again in each transaction: a connection lost and made anew forgets it.
-                self.conn.info[NO_SLACK] = True
+                conn.info[NO_SLACK] = True
             yield
+
+    def _one(self, conn: sa.Connection, message: Received) -> IngestResult:
+        with self._transaction(conn):
+            result = finish(process(conn=facing(conn), message=message, intake=self))
+            finish(_checkpoint(facing(conn), message))
+            return result
+
+    def _tried(self, conn: sa.Connection, message: Received) -> IngestResult:
+        """A dry run's message, inside a savepoint: what it would do, then undone."""
+        try:
+            with conn.begin_nested():
+                return finish(process(conn=facing(conn), message=message, intake=self))
+        except Exception as exc:  # noqa: BLE001 - reported; the dry run goes on
+            log.error("intake failed on a message from %s", message.source, exc_info=exc)
+            reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
+            return IngestResult(Kind.REJECTED, reason=reason, source=message.source)
 
     async def _ingest(self, message: Received) -> IngestResult:
         if self.dry_run:
-            try:
-                async with self.conn.begin_nested():
-                    return await process(conn=self.conn, message=message, intake=self)
-            except Exception as exc:  # noqa: BLE001 - reported; the dry run goes on
-                log.error("intake failed on a message from %s", message.source, exc_info=exc)
-                reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
-                return IngestResult(Kind.REJECTED, reason=reason, source=message.source)
+            return await self.hop(lambda conn: self._tried(conn, message))
         waits = iter(TRANSIENT_WAITS)
         integrity = 0
         while True:
             try:
-                async with self._transaction():
-                    result = await process(conn=self.conn, message=message, intake=self)
-                    await _checkpoint(self.conn, message)
-                    return result
+                return await self.hop(lambda conn: self._one(conn, message))
             except Superseded:
                 raise
             except IntegrityError as exc:
@@ -189,10 +236,14 @@ class Intake:
         log.error("intake failed on a message from %s", message.source or "input", exc_info=exc)
         reason = f"internal error: {type(exc).__name__}: {exc}"[:500]
         result = IngestResult(Kind.REJECTED, reason=reason)
+
+        def keep(conn: sa.Connection, kept: Received) -> None:
+            with self._transaction(conn):
+                finish(store(conn=facing(conn), message=kept, result=result))
+                finish(_checkpoint(facing(conn), message))
+
         try:
-            async with self._transaction():
-                await store(conn=self.conn, message=message, result=result)
-                await _checkpoint(self.conn, message)
+            await self.hop(lambda conn: keep(conn, message))
         except Superseded:
             raise
         except Exception as stored_exc:
@@ -200,9 +251,7 @@ class Intake:
                 raise  # kept by the caller for later, as any message the database could not take
             # Maybe a field was the trouble: keep the bytes alone.
             stripped = replace(message, parsed=bare(message))
-            async with self._transaction():
-                await store(conn=self.conn, message=stripped, result=result)
-                await _checkpoint(self.conn, message)
+            await self.hop(lambda conn: keep(conn, stripped))
         return result
 
 
