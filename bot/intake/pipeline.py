@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -181,11 +182,19 @@ class Intake:
 
     @contextmanager
     def _transaction(self, conn: sa.Connection) -> Iterator[None]:
-        with conn.begin():
-            if not self.slack:
-                # Set again in each transaction: a connection lost and made anew forgets it.
-                conn.info[NO_SLACK] = True
-            yield
+        try:
+            with conn.begin():
+                if not self.slack:
+                    # Set again in each transaction: a connection lost and made anew forgets it.
+                    conn.info[NO_SLACK] = True
+                yield
+        except BaseException:
+            # A connection lost mid-transaction keeps it until rolled back, and refuses to
+            # reconnect for the next try until then.
+            if conn.in_transaction():
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+            raise
 
     def _one(self, conn: sa.Connection, message: Received) -> IngestResult:
         with self._transaction(conn):
