@@ -19,7 +19,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.servers import ImapTarget, SmtpTarget, parse_imap_urls, parse_smtp_url
+from bot.servers import (
+    ImapTarget,
+    Listen,
+    SmtpTarget,
+    parse_imap_urls,
+    parse_listen,
+    parse_smtp_url,
+)
 from bot.text import parse_cron, parse_duration, zone_named
 
 ENV_PREFIX = "HANDOFF_"
@@ -104,6 +111,13 @@ class Settings(BaseSettings):
     timezone: str = "UTC"  # reports' periods; reminders for people whose zone Slack won't say
     # Partner digests and notices by email (bot/digests/sweep.py, bot/mail/).
     smtp_url: SecretStr | None = None  # smtp://user:password@host:587 or smtps://…:465
+    # Passwords and tokens go only over TLS, but to loopback; true lets them go in clear to
+    # any host (a trusted private network), with a warning at every login.
+    insecure_cleartext_login: bool = False
+    # LMTP (RFC 2033): mail handed to `handoff serve` by the MTA, on host:port or a socket path.
+    lmtp_listen: str | None = None
+    lmtp_reject_unknown: bool = False  # 550 a recipient no partner address or mailbox matches
+    lmtp_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, le=1024**3)
     mail_from: str | None = None  # "Ours Partnerships <partners@ours.example>"; else the mailbox
     secret: SecretStr | None = None  # signs the reply addresses of digests (HMAC)
     digest_schedule: str = "0 9 * * mon"  # cron, in each partner's zone; a partner may override
@@ -147,6 +161,14 @@ class Settings(BaseSettings):
             return None
         parse_smtp_url(str(value))  # the error names no password
         return value
+
+    @field_validator("lmtp_listen", mode="before")
+    @classmethod
+    def _check_lmtp_listen(cls, value: object) -> object:
+        if value is None or not str(value).strip():
+            return None
+        parse_listen(str(value))
+        return str(value).strip()
 
     @field_validator("secret", mode="before")
     @classmethod
@@ -321,7 +343,16 @@ class Settings(BaseSettings):
         if self.imap_url is None:
             return []
         password = self.imap_password.get_secret_value() if self.imap_password else None
-        return parse_imap_urls(self.imap_url.get_secret_value(), password)
+        return parse_imap_urls(
+            self.imap_url.get_secret_value(),
+            password,
+            insecure_cleartext=self.insecure_cleartext_login,
+        )
+
+    @property
+    def lmtp(self) -> Listen | None:
+        """Where LMTP is taken, or None (checked when the settings were read)."""
+        return parse_listen(self.lmtp_listen) if self.lmtp_listen else None
 
     @property
     def secret_bytes(self) -> bytes | None:
@@ -330,7 +361,10 @@ class Settings(BaseSettings):
     @property
     def smtp(self) -> SmtpTarget | None:
         """Where mail goes, or None when Handoff sends none (checked when settings were read)."""
-        return parse_smtp_url(self.smtp_url.get_secret_value()) if self.smtp_url else None
+        if self.smtp_url is None:
+            return None
+        url = self.smtp_url.get_secret_value()
+        return parse_smtp_url(url, insecure_cleartext=self.insecure_cleartext_login)
 
     @property
     def sender(self) -> str | None:

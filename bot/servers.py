@@ -3,20 +3,46 @@ HANDOFF_IMAP_URL and HANDOFF_SMTP_URL (passwords percent-encoded, never shown)."
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
+
+# The opt-out, for a trusted private network only: its name says what it does.
+CLEARTEXT_SETTING = "HANDOFF_INSECURE_CLEARTEXT_LOGIN"
+
+
+def loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: a password sent there never leaves the machine."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: whatever it resolves to today, the wire may be anywhere
 
 
 @dataclass(frozen=True)
 class ImapTarget:
     """One folder to watch, from one `HANDOFF_IMAP_URL` entry. Its repr never shows the password."""
 
-    tls: bool  # imaps://: TLS from the first byte; imap://: STARTTLS when the server offers it
+    tls: bool  # imaps://: TLS from the first byte; imap://: STARTTLS (required but on loopback)
     host: str
     port: int
     user: str
     password: str = field(repr=False)
     folder: str
+    insecure_cleartext: bool = False  # HANDOFF_INSECURE_CLEARTEXT_LOGIN
+
+    @property
+    def cleartext_ok(self) -> bool:
+        """Whether the login may go without TLS: to loopback, or when the operator said so."""
+        return loopback(self.host) or self.insecure_cleartext
+
+    @property
+    def shown(self) -> str:
+        """For errors: the URL without its password."""
+        scheme = "imaps" if self.tls else "imap"
+        return f"{scheme}://{self.user}@{self.host}:{self.port}/{self.folder}"
 
     @property
     def key(self) -> str:
@@ -24,7 +50,9 @@ class ImapTarget:
         return f"{self.user}@{self.host}:{self.port}/{self.folder}"
 
 
-def parse_imap_urls(value: str, password: str | None) -> list[ImapTarget]:
+def parse_imap_urls(
+    value: str, password: str | None, *, insecure_cleartext: bool = False
+) -> list[ImapTarget]:
     """Comma-separated `imaps://user:password@host:993/INBOX` URLs, each naming one folder."""
     targets = []
     for text in (part.strip() for part in value.split(",")):
@@ -61,6 +89,7 @@ def parse_imap_urls(value: str, password: str | None) -> list[ImapTarget]:
                 user=unquote(url.username),
                 password=secret,
                 folder=folder,
+                insecure_cleartext=insecure_cleartext,
             )
         )
     keys = [t.key for t in targets]
@@ -73,11 +102,19 @@ def parse_imap_urls(value: str, password: str | None) -> list[ImapTarget]:
 class SmtpTarget:
     """Where mail goes, from `HANDOFF_SMTP_URL`. Its repr never shows the password."""
 
-    tls: bool  # smtps://: TLS from the first byte (465); smtp://: STARTTLS when offered (587)
+    tls: (
+        bool  # smtps://: TLS from the first byte (465); smtp://: STARTTLS (587), required to log in
+    )
     host: str
     port: int
     user: str | None
     password: str | None = field(default=None, repr=False)
+    insecure_cleartext: bool = False  # HANDOFF_INSECURE_CLEARTEXT_LOGIN
+
+    @property
+    def cleartext_ok(self) -> bool:
+        """Whether the login may go without TLS: to loopback, or when the operator said so."""
+        return loopback(self.host) or self.insecure_cleartext
 
     @property
     def shown(self) -> str:
@@ -87,7 +124,7 @@ class SmtpTarget:
         return f"{scheme}://{who}{self.host}:{self.port}"
 
 
-def parse_smtp_url(value: str) -> SmtpTarget:
+def parse_smtp_url(value: str, *, insecure_cleartext: bool = False) -> SmtpTarget:
     """`smtp://user:password@host:587` (STARTTLS) or `smtps://user:password@host:465`."""
     try:
         url = urlsplit(value.strip())
@@ -106,4 +143,35 @@ def parse_smtp_url(value: str) -> SmtpTarget:
         port=port or (465 if url.scheme == "smtps" else 587),
         user=unquote(url.username) if url.username else None,
         password=unquote(url.password) if url.password is not None else None,
+        insecure_cleartext=insecure_cleartext,
     )
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where `handoff serve` takes LMTP (HANDOFF_LMTP_LISTEN): host and port, or a unix socket."""
+
+    host: str | None = None
+    port: int | None = None
+    path: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return self.path or f"{self.host}:{self.port}"
+
+
+def parse_listen(value: str) -> Listen:
+    """`127.0.0.1:24`, `[::1]:24`, `:24` (every address), or a unix socket path."""
+    text = value.strip()
+    if text.startswith(("/", "./", "../")) or text.startswith("unix:"):
+        path = text.removeprefix("unix:")
+        if not path:
+            raise ValueError("no socket path after unix:")
+        return Listen(path=path)
+    host, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(
+            f"{text!r} is neither host:port (127.0.0.1:24) nor a unix socket path (/run/…)"
+        )
+    host = host.strip("[]")
+    return Listen(host=host or None, port=int(port))

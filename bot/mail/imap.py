@@ -28,7 +28,7 @@ from bot.mail.imap_wire import (
     search_uids,
     uid_set,
 )
-from bot.servers import ImapTarget
+from bot.servers import CLEARTEXT_SETTING, ImapTarget, loopback
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -120,6 +120,15 @@ class ImapConnection:
         await self._call(client.wait_hello_from_server(), "connecting")
         if not target.tls and self.has("STARTTLS"):
             await self._starttls()
+        elif not target.tls and not target.cleartext_ok:
+            raise ImapRefused(
+                SETTING,
+                f"{target.shown} offers no STARTTLS, and Handoff sends no password in clear to a "
+                f"host that is not loopback (use imaps://, or {CLEARTEXT_SETTING}=true on a "
+                "trusted private network)",
+            )
+        elif not target.tls and not loopback(target.host):
+            log.warning("%s: logging in without TLS (%s)", self.where, CLEARTEXT_SETTING)
         if self.has("LOGINDISABLED"):
             raise ImapRefused(
                 SETTING,

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 import aiosmtplib
 
 from bot import metrics
-from bot.servers import SmtpTarget
+from bot.servers import CLEARTEXT_SETTING, SmtpTarget, loopback
 
 log = logging.getLogger("handoff.mail")
 TIMEOUT_SECONDS = 30.0
@@ -189,6 +189,7 @@ class Mailer:
         try:
             await smtp.connect()
             if target.user is not None:
+                self._may_log_in(smtp)
                 await smtp.login(target.user, target.password or "")
         except aiosmtplib.SMTPAuthenticationError as exc:
             smtp.close()
@@ -203,6 +204,22 @@ class Mailer:
             raise Temporary(f"{target.shown} unreachable: {name}: {exc}", error=name) from None
         self._smtp = smtp
         return smtp
+
+    def _may_log_in(self, smtp: aiosmtplib.SMTP) -> None:
+        """No password in clear: over TLS, to loopback, or where the operator allowed it."""
+        target = self.target
+        if smtp.get_transport_info("sslcontext") is not None:
+            return
+        if not target.cleartext_ok:
+            smtp.close()
+            raise Temporary(
+                f"HANDOFF_SMTP_URL: {target.shown} offers no STARTTLS, and Handoff sends no "
+                f"password in clear to a host that is not loopback (use smtps://, or "
+                f"{CLEARTEXT_SETTING}=true on a trusted private network)",
+                error="NoTLS",
+            )
+        if not loopback(target.host):
+            log.warning("mail: logging in to %s without TLS (%s)", target.shown, CLEARTEXT_SETTING)
 
     async def _reset(self, smtp: aiosmtplib.SMTP) -> None:
         """After a refusal the session may be mid-transaction: RSET it, or drop it."""

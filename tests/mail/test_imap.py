@@ -25,21 +25,9 @@ from bot.mail.watcher import FolderWatcher
 from bot.wiring import watch_settings
 from tests.support.dovecot import PASSWORD, Dovecot
 from tests.support.handoff import Handoff
-from tests.support.imap import intro, serving, until
+from tests.support.imap import count, intro, referrals_reach, serving, until
 from tests.support.messages import message
 from tests.support.paths import ROOT
-
-
-async def count(engine: AsyncEngine, sql: str) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(sa.text(sql))).scalar_one())
-
-
-async def referrals_reach(engine: AsyncEngine, n: int, seconds: float = 20.0) -> None:
-    async def check() -> bool:
-        return await count(engine, "SELECT count(*) FROM referral") >= n
-
-    await until(check, f"{n} referrals", seconds)
 
 
 async def test_an_appended_intro_becomes_a_referral_with_its_arrival_time(
@@ -246,7 +234,7 @@ def test_a_missing_folder_stops_serve_at_start_up(
 def test_serve_without_a_mailbox_or_slack_says_what_to_set(db_url: str, handoff: Handoff) -> None:
     handoff("serve", expect=2)
     assert handoff.err == (
-        "handoff: SLACK_BOT_TOKEN and HANDOFF_IMAP_URL: neither is set, "
+        "handoff: SLACK_BOT_TOKEN, HANDOFF_IMAP_URL and HANDOFF_LMTP_LISTEN: none is set, "
         "so there is nothing to serve (see README, quick start)\n"
     )
 

@@ -40,13 +40,15 @@ def missing() -> str | None:
 PASSWORD = "p@ss:w/rd"  # characters a URL must escape
 
 
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost and 127.0.0.1 (tests trust it via SSL_CERT_FILE)."""
+def make_certificate(folder: Path, address: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A self-signed certificate for localhost, 127.0.0.1 and `address` (tests trust it via
+    SSL_CERT_FILE)."""
     cert, key = folder / "cert.pem", folder / "key.pem"
+    names = ",".join(dict.fromkeys(["DNS:localhost", "IP:127.0.0.1", f"IP:{address}"]))
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
         + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"]
-        + ["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        + ["-addext", f"subjectAltName={names}"],
         check=True,
         capture_output=True,
     )
@@ -57,20 +59,26 @@ class Dovecot:
     """One Dovecot instance; `restart()` keeps its port and its mail."""
 
     def __init__(
-        self, *, idle: bool = True, tls: bool = False, fetch_failure: str | None = None
+        self,
+        *,
+        idle: bool = True,
+        tls: bool = False,
+        fetch_failure: str | None = None,
+        address: str = "127.0.0.1",
     ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="handoff-dovecot-"))
         self.root.chmod(0o755)  # the mail user (nobody) must reach its home below
         self.port = free_port()
         self.tls_port = free_port() if tls else 0
         self.idle, self.tls = idle, tls
+        self.address = address  # where it listens: loopback unless a test needs the wire
         # What Dovecot does when it cannot read a message: hang up (its default), or answer
         # NO after the rest ("no-after"), as Gmail does.
         self.fetch_failure = fetch_failure
         self.users: set[str] = set()
         self.cert: Path | None = None
         if tls:
-            self.cert, self.key = make_certificate(self.root)
+            self.cert, self.key = make_certificate(self.root, address)
         for name in ("run", "state", "home"):
             (self.root / name).mkdir()
         self._write_config()
@@ -89,7 +97,7 @@ class Dovecot:
             f"log_path = {root}/dovecot.log",
             f"instance_name = handoff-test-{self.port}",
             "protocols = imap",
-            "listen = 127.0.0.1",
+            f"listen = {self.address}",
             "disable_plaintext_auth = no",
             "auth_mechanisms = plain login",
             f"default_internal_user = {'dovecot' if as_root else me}",
@@ -109,11 +117,11 @@ class Dovecot:
             "service imap-login {",
             "  chroot =",
             "  inet_listener imap {",
-            "    address = 127.0.0.1",
+            f"    address = {self.address}",
             f"    port = {self.port}",
             "  }",
             "  inet_listener imaps {",
-            "    address = 127.0.0.1",
+            f"    address = {self.address}",
             f"    port = {self.tls_port}",
             "    ssl = yes",
             "  }",
@@ -144,7 +152,7 @@ class Dovecot:
 
     def url(self, user: str, folder: str = "INBOX", *, scheme: str = "imap") -> str:
         port = self.tls_port if scheme == "imaps" else self.port
-        host = "localhost" if self.tls else "127.0.0.1"
+        host = "localhost" if self.tls and self.address == "127.0.0.1" else self.address
         return f"{scheme}://{quote(user)}:{quote(PASSWORD, safe='')}@{host}:{port}/{quote(folder)}"
 
     def start(self) -> None:
@@ -158,7 +166,7 @@ class Dovecot:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.5) as sock:
+                with socket.create_connection((self.address, self.port), 0.5) as sock:
                     if sock.recv(100).startswith(b"* OK"):
                         return
             except OSError:
@@ -200,9 +208,10 @@ class Dovecot:
     def client(self, user: str) -> imaplib.IMAP4:
         if self.tls:
             context = ssl.create_default_context(cafile=str(self.cert))
-            imap: imaplib.IMAP4 = imaplib.IMAP4_SSL("localhost", self.tls_port, ssl_context=context)
+            host = "localhost" if self.address == "127.0.0.1" else self.address
+            imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(host, self.tls_port, ssl_context=context)
         else:
-            imap = imaplib.IMAP4("127.0.0.1", self.port)
+            imap = imaplib.IMAP4(self.address, self.port)
         imap.login(user, PASSWORD)
         return imap
 

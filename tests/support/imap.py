@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import load_settings
@@ -94,3 +95,15 @@ async def serving(engine: AsyncEngine, url: str, **overrides: object) -> AsyncIt
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
+
+
+async def count(engine: AsyncEngine, sql: str) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(sa.text(sql))).scalar_one())
+
+
+async def referrals_reach(engine: AsyncEngine, n: int, seconds: float = 20.0) -> None:
+    async def check() -> bool:
+        return await count(engine, "SELECT count(*) FROM referral") >= n
+
+    await until(check, f"{n} referrals", seconds)

@@ -29,3 +29,19 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError(f"no free port in {_base}-{_base + _SPAN - 1}")
+
+
+def outward_address() -> str:
+    """This machine's own address that is not loopback: where a password must not go in clear.
+
+    The address a packet to the outside would leave from (no packet is sent).
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.1", 9))  # TEST-NET-1: routed like any other address
+            address = str(sock.getsockname()[0])
+        except OSError:
+            address = "0.0.0.0"
+    if address.startswith(("127.", "0.")):
+        raise RuntimeError("this machine has no address but loopback (no network interface up)")
+    return address
