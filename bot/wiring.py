@@ -24,6 +24,7 @@ from bot.digests.notices import Notices
 from bot.digests.sweep import Digests
 from bot.intake.pipeline import IngestResult
 from bot.mail.imap import ImapRefused
+from bot.mail.lmtp import Delivery, LmtpServer
 from bot.mail.outgoing import Postman
 from bot.mail.smtp import Mailer
 from bot.mail.watcher import FolderWatcher, Observer, WatchSettings
@@ -150,10 +151,10 @@ class Service:
         schedule: bool = True,
         answer_when_done: bool = False,
     ) -> None:
-        if not settings.imap_targets and settings.slack_bot_token is None:
+        if not settings.imap_targets and settings.slack_bot_token is None and not settings.lmtp:
             raise ConfigError(
-                "SLACK_BOT_TOKEN and HANDOFF_IMAP_URL: neither is set, so there is nothing to "
-                "serve (see README, quick start)"
+                "SLACK_BOT_TOKEN, HANDOFF_IMAP_URL and HANDOFF_LMTP_LISTEN: none is set, so there "
+                "is nothing to serve (see README, quick start)"
             )
         self.settings = settings
         self.engine = engine
@@ -166,6 +167,7 @@ class Service:
         self.services: Services | None = None
         self._listening: list[Callable[[], Awaitable[None]]] = []  # stop taking Slack requests
         self._observer = observer
+        self.lmtp: LmtpServer | None = None  # taking mail by LMTP, once started
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
         self._started = False
         self.port = settings.port  # the port listened on, once started (0: a free one)
@@ -225,6 +227,20 @@ class Service:
         except ImapRefused as exc:
             raise ConfigError(str(exc)) from None
 
+        if settings.lmtp is not None:
+            delivery = Delivery(engine, settings, observer)
+            lmtp = self.lmtp = LmtpServer(
+                settings.lmtp, delivery, max_bytes=settings.lmtp_max_bytes
+            )
+            try:
+                await lmtp.start()
+            except OSError as exc:
+                raise ConfigError(
+                    f"HANDOFF_LMTP_LISTEN: cannot listen on {settings.lmtp.shown}: "
+                    f"{exc.strerror or exc}"
+                ) from None
+            self._listening.append(lmtp.stop)
+
         runner = await start_web(
             web_app(engine=engine, bolt=None if socket else bolt),
             host=settings.host,
@@ -253,11 +269,11 @@ class Service:
             self.tasks[w.name] = asyncio.create_task(w.run(), name=w.name)
         if watchers:
             log.info("watching %d folder(s): %s", len(watchers), ", ".join(t.key for t in targets))
-            if settings.trusted_authserv_id is None:
-                log.warning(
-                    "HANDOFF_TRUSTED_AUTHSERV_ID not set: a sender's From is believed as written "
-                    "(set it to your receiving server's authserv-id to require DMARC, SPF or DKIM)"
-                )
+        if (watchers or self.lmtp is not None) and settings.trusted_authserv_id is None:
+            log.warning(
+                "HANDOFF_TRUSTED_AUTHSERV_ID not set: a sender's From is believed as written "
+                "(set it to your receiving server's authserv-id to require DMARC, SPF or DKIM)"
+            )
         self._started = True
 
     async def wait(self, stop: asyncio.Event) -> None:

@@ -1,0 +1,211 @@
+"""LMTP (RFC 2033): partner mail handed straight to `handoff serve` by the MTA, no IMAP between.
+
+Postfix (`mailbox_transport = lmtp:inet:handoff:24`) or Dovecot delivers each message once and
+waits for one reply per accepted recipient after DATA. A recipient hears 250 only once the
+message and what it caused are committed; 451 while the database cannot take it (the MTA keeps
+the message and tries again, and the retry is a duplicate at worst); 550 at RCPT only for an
+address no partner or mailbox matches, when HANDOFF_LMTP_REJECT_UNKNOWN asks for that.
+
+The envelope is the truth about delivery: each accepted RCPT TO is written on top of the message
+as a `Delivered-To:` trace field, as a final delivery agent does, so a Bcc'd intro is attributed
+from the address it was delivered to even when no header names the partner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from aiosmtpd.lmtp import LMTP
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.db import first_line, transient
+from bot.intake.pipeline import IngestResult, Intake
+from bot.intake.sources import Incoming
+from bot.models import utcnow
+from bot.referrals.directory import Directory, settings_directory
+from bot.servers import Listen
+
+log = logging.getLogger("handoff.lmtp")
+
+BATCH = 50  # deliveries stored in one transaction at most
+LINE_LIMIT = 64 * 1024  # RFC 5321 allows 1,000; real mail has longer lines, and none is refused
+Observer = Callable[[list[IngestResult]], None]
+
+
+def trace(mail_from: str, recipients: list[str]) -> bytes:
+    """The trace fields a final delivery adds on top (RFC 5321 section 4.4): Return-Path and
+    one Delivered-To per accepted recipient, in RCPT order."""
+    lines = [f"Return-Path: <{mail_from}>"] + [f"Delivered-To: {r}" for r in recipients]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8", "surrogateescape")
+
+
+class _PerRecipient(LMTP):
+    """aiosmtpd's LMTP, whose own refusals after DATA (too much data, a line too long) are
+    repeated once per accepted recipient, as RFC 2033 section 4.2 asks: a client waits for
+    exactly that many replies. The handler's answers already come one per recipient."""
+
+    _in_data = False
+    line_length_limit = LINE_LIMIT
+
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command names
+        self._in_data = True
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._in_data = False
+
+    async def push(self, status: Any) -> None:
+        text = status.decode() if isinstance(status, bytes) else str(status)
+        envelope = self.envelope
+        many = len(envelope.rcpt_tos) if envelope is not None else 1
+        if self._in_data and not text.startswith("354") and "\r\n" not in text and many > 1:
+            status = "\r\n".join([text] * many)
+        await super().push(status)
+
+
+class Delivery:
+    """aiosmtpd's handler: each message through the same intake as IMAP and `handoff ingest`."""
+
+    def __init__(
+        self, engine: AsyncEngine, settings: Settings, observer: Observer | None = None
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.observer = observer
+        self.protection = timedelta(days=settings.protection_days)
+        # Deliveries waiting to be stored, and the one task that stores them: on SQLite,
+        # connections of one process that wait for each other's write lock sleep in SQLite's
+        # busy handler (tens of ms each), so this process writes mail through one.
+        self._queue: list[tuple[Incoming, asyncio.Future[IngestResult]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def _directory(self) -> Directory:
+        return await settings_directory(self.engine, self.settings)
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook names
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if self.settings.lmtp_reject_unknown:
+            try:
+                directory = await self._directory()
+            except Exception as exc:  # noqa: BLE001 - the MTA tries again later
+                if not transient(exc):
+                    log.exception("lmtp: checking <%s> failed", address)
+                return "451 4.3.0 Handoff's database is unavailable; try again later"
+            if not directory.is_partner_address(address.strip().lower()):
+                return f"550 5.1.1 <{address}>: no partner address or mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        recipients = list(envelope.rcpt_tos)
+        raw = trace(envelope.mail_from or "", recipients) + envelope.original_content
+        source = f"lmtp:{session.peer[0] if isinstance(session.peer, tuple) else 'socket'}"
+        reply = await self.deliver(raw, source)
+        return "\r\n".join([reply] * len(recipients))
+
+    async def deliver(self, raw: bytes, source: str) -> str:
+        """Store the message with all it causes; the reply every recipient gets."""
+        waiting: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+        self._queue.append((Incoming(raw, source, utcnow()), waiting))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="lmtp intake")
+        try:
+            result = await waiting
+        except Exception as exc:  # noqa: BLE001 - nothing was stored: the MTA keeps it
+            if transient(exc):
+                log.warning(
+                    "lmtp: database unavailable (%s); the MTA will try again", first_line(exc)
+                )
+            else:
+                log.error("lmtp: a delivery failed", exc_info=exc)
+            return "451 4.3.0 Handoff could not store the message now; try again later"
+        if self.observer is not None:
+            self.observer([result])
+        log.info("lmtp: %s %s", result.kind, result.referral or result.reason or "")
+        ref = f" ({result.referral})" if result.referral else ""
+        return f"250 2.0.0 stored as {result.kind}{ref}"
+
+    async def _write(self) -> None:
+        """Deliveries that came in together are stored in one transaction (a group commit):
+        one at a time, a message waits for nothing; in a burst, one commit serves many."""
+        while self._queue:
+            batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
+            try:
+                directory = await self._directory()
+                async with Intake.open(
+                    engine=self.engine, directory=directory, protection=self.protection
+                ) as intake:
+                    results = await intake.ingest_batch([incoming for incoming, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - each delivery answers 451
+                for _, waiting in batch:
+                    if not waiting.done():
+                        waiting.set_exception(exc)
+                continue
+            for (_, waiting), result in zip(batch, results, strict=True):
+                if not waiting.done():
+                    waiting.set_result(result)
+
+
+class LmtpServer:
+    """The listening socket in serve's own event loop."""
+
+    def __init__(self, listen: Listen, delivery: Delivery, *, max_bytes: int) -> None:
+        self.listen = listen
+        self.delivery = delivery
+        self.max_bytes = max_bytes
+        self.server: asyncio.Server | None = None
+
+    def _protocol(self) -> _PerRecipient:
+        return _PerRecipient(
+            self.delivery,
+            hostname=socket.getfqdn(),
+            ident="Handoff LMTP",
+            data_size_limit=self.max_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+        )
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        listen = self.listen
+        if listen.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(listen.path)  # a socket left by a process that died
+            self.server = await loop.create_unix_server(self._protocol, listen.path)
+        else:
+            assert listen.port is not None
+            self.server = await loop.create_server(self._protocol, listen.host, listen.port)
+        log.info("lmtp: taking mail on %s", self.address)
+
+    @property
+    def address(self) -> str:
+        if self.server is None or self.listen.path is not None:
+            return self.listen.shown
+        host, port = self.server.sockets[0].getsockname()[:2]
+        return f"{host}:{port}"
+
+    @property
+    def port(self) -> int | None:
+        if self.server is None or self.listen.path is not None:
+            return None
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        """Take no new connection; a delivery under way finishes or the MTA retries it."""
+        if self.server is None:
+            return
+        self.server.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.server.wait_closed(), 10)
+        if self.listen.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.listen.path)
