@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
+from dataclasses import replace
 from datetime import timedelta
-from email.utils import formataddr, parseaddr
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -19,6 +17,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import config_checks as checks
+from bot.credentials import OAuthConfig, oauth_config
 from bot.servers import (
     ImapTarget,
     Listen,
@@ -30,12 +30,6 @@ from bot.servers import (
 from bot.text import parse_cron, parse_duration, zone_named
 
 ENV_PREFIX = "HANDOFF_"
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
-_MAILBOX = re.compile(r"^[a-z0-9._%-]+@[a-z0-9.-]+$")
-# Slack ids: users U…/W…, user groups (subteams) S…; a group may also be named by its handle.
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_SLACK_GROUP = re.compile(r"^S[A-Z0-9]{2,}$")
-_SLACK_HANDLE = re.compile(r"^@?[a-z0-9][a-z0-9._-]{0,79}$")
 
 
 class ConfigError(Exception):
@@ -77,6 +71,9 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=30, ge=0, le=36500)
     # IMAP watcher (`handoff serve`): see README, "Mailbox setup".
     imap_password: SecretStr | None = None  # for the URLs that carry none (validated first)
+    # OAuth 2.0 instead of passwords (Microsoft 365, Google Workspace): HANDOFF_OAUTH_* below.
+    imap_auth: Literal["password", "oauth2"] = "password"
+    smtp_auth: Literal["password", "oauth2"] = "password"
     imap_url: SecretStr | None = None  # one or more URLs, comma-separated; may carry passwords
     imap_poll_seconds: float = Field(default=60.0, ge=1, le=3600)
     # RFC 2177 lets a server drop an IDLE after 30 minutes; NAT boxes often forget a quiet
@@ -114,6 +111,15 @@ class Settings(BaseSettings):
     # Passwords and tokens go only over TLS, but to loopback; true lets them go in clear to
     # any host (a trusted private network), with a warning at every login.
     insecure_cleartext_login: bool = False
+    # Where OAuth tokens come from (bot/credentials.py).
+    oauth_provider: str = "generic"
+    oauth_tenant: str | None = None
+    oauth_token_url: str | None = None
+    oauth_client_id: str | None = None
+    oauth_client_secret: SecretStr | None = None
+    oauth_scope: str | None = None
+    oauth_refresh_token: SecretStr | None = None
+    oauth_key_file: str | None = None
     # LMTP (RFC 2033): mail handed to `handoff serve` by the MTA, on host:port or a socket path.
     lmtp_listen: str | None = None
     lmtp_reject_unknown: bool = False  # 550 a recipient no partner address or mailbox matches
@@ -154,12 +160,13 @@ class Settings(BaseSettings):
 
     @field_validator("smtp_url", mode="before")
     @classmethod
-    def _check_smtp_url(cls, value: object) -> object:
+    def _check_smtp_url(cls, value: object, info: ValidationInfo) -> object:
         if value is None or isinstance(value, SecretStr):
             return value
         if not str(value).strip():
             return None
-        parse_smtp_url(str(value))  # the error names no password
+        # The error names no password.
+        parse_smtp_url(str(value), oauth=info.data.get("smtp_auth") == "oauth2")
         return value
 
     @field_validator("lmtp_listen", mode="before")
@@ -170,152 +177,67 @@ class Settings(BaseSettings):
         parse_listen(str(value))
         return str(value).strip()
 
-    @field_validator("secret", mode="before")
-    @classmethod
-    def _check_secret(cls, value: object) -> object:
-        if value is None or isinstance(value, SecretStr):
-            return value
-        if not str(value).strip():
-            return None
-        if len(str(value).strip()) < 16:
-            raise ValueError("too short: use at least 16 random characters (openssl rand -hex 32)")
-        return str(value).strip()
+    _secret = field_validator("secret", mode="before")(checks.secret)
 
-    @field_validator("mail_from", mode="before")
-    @classmethod
-    def _check_mail_from(cls, value: object) -> object:
-        if value is None or not str(value).strip():
-            return None
-        name, address = parseaddr(str(value).strip())
-        if not _MAILBOX.match(address.lower()) or "\n" in str(value) or "\r" in str(value):
-            raise ValueError(
-                f"{value!r} is not an address (expected e.g. Ours <partners@ours.example>)"
-            )
-        return formataddr((name, address.lower())) if name else address.lower()
+    _mail_from = field_validator("mail_from", mode="before")(checks.mail_from)
 
-    @field_validator("internal_domains", mode="before")
-    @classmethod
-    def _split_domains(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part for part in (p.strip() for p in value.split(",")) if part]
-        if isinstance(value, list):
-            domains = [str(d).strip().lower().lstrip("@") for d in value]
-            bad = [d for d in domains if not _DOMAIN.match(d)]
-            if bad:
-                raise ValueError(f"{bad[0]!r} is not a domain name (expected e.g. ours.example)")
-            return domains
-        return value
+    _domains = field_validator("internal_domains", mode="before")(checks.domains)
 
-    @field_validator("partner_mailbox", mode="before")
-    @classmethod
-    def _check_mailbox(cls, value: object) -> object:
-        if value is None or value == "":
-            return None
-        text = str(value).strip().lower()
-        if not _MAILBOX.match(text) or "+" in text:
-            raise ValueError(
-                f"{value!r} is not a plain mailbox address (expected e.g. partners@ours.example)"
-            )
-        return text
+    _mailbox = field_validator("partner_mailbox", mode="before")(checks.mailbox)
 
-    @field_validator("database_url")
-    @classmethod
-    def _check_url(cls, value: str) -> str:
-        scheme = value.split(":", 1)[0].split("+", 1)[0].lower()
-        if scheme not in ("sqlite", "postgresql", "postgres") or "://" not in value:
-            raise ValueError(
-                f"unsupported database URL {scheme + '://…'!r} "
-                "(expected sqlite:///path/handoff.db or postgresql://user@host/db)"
-            )
-        return value
+    _database_url = field_validator("database_url")(checks.database_url)
 
     @field_validator("imap_url")
     @classmethod
     def _check_imap_urls(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None:
             password = info.data.get("imap_password")
-            parse_imap_urls(value.get_secret_value(), password and password.get_secret_value())
+            parse_imap_urls(
+                value.get_secret_value(),
+                password and password.get_secret_value(),
+                oauth=info.data.get("imap_auth") == "oauth2",
+            )
         return value
 
-    @field_validator("currency")
-    @classmethod
-    def _check_currency(cls, value: str) -> str:
-        code = value.strip().upper()
-        if not re.fullmatch(r"[A-Z]{3}", code):
-            raise ValueError(f"{value!r} is not an ISO 4217 currency code (e.g. USD, EUR, GBP)")
-        return code
+    _currency = field_validator("currency")(checks.currency)
 
     @field_validator("imap_move_to", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("slack_bot_token", "slack_app_token")
-    @classmethod
-    def _check_token(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        if value is None or not value.get_secret_value().strip():
-            return None
-        prefix = "xoxb-" if info.field_name == "slack_bot_token" else "xapp-"
-        if not value.get_secret_value().strip().startswith(prefix):
-            kind = "bot token" if prefix == "xoxb-" else "app-level token (Socket Mode)"
-            # Never echo a token, not even a wrong one.
-            raise ValueError(f"not a Slack {kind}: it should start with {prefix}")
-        return SecretStr(value.get_secret_value().strip())
+    _slack_token = field_validator("slack_bot_token", "slack_app_token")(checks.slack_token)
 
-    @field_validator("slack_signing_secret")
-    @classmethod
-    def _blank_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        return value if value is not None and value.get_secret_value().strip() else None
+    _blank_secret = field_validator("slack_signing_secret")(checks.blank_secret)
 
-    @field_validator("slack_api_url")
-    @classmethod
-    def _check_api_url(cls, value: str) -> str:
-        url = urlsplit(value.strip())
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError("not an http(s) URL (expected e.g. https://slack.com/api/)")
-        # slack_sdk appends the method name to the base URL.
-        return value.strip().rstrip("/") + "/"
+    _api_url = field_validator("slack_api_url")(checks.api_url)
 
-    @field_validator("slack_channel", mode="before")
-    @classmethod
-    def _check_channel(cls, value: object) -> object:
-        text = str(value).strip().lstrip("#") if value is not None else ""
-        if not text or len(text) > 80 or any(c.isspace() for c in text):
-            raise ValueError(
-                f"{value!r} is not a channel id or name (expected e.g. partner-intros)"
-            )
-        return text
+    _channel = field_validator("slack_channel", mode="before")(checks.channel)
 
-    @field_validator("rep_group", mode="before")
-    @classmethod
-    def _check_group(cls, value: object) -> object:
-        if value is None or not str(value).strip():
-            return None
-        text = str(value).strip()
-        if not (_SLACK_GROUP.match(text) or _SLACK_HANDLE.match(text)):
-            raise ValueError(f"{text!r} is not a user group id (S…) or handle (@sales-reps)")
-        return text
+    _group = field_validator("rep_group", mode="before")(checks.group)
 
-    @field_validator("managers", mode="before")
-    @classmethod
-    def _split_managers(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part for part in (p.strip() for p in value.split(",")) if part]
-        if isinstance(value, list):
-            bad = [
-                str(v)
-                for v in value
-                if not (
-                    _SLACK_USER.match(str(v))
-                    or _SLACK_GROUP.match(str(v))
-                    or _SLACK_HANDLE.match(str(v))
-                )
-            ]
-            if bad:
-                raise ValueError(
-                    f"{bad[0]!r} is not a Slack user id (U…), user group id (S…) or group handle"
-                )
-        return value
+    _managers = field_validator("managers", mode="before")(checks.managers)
+
+    @model_validator(mode="after")
+    def _check_oauth(self) -> Settings:
+        if "oauth2" in (self.imap_auth, self.smtp_auth):
+            self.oauth_for(None)  # raises naming the missing setting
+        return self
+
+    def oauth_for(self, user: str | None) -> OAuthConfig:
+        """The OAuth settings, for signing in as `user` (google's service account acts as it)."""
+        secret, refresh = self.oauth_client_secret, self.oauth_refresh_token
+        return oauth_config(
+            provider=self.oauth_provider.strip().lower(),
+            tenant=self.oauth_tenant,
+            token_url=self.oauth_token_url,
+            scope=self.oauth_scope,
+            client_id=self.oauth_client_id,
+            client_secret=secret.get_secret_value() if secret else None,
+            refresh_token=refresh.get_secret_value() if refresh else None,
+            key_file=self.oauth_key_file,
+            user=user,
+        )
 
     @model_validator(mode="after")
     def _mailbox_from_imap(self) -> Settings:
@@ -324,7 +246,7 @@ class Settings(BaseSettings):
         if self.partner_mailbox is None:
             for target in self.imap_targets:
                 user = target.user.strip().lower()
-                if _MAILBOX.match(user) and "+" not in user:
+                if checks.MAILBOX.match(user) and "+" not in user:
                     self.partner_mailbox = user
                     break
         return self
@@ -343,11 +265,15 @@ class Settings(BaseSettings):
         if self.imap_url is None:
             return []
         password = self.imap_password.get_secret_value() if self.imap_password else None
-        return parse_imap_urls(
+        targets = parse_imap_urls(
             self.imap_url.get_secret_value(),
             password,
             insecure_cleartext=self.insecure_cleartext_login,
+            oauth=self.imap_auth == "oauth2",
         )
+        if self.imap_auth != "oauth2":
+            return targets
+        return [replace(t, oauth=self.oauth_for(t.user)) for t in targets]
 
     @property
     def lmtp(self) -> Listen | None:
@@ -364,7 +290,9 @@ class Settings(BaseSettings):
         if self.smtp_url is None:
             return None
         url = self.smtp_url.get_secret_value()
-        return parse_smtp_url(url, insecure_cleartext=self.insecure_cleartext_login)
+        oauth = self.smtp_auth == "oauth2"
+        target = parse_smtp_url(url, insecure_cleartext=self.insecure_cleartext_login, oauth=oauth)
+        return replace(target, oauth=self.oauth_for(target.user)) if oauth else target
 
     @property
     def sender(self) -> str | None:
@@ -414,4 +342,6 @@ def load_settings(**overrides: object) -> Settings:
             name = field  # pydantic named the alias itself
         else:
             name = ENV_PREFIX + field.upper()
+        if not error["loc"] and message.startswith(ENV_PREFIX):
+            raise ConfigError(message) from None  # a check across settings names its own
         raise ConfigError(f"{name}: {message}") from None

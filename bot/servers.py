@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from bot.credentials import OAuthConfig
 
 # The opt-out, for a trusted private network only: its name says what it does.
 CLEARTEXT_SETTING = "HANDOFF_INSECURE_CLEARTEXT_LOGIN"
@@ -32,6 +36,7 @@ class ImapTarget:
     password: str = field(repr=False)
     folder: str
     insecure_cleartext: bool = False  # HANDOFF_INSECURE_CLEARTEXT_LOGIN
+    oauth: OAuthConfig | None = None  # HANDOFF_IMAP_AUTH=oauth2: tokens instead of the password
 
     @property
     def cleartext_ok(self) -> bool:
@@ -51,7 +56,7 @@ class ImapTarget:
 
 
 def parse_imap_urls(
-    value: str, password: str | None, *, insecure_cleartext: bool = False
+    value: str, password: str | None, *, insecure_cleartext: bool = False, oauth: bool = False
 ) -> list[ImapTarget]:
     """Comma-separated `imaps://user:password@host:993/INBOX` URLs, each naming one folder."""
     targets = []
@@ -73,7 +78,7 @@ def parse_imap_urls(
         if not url.username:
             raise ValueError(f"no user name in imap URL for {url.hostname}")
         secret = unquote(url.password) if url.password is not None else password
-        if not secret:
+        if not secret and not oauth:
             raise ValueError(
                 f"no password for {unquote(url.username)}@{url.hostname} "
                 "(put it in the URL or in HANDOFF_IMAP_PASSWORD)"
@@ -87,7 +92,7 @@ def parse_imap_urls(
                 host=url.hostname,
                 port=port or (993 if url.scheme == "imaps" else 143),
                 user=unquote(url.username),
-                password=secret,
+                password=secret or "",
                 folder=folder,
                 insecure_cleartext=insecure_cleartext,
             )
@@ -110,6 +115,7 @@ class SmtpTarget:
     user: str | None
     password: str | None = field(default=None, repr=False)
     insecure_cleartext: bool = False  # HANDOFF_INSECURE_CLEARTEXT_LOGIN
+    oauth: OAuthConfig | None = None  # HANDOFF_SMTP_AUTH=oauth2: tokens instead of the password
 
     @property
     def cleartext_ok(self) -> bool:
@@ -124,7 +130,9 @@ class SmtpTarget:
         return f"{scheme}://{who}{self.host}:{self.port}"
 
 
-def parse_smtp_url(value: str, *, insecure_cleartext: bool = False) -> SmtpTarget:
+def parse_smtp_url(
+    value: str, *, insecure_cleartext: bool = False, oauth: bool = False
+) -> SmtpTarget:
     """`smtp://user:password@host:587` (STARTTLS) or `smtps://user:password@host:465`."""
     try:
         url = urlsplit(value.strip())
@@ -135,7 +143,9 @@ def parse_smtp_url(value: str, *, insecure_cleartext: bool = False) -> SmtpTarge
         raise ValueError(
             "not an SMTP URL (expected smtp://user:password@host:587 or smtps://…:465)"
         )
-    if url.username and url.password is None:
+    if oauth and not url.username:
+        raise ValueError(f"no user in the URL for {url.hostname} (OAuth signs in as that user)")
+    if url.username and url.password is None and not oauth:
         raise ValueError(f"no password for {unquote(url.username)}@{url.hostname} in the URL")
     return SmtpTarget(
         tls=url.scheme == "smtps",

@@ -16,6 +16,8 @@ from typing import Any, TypeVar, cast
 import aioimaplib
 from aioimaplib import Command, quoted
 
+from bot.mail import sasl
+from bot.mail.imap_errors import SETTING, FetchFailed, ImapError, ImapRefused, ImapUnavailable
 from bot.mail.imap_wire import (
     ANY_EXISTS,
     Fetched,
@@ -28,39 +30,11 @@ from bot.mail.imap_wire import (
     search_uids,
     uid_set,
 )
+from bot.mail.oauth import OAuthRefused, OAuthUnavailable, token_source
 from bot.servers import CLEARTEXT_SETTING, ImapTarget, loopback
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-SETTING = "HANDOFF_IMAP_URL"
-
-
-class ImapError(Exception):
-    """Something about an IMAP folder, said in one line that names no password."""
-
-
-class ImapUnavailable(ImapError):
-    """The network, a timeout or the server going away: worth retrying."""
-
-
-class FetchFailed(ImapUnavailable):
-    """The server would not hand over these messages, and said why (a NO or BAD to the FETCH,
-    or a BYE before it hung up: Dovecot's answer to a message file it cannot read)."""
-
-    def __init__(self, where: str, uids: list[int], words: str, *, lost: bool) -> None:
-        super().__init__(f"{where} would not FETCH UID {uid_set(uids)}: {words}")
-        self.words = words
-        self.lost = lost  # the server closed the connection after saying it
-
-
-class ImapRefused(ImapError):
-    """The server refuses us (credentials, a missing folder): someone must change a setting."""
-
-    def __init__(self, setting: str, message: str) -> None:
-        super().__init__(f"{setting}: {message}")
-        self.setting = setting
-
-
 SIZES_PER_FETCH = 200
 
 
@@ -129,22 +103,67 @@ class ImapConnection:
             )
         elif not target.tls and not loopback(target.host):
             log.warning("%s: logging in without TLS (%s)", self.where, CLEARTEXT_SETTING)
+        if target.oauth is not None:
+            await self._sign_in_with_token()
+        else:
+            await self._log_in()
+        # Capabilities change after login (RFC 3501 section 6.2.3): ask again.
+        await self._call(client.protocol.capability(), "CAPABILITY")
+        await self.select()
+
+    async def _log_in(self) -> None:
+        assert self.client is not None
         if self.has("LOGINDISABLED"):
             raise ImapRefused(
                 SETTING,
                 f"{self.where} refuses to log in without TLS and offers no STARTTLS (use imaps://)",
             )
+        target = self.target
         response = await self._call(
-            client.login(quoted(target.user), target.password), "logging in"
+            self.client.login(quoted(target.user), target.password), "logging in"
         )
         if response.result != "OK":
             raise ImapRefused(
                 SETTING,
                 f"{self.where} refused the login: {response_text(response.lines) or 'no reason'}",
             )
-        # Capabilities change after login (RFC 3501 section 6.2.3): ask again.
-        await self._call(client.protocol.capability(), "CAPABILITY")
-        await self.select()
+
+    async def _sign_in_with_token(self) -> None:
+        """SASL XOAUTH2 or OAUTHBEARER; a refused token is replaced once (it may have expired
+        or been revoked since it was fetched)."""
+        oauth = self.target.oauth
+        assert self.client is not None and oauth is not None
+        target, protocol = self.target, self.client.protocol
+        mechanism = next((m for m in sasl.MECHANISMS if self.has(f"AUTH={m}")), None)
+        if mechanism is None:
+            raise ImapRefused(
+                "HANDOFF_IMAP_AUTH",
+                f"{self.where} offers neither XOAUTH2 nor OAUTHBEARER, so it takes no OAuth token",
+            )
+        source = token_source(oauth)
+        for _ in range(2):
+            try:
+                token = await source.token()
+            except OAuthRefused as exc:
+                setting, _, reason = str(exc).partition(": ")
+                raise ImapRefused(setting, reason) from None
+            except OAuthUnavailable as exc:
+                raise ImapUnavailable(str(exc)) from None
+            initial = sasl.initial_response(mechanism, target.user, token, target.host, target.port)
+            response, status = await self._call(
+                sasl.authenticate(protocol, mechanism, initial, sasl_ir=self.has("SASL-IR")),
+                "logging in",
+            )
+            if response.result == "OK":
+                protocol.state = aioimaplib.AUTH
+                return
+            source.refused()
+        said = response_text(response.lines) or "no reason"
+        raise ImapRefused(
+            SETTING,
+            f"{self.where} refused the OAuth token ({mechanism}): {said}"
+            + (f" (status {status})" if status else ""),
+        )
 
     def _notice_exists(self, protocol: Any) -> None:
         """Remember every untagged EXISTS, including those the library drops.

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 import aiosmtplib
 
 from bot import metrics
+from bot.credentials import OAuthConfig
+from bot.mail.oauth import OAuthRefused, OAuthUnavailable, token_source
 from bot.servers import CLEARTEXT_SETTING, SmtpTarget, loopback
 
 log = logging.getLogger("handoff.mail")
@@ -190,7 +192,10 @@ class Mailer:
             await smtp.connect()
             if target.user is not None:
                 self._may_log_in(smtp)
-                await smtp.login(target.user, target.password or "")
+                if target.oauth is not None:
+                    await self._sign_in_with_token(smtp, target.user, target.oauth)
+                else:
+                    await smtp.login(target.user, target.password or "")
         except aiosmtplib.SMTPAuthenticationError as exc:
             smtp.close()
             answer = _answer(exc.code, exc.message)
@@ -204,6 +209,32 @@ class Mailer:
             raise Temporary(f"{target.shown} unreachable: {name}: {exc}", error=name) from None
         self._smtp = smtp
         return smtp
+
+    async def _sign_in_with_token(
+        self, smtp: aiosmtplib.SMTP, user: str, oauth: OAuthConfig
+    ) -> None:
+        """SASL XOAUTH2; a refused token is replaced once (expired or revoked since)."""
+        if "xoauth2" not in smtp.server_auth_methods:
+            smtp.close()
+            raise Temporary(
+                f"HANDOFF_SMTP_AUTH: {self.target.shown} does not offer XOAUTH2, so it takes no "
+                "OAuth token",
+                error="NoXOAUTH2",
+            )
+        source = token_source(oauth)
+        for attempt in (1, 2):
+            try:
+                token = await source.token()
+            except (OAuthRefused, OAuthUnavailable) as exc:
+                smtp.close()
+                raise Temporary(str(exc), error=type(exc).__name__) from None
+            try:
+                await smtp.auth_xoauth2(user, token)
+                return
+            except aiosmtplib.SMTPAuthenticationError:
+                source.refused()
+                if attempt == 2:
+                    raise
 
     def _may_log_in(self, smtp: aiosmtplib.SMTP) -> None:
         """No password in clear: over TLS, to loopback, or where the operator allowed it."""

@@ -65,6 +65,8 @@ class Dovecot:
         tls: bool = False,
         fetch_failure: str | None = None,
         address: str = "127.0.0.1",
+        introspection_url: str | None = None,
+        oauth_mechanisms: str = "xoauth2 oauthbearer",
     ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="handoff-dovecot-"))
         self.root.chmod(0o755)  # the mail user (nobody) must reach its home below
@@ -72,6 +74,10 @@ class Dovecot:
         self.tls_port = free_port() if tls else 0
         self.idle, self.tls = idle, tls
         self.address = address  # where it listens: loopback unless a test needs the wire
+        # OAuth: tokens checked with the oauth2 passdb against this introspection endpoint
+        # (RFC 7662, POSTed); the tests' own client still logs in with PASSWORD.
+        self.introspection_url = introspection_url
+        self.oauth_mechanisms = oauth_mechanisms
         # What Dovecot does when it cannot read a message: hang up (its default), or answer
         # NO after the rest ("no-after"), as Gmail does.
         self.fetch_failure = fetch_failure
@@ -89,6 +95,7 @@ class Dovecot:
 
     def _write_config(self) -> None:
         root, as_root = self.root, os.geteuid() == 0
+        introspection = self.introspection_url
         me = "nobody" if as_root else _user_name()
         group = "nogroup" if as_root else _group_name()
         lines = [
@@ -99,7 +106,7 @@ class Dovecot:
             "protocols = imap",
             f"listen = {self.address}",
             "disable_plaintext_auth = no",
-            "auth_mechanisms = plain login",
+            f"auth_mechanisms = plain login {self.oauth_mechanisms if introspection else ''}",
             f"default_internal_user = {'dovecot' if as_root else me}",
             f"default_internal_group = {'dovecot' if as_root else group}",
             f"default_login_user = {'dovenull' if as_root else me}",
@@ -108,6 +115,7 @@ class Dovecot:
             "passdb {",
             "  driver = static",
             f"  args = password={PASSWORD}",
+            "  mechanisms = plain login",
             "}",
             "userdb {",
             "  driver = static",
@@ -133,6 +141,23 @@ class Dovecot:
             lines += ["ssl = yes", f"ssl_cert = <{self.cert}", f"ssl_key = <{self.key}"]
         else:
             lines += ["ssl = no"]
+        if introspection:
+            oauth = root / "dovecot-oauth2.conf.ext"
+            oauth.write_text(
+                "introspection_mode = post\n"
+                f"introspection_url = {introspection}\n"
+                "username_attribute = username\n"
+                "active_attribute = active\n"
+                "active_value = true\n"
+                "force_introspection = yes\n"
+            )
+            lines += [
+                "passdb {",
+                "  driver = oauth2",
+                f"  mechanisms = {self.oauth_mechanisms}",
+                f"  args = {oauth}",
+                "}",
+            ]
         if self.fetch_failure:
             lines.append(f"imap_fetch_failure = {self.fetch_failure}")
         if not self.idle:

@@ -8,6 +8,7 @@ import itertools
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -45,7 +46,7 @@ def dovecot_factory() -> Iterator[Callable[..., Dovecot]]:
     _need_dovecot()
     made: list[Dovecot] = []
 
-    def make(**options: bool) -> Dovecot:
+    def make(**options: Any) -> Dovecot:
         server = Dovecot(**options)
         server.start()
         made.append(server)
