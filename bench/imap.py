@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: the IMAP watcher against a real Dovecot on loopback.
 
-    uv run python bench/imap.py [--latency 200] [--backlog 2000] [--database-url URL]
+    uv run python bench/imap.py [--latency 200] [--backlog 2000] [--database-url URL] [--oauth]
 
 1. Latency: messages APPENDed one at a time while the watcher sits in IDLE; for each, the time
    from the start of the APPEND to the commit of what intake made of it. Prints p50, p95, max.
@@ -39,6 +39,7 @@ from bot.mail.watcher import FolderWatcher  # noqa: E402
 from bot.referrals.partners import add_partner  # noqa: E402
 from bot.wiring import watch_settings  # noqa: E402
 from tests.support.dovecot import PASSWORD, Dovecot  # noqa: E402
+from tests.support.oauth import TokenStandIn  # noqa: E402
 
 USER = "partners@ours.example"
 NEWS: list[float] = []  # when the watcher's connection received each untagged EXISTS
@@ -101,6 +102,11 @@ async def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
+    parser.add_argument(
+        "--oauth",
+        action="store_true",
+        help="sign in with OAuth (XOAUTH2, Dovecot's oauth2 passdb, a local token endpoint)",
+    )
     args = parser.parse_args()
     if args.latency < 1:
         parser.error("--latency must be at least 1")
@@ -126,14 +132,28 @@ async def main() -> int:
     mix = messages(args.latency + args.backlog, args.seed, work)
     latency_set, backlog_set = mix[: args.latency], mix[args.latency :]
 
-    server = Dovecot()
+    oauth: dict[str, object] = {}
+    tokens = None
+    if args.oauth:
+        tokens = await TokenStandIn(mailbox=USER).start()
+        oauth = {
+            "imap_auth": "oauth2",
+            "oauth_provider": "microsoft",
+            "oauth_tenant": "bench",
+            "oauth_token_url": tokens.token_url,
+            "oauth_client_id": tokens.client_id,
+            "oauth_client_secret": tokens.client_secret,
+        }
+    server = Dovecot(introspection_url=tokens.introspection_url if tokens else None)
     server.start()
     server.add_user(USER)
     settings = load_settings(
         imap_url=server.url(USER),
         internal_domains=",".join(INTERNAL_DOMAINS),
         partner_mailbox=PARTNER_MAILBOX,
+        **oauth,
     )
+    print(f"signing in with {'OAuth (XOAUTH2)' if args.oauth else 'a password'}")
     target = settings.imap_targets[0]
     committed: dict[str, float] = {}
     waiting: dict[str, asyncio.Future[float]] = {}
@@ -215,6 +235,8 @@ async def main() -> int:
     finally:
         server.cleanup()
         await engine.dispose()
+        if tokens is not None:
+            await tokens.close()
     return 0
 
 
