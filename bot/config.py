@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     lmtp_listen: str | None = None
     lmtp_reject_unknown: bool = False  # 550 a recipient no partner address or mailbox matches
     lmtp_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, le=1024**3)
+    # Mail posted by a mail service to /inbound/<service> (bot/mail/webhooks.py); each route is
+    # on when its secret is set.
+    mailgun_signing_key: SecretStr | None = None
+    sendgrid_basic_auth: SecretStr | None = None  # user:password, as in the Parse URL
+    postmark_basic_auth: SecretStr | None = None  # user:password, as in the webhook URL
     mail_from: str | None = None  # "Ours Partnerships <partners@ours.example>"; else the mailbox
     secret: SecretStr | None = None  # signs the reply addresses of digests (HMAC)
     digest_schedule: str = "0 9 * * mon"  # cron, in each partner's zone; a partner may override

@@ -22,12 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import ConfigError, Settings
 from bot.digests.notices import Notices
 from bot.digests.sweep import Digests
+from bot.intake.arrivals import Arrivals
 from bot.intake.pipeline import IngestResult
 from bot.mail.imap import ImapRefused
 from bot.mail.lmtp import Delivery, LmtpServer
 from bot.mail.outgoing import Postman
 from bot.mail.smtp import Mailer
 from bot.mail.watcher import FolderWatcher, Observer, WatchSettings
+from bot.mail.webhooks import inbound_app
 from bot.models import utcnow
 from bot.nudges.sweeps import Sweeper
 from bot.outbox import Handler, Outbox
@@ -151,7 +153,12 @@ class Service:
         schedule: bool = True,
         answer_when_done: bool = False,
     ) -> None:
-        if not settings.imap_targets and settings.slack_bot_token is None and not settings.lmtp:
+        takes_mail = (
+            settings.lmtp
+            or settings.mailgun_signing_key
+            or (settings.sendgrid_basic_auth or settings.postmark_basic_auth)
+        )
+        if not settings.imap_targets and settings.slack_bot_token is None and not takes_mail:
             raise ConfigError(
                 "SLACK_BOT_TOKEN, HANDOFF_IMAP_URL and HANDOFF_LMTP_LISTEN: none is set, so there "
                 "is nothing to serve (see README, quick start)"
@@ -227,8 +234,9 @@ class Service:
         except ImapRefused as exc:
             raise ConfigError(str(exc)) from None
 
+        arrivals = Arrivals(engine, settings, observer)  # mail handed to us: LMTP, webhooks
         if settings.lmtp is not None:
-            delivery = Delivery(engine, settings, observer)
+            delivery = Delivery(arrivals)
             lmtp = self.lmtp = LmtpServer(
                 settings.lmtp, delivery, max_bytes=settings.lmtp_max_bytes
             )
@@ -242,7 +250,11 @@ class Service:
             self._listening.append(lmtp.stop)
 
         runner = await start_web(
-            web_app(engine=engine, bolt=None if socket else bolt),
+            web_app(
+                engine=engine,
+                bolt=None if socket else bolt,
+                inbound=inbound_app(arrivals, settings),
+            ),
             host=settings.host,
             port=settings.port,
         )

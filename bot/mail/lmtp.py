@@ -18,33 +18,17 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from aiosmtpd.lmtp import LMTP
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import Settings
 from bot.db import first_line, transient
-from bot.intake.pipeline import IngestResult, Intake
-from bot.intake.sources import Incoming
-from bot.models import utcnow
-from bot.referrals.directory import Directory, settings_directory
+from bot.intake.arrivals import Arrivals, trace
 from bot.servers import Listen
 
 log = logging.getLogger("handoff.lmtp")
 
-BATCH = 50  # deliveries stored in one transaction at most
 LINE_LIMIT = 64 * 1024  # RFC 5321 allows 1,000; real mail has longer lines, and none is refused
-Observer = Callable[[list[IngestResult]], None]
-
-
-def trace(mail_from: str, recipients: list[str]) -> bytes:
-    """The trace fields a final delivery adds on top (RFC 5321 section 4.4): Return-Path and
-    one Delivered-To per accepted recipient, in RCPT order."""
-    lines = [f"Return-Path: <{mail_from}>"] + [f"Delivered-To: {r}" for r in recipients]
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8", "surrogateescape")
 
 
 class _PerRecipient(LMTP):
@@ -72,30 +56,18 @@ class _PerRecipient(LMTP):
 
 
 class Delivery:
-    """aiosmtpd's handler: each message through the same intake as IMAP and `handoff ingest`."""
+    """aiosmtpd's handler: each message stored (bot/intake/arrivals.py), then answered."""
 
-    def __init__(
-        self, engine: AsyncEngine, settings: Settings, observer: Observer | None = None
-    ) -> None:
-        self.engine = engine
-        self.settings = settings
-        self.observer = observer
-        self.protection = timedelta(days=settings.protection_days)
-        # Deliveries waiting to be stored, and the one task that stores them: on SQLite,
-        # connections of one process that wait for each other's write lock sleep in SQLite's
-        # busy handler (tens of ms each), so this process writes mail through one.
-        self._queue: list[tuple[Incoming, asyncio.Future[IngestResult]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def _directory(self) -> Directory:
-        return await settings_directory(self.engine, self.settings)
+    def __init__(self, arrivals: Arrivals) -> None:
+        self.arrivals = arrivals
+        self.settings = arrivals.settings
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook names
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         if self.settings.lmtp_reject_unknown:
             try:
-                directory = await self._directory()
+                directory = await self.arrivals.directory()
             except Exception as exc:  # noqa: BLE001 - the MTA tries again later
                 if not transient(exc):
                     log.exception("lmtp: checking <%s> failed", address)
@@ -114,12 +86,8 @@ class Delivery:
 
     async def deliver(self, raw: bytes, source: str) -> str:
         """Store the message with all it causes; the reply every recipient gets."""
-        waiting: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
-        self._queue.append((Incoming(raw, source, utcnow()), waiting))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write(), name="lmtp intake")
         try:
-            result = await waiting
+            result = await self.arrivals.store(raw, source)
         except Exception as exc:  # noqa: BLE001 - nothing was stored: the MTA keeps it
             if transient(exc):
                 log.warning(
@@ -128,31 +96,8 @@ class Delivery:
             else:
                 log.error("lmtp: a delivery failed", exc_info=exc)
             return "451 4.3.0 Handoff could not store the message now; try again later"
-        if self.observer is not None:
-            self.observer([result])
-        log.info("lmtp: %s %s", result.kind, result.referral or result.reason or "")
         ref = f" ({result.referral})" if result.referral else ""
         return f"250 2.0.0 stored as {result.kind}{ref}"
-
-    async def _write(self) -> None:
-        """Deliveries that came in together are stored in one transaction (a group commit):
-        one at a time, a message waits for nothing; in a burst, one commit serves many."""
-        while self._queue:
-            batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
-            try:
-                directory = await self._directory()
-                async with Intake.open(
-                    engine=self.engine, directory=directory, protection=self.protection
-                ) as intake:
-                    results = await intake.ingest_batch([incoming for incoming, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - each delivery answers 451
-                for _, waiting in batch:
-                    if not waiting.done():
-                        waiting.set_exception(exc)
-                continue
-            for (_, waiting), result in zip(batch, results, strict=True):
-                if not waiting.done():
-                    waiting.set_result(result)
 
 
 class LmtpServer:

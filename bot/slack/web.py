@@ -20,8 +20,11 @@ EVENTS_PATH = "/slack/events"
 HEALTH_SECONDS = 2.0
 
 
-def web_app(*, engine: AsyncEngine, bolt: AsyncApp | None) -> web.Application:
-    """/healthz and /metrics always; /slack/events when Slack talks to us over HTTP."""
+def web_app(
+    *, engine: AsyncEngine, bolt: AsyncApp | None, inbound: web.Application | None = None
+) -> web.Application:
+    """/healthz and /metrics always; /slack/events when Slack talks to us over HTTP; the mail
+    services' posts under /inbound/ when one is set up (bot/mail/webhooks.py)."""
 
     async def healthz(_: web.Request) -> web.Response:
         try:
@@ -46,6 +49,8 @@ def web_app(*, engine: AsyncEngine, bolt: AsyncApp | None) -> web.Application:
     app.router.add_get("/metrics", metrics_text)
     if bolt is not None:
         app.router.add_post(EVENTS_PATH, events)
+    if inbound is not None:
+        app.add_subapp("/inbound/", inbound)
     return app
 
 
