@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         digest,
         ingest,
         jobs,
+        oauth,
         partners,
         prune,
         referrals,
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add(commands)
     reports.add(commands)
     prune.add(commands)
+    oauth.add(commands)
     demo.add(commands)
     return parser
 
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
         setup_logging(args.command, read_log_format())
         if args.command == "demo":  # the demo brings its own settings and database
             code = asyncio.run(args.run(args))
+        elif not getattr(args, "database", True):  # e.g. `oauth authorize`: no database
+            code = asyncio.run(args.run(args, load_settings()))
         else:
             settings = load_settings()
             code = asyncio.run(_dispatch(args, settings))

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -333,3 +334,60 @@ async def test_smtp_sends_with_a_token_and_replaces_a_revoked_one(
     assert inbox.tries == [True, False, True]
     assert len(inbox.received) == 2
     assert tokens.grants == ["client_credentials", "client_credentials"]
+
+
+async def test_oauth_authorize_gets_a_refresh_token_that_signs_in(
+    engine: AsyncEngine,
+    scenario: Handoff,
+    dovecot_factory: Callable[..., Dovecot],
+    tokens: TokenStandIn,
+) -> None:
+    """A person consents once (here the stand-in's consent page agrees at once): the printed
+    refresh token is what serve then signs in with."""
+    env = {
+        **os.environ,
+        "HANDOFF_OAUTH_PROVIDER": "generic",
+        "HANDOFF_OAUTH_TOKEN_URL": tokens.token_url,
+        "HANDOFF_OAUTH_CLIENT_ID": tokens.client_id,
+        "HANDOFF_OAUTH_SCOPE": "https://mail.google.com/",
+    }
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "oauth",
+        "authorize",
+        "--authorize-url",
+        f"{tokens.url}/authorize",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert child.stderr is not None
+    url = ""
+    while not url:
+        line = (await asyncio.wait_for(child.stderr.readline(), 60)).decode()
+        assert line, "the command ended without printing the consent URL"
+        if line.strip().startswith("http"):
+            url = line.strip()
+    assert "code_challenge_method=S256" in url and "redirect_uri=http%3A%2F%2Flocalhost" in url
+    async with aiohttp.ClientSession() as browser, browser.get(url) as page:
+        assert page.status == 200 and "you can close this tab" in await page.text()
+    out, _ = await asyncio.wait_for(child.communicate(), 60)
+    assert child.returncode == 0
+    assert out.decode() == f"HANDOFF_OAUTH_REFRESH_TOKEN={tokens.refresh_token}\n"
+    assert tokens.grants == ["authorization_code"]
+
+    server = dovecot_factory(introspection_url=tokens.introspection_url)
+    server.add_user(MAILBOX)
+    settings = {
+        "imap_auth": "oauth2",
+        "oauth_provider": "generic",
+        "oauth_token_url": tokens.token_url,
+        "oauth_client_id": tokens.client_id,
+        "oauth_refresh_token": out.decode().split("=", 1)[1].strip(),
+    }
+    async with serving(engine, imap_url(server), **settings):
+        await server.append(MAILBOX, intro(1))
+        await referrals_reach(engine, 1)
+    assert tokens.grants == ["authorization_code", "refresh_token"]

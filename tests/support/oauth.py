@@ -4,6 +4,8 @@ token services and a mail server's token check are to Handoff, in the shapes the
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ class TokenStandIn:
     revoked: set[str] = field(default_factory=set)
     grants: list[str] = field(default_factory=list)  # the grant_type of every request
     introspected: int = 0
+    codes: dict[str, tuple[str, str]] = field(default_factory=dict)  # code: (challenge, redirect)
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -58,6 +61,7 @@ class TokenStandIn:
         app = web.Application()
         app.router.add_post("/token", self._token)
         app.router.add_post("/introspect", self._introspect)
+        app.router.add_get("/authorize", self._authorize)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         self.port = free_port()
@@ -100,6 +104,20 @@ class TokenStandIn:
                     "AADSTS1002012: The provided value for scope is not valid.",
                 )
             return self._issue(self.mailbox)
+        if grant == "authorization_code":
+            challenge, redirect = self.codes.pop(str(form.get("code", "")), ("", ""))
+            verifier = str(form.get("code_verifier", ""))
+            digest = hashlib.sha256(verifier.encode()).digest()
+            if not challenge or form.get("redirect_uri") != redirect:
+                return self._error(400, "invalid_grant", "AADSTS70000: The code is not valid.")
+            if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != challenge:
+                return self._error(
+                    400,
+                    "invalid_grant",
+                    "AADSTS501481: The Code_Verifier does not match the code_challenge supplied.",
+                )
+            self.refresh_token = "1//" + secrets.token_urlsafe(24)
+            return self._issue(self.mailbox, refresh=self.refresh_token)
         if grant == "refresh_token":
             if self.refresh_token is None or form.get("refresh_token") != self.refresh_token:
                 return self._error(400, "invalid_grant", "Token has been expired or revoked.")
@@ -126,12 +144,32 @@ class TokenStandIn:
             )
         return self._issue(str(claims["sub"]))
 
-    def _issue(self, user: str) -> web.Response:
+    def _issue(self, user: str, *, refresh: str | None = None) -> web.Response:
         token = "ya29." + secrets.token_urlsafe(24)
         self.issued.append(Issued(token, user, time.time() + self.lifetime))
-        return web.json_response(
-            {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime}
-        )
+        answer: dict[str, object] = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.lifetime,
+        }
+        if refresh:
+            answer["refresh_token"] = refresh
+        return web.json_response(answer)
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """The consent page, consented at once: back to the redirect URI with a code."""
+        query = request.query
+        redirect = query.get("redirect_uri", "")
+        if query.get("client_id") != self.client_id or query.get("response_type") != "code":
+            return web.Response(status=400, text="unknown client\n")
+        if query.get("code_challenge_method") != "S256" or not redirect.startswith(
+            "http://localhost:"
+        ):
+            return web.Response(status=400, text="PKCE S256 and a loopback redirect, please\n")
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = (query.get("code_challenge", ""), redirect)
+        state = query.get("state", "")
+        raise web.HTTPFound(f"{redirect}?code={code}&state={state}")
 
     async def _introspect(self, request: web.Request) -> web.Response:
         form = await request.post()
