@@ -62,6 +62,10 @@ def _refusal(config: OAuthConfig, error: str, description: str) -> OAuthRefused:
     return OAuthRefused(f"{setting}: {config.provider}'s token endpoint refused: {said}")
 
 
+# Errors a token endpoint says are its own passing state (RFC 6749 section 4.1.2.1).
+_PASSING = frozenset({"server_error", "temporarily_unavailable"})
+
+
 class TokenSource:
     """Access tokens for one OAuthConfig, kept until shortly before they expire."""
 
@@ -93,7 +97,7 @@ class TokenSource:
     async def _grant(self) -> tuple[str, float]:
         from authlib.integrations.base_client.errors import OAuthError
         from authlib.integrations.httpx_client import AsyncOAuth2Client
-        from httpx import HTTPError
+        from httpx import HTTPError, HTTPStatusError
 
         config = self.config
         client = AsyncOAuth2Client(
@@ -114,8 +118,15 @@ class TokenSource:
                         config.token_url, grant_type="client_credentials", scope=config.scope
                     )
         except OAuthError as exc:
+            if exc.error in _PASSING:
+                raise OAuthUnavailable(f"{config.provider}'s token endpoint: {exc.error}") from None
             raise _refusal(config, exc.error or "", exc.description or "") from None
-        except (HTTPError, OSError, ValueError) as exc:
+        except HTTPStatusError as exc:  # an answer that is no token and no OAuth error
+            status = exc.response.status_code
+            raise OAuthUnavailable(
+                f"{config.provider}'s token endpoint answered HTTP {status}"
+            ) from None
+        except (HTTPError, OSError, ValueError) as exc:  # unreachable, or not JSON
             raise OAuthUnavailable(
                 f"{config.provider}'s token endpoint: {type(exc).__name__}"
             ) from None

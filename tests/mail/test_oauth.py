@@ -391,3 +391,59 @@ async def test_oauth_authorize_gets_a_refresh_token_that_signs_in(
         await server.append(MAILBOX, intro(1))
         await referrals_reach(engine, 1)
     assert tokens.grants == ["authorization_code", "refresh_token"]
+
+
+async def test_an_unknown_tenant_is_named_at_start_up(
+    db_url: str, dovecot_factory: Callable[..., Dovecot], tokens: TokenStandIn
+) -> None:
+    server = dovecot_factory(introspection_url=tokens.introspection_url)
+    server.add_user(MAILBOX)
+    env = {f"HANDOFF_{k.upper()}": str(v) for k, v in microsoft(tokens).items()}
+    env["HANDOFF_OAUTH_TENANT"] = "nosuch.onmicrosoft.com"
+    env["HANDOFF_OAUTH_TOKEN_URL"] = f"{tokens.url}/nosuch.onmicrosoft.com/oauth2/v2.0/token"
+    env["HANDOFF_IMAP_URL"] = imap_url(server)
+    said = await serve_fails(env)
+    assert (
+        said.strip()
+        .splitlines()[-1]
+        .startswith(
+            "handoff: HANDOFF_OAUTH_TENANT: microsoft's token endpoint refused: invalid_request: "
+            "AADSTS90002: Tenant 'nosuch.onmicrosoft.com' not found."
+        )
+    ), said
+
+
+async def test_a_token_service_outage_is_one_line_and_the_watcher_comes_back(
+    engine: AsyncEngine,
+    scenario: Handoff,
+    dovecot_factory: Callable[..., Dovecot],
+    tokens: TokenStandIn,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The token service is away when serve starts (a 503 page, not an OAuth error): an outage,
+    said once with its cause, retried with backoff, over when the service is back."""
+    server = dovecot_factory(introspection_url=tokens.introspection_url)
+    server.add_user(MAILBOX)
+    caplog.set_level(logging.INFO)
+    tokens.down = True
+
+    def outage() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == logging.WARNING and "token endpoint" in r.getMessage()
+        ]
+
+    async with serving(engine, imap_url(server), **microsoft(tokens)):
+
+        async def said() -> bool:
+            return bool(outage())
+
+        await until(said, "the outage line")
+        await server.append(MAILBOX, intro(1))
+        tokens.down = False
+        await referrals_reach(engine, 1, seconds=90)
+    assert outage()[0].startswith("imap partners@ours.example@127.0.0.1")
+    assert outage()[0].endswith("microsoft's token endpoint answered HTTP 503; will keep trying")
+    assert len(outage()) <= 2  # said at start-up, and by the watcher once if it was still away
+    assert len(tokens.grants) >= 2  # tried again

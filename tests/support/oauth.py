@@ -41,6 +41,7 @@ class TokenStandIn:
     revoked: set[str] = field(default_factory=set)
     grants: list[str] = field(default_factory=list)  # the grant_type of every request
     introspected: int = 0
+    down: bool = False  # the token service has an outage: 503, as a provider's does
     codes: dict[str, tuple[str, str]] = field(default_factory=dict)  # code: (challenge, redirect)
     port: int = 0
     _runner: web.AppRunner | None = None
@@ -60,6 +61,7 @@ class TokenStandIn:
     async def start(self) -> TokenStandIn:
         app = web.Application()
         app.router.add_post("/token", self._token)
+        app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)  # Microsoft's shape
         app.router.add_post("/introspect", self._introspect)
         app.router.add_get("/authorize", self._authorize)
         self._runner = web.AppRunner(app)
@@ -83,6 +85,16 @@ class TokenStandIn:
         form = await request.post()
         grant = str(form.get("grant_type", ""))
         self.grants.append(grant)
+        if self.down:
+            return web.Response(status=503, text="Service Unavailable")
+        tenant = request.match_info.get("tenant")
+        if tenant is not None and tenant != "contoso.onmicrosoft.com":
+            return self._error(
+                400,
+                "invalid_request",
+                f"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the "
+                "correct tenant ID and are signing into the correct cloud.",
+            )
         if grant == ASSERTION:
             return self._assertion(str(form.get("assertion", "")))
         if form.get("client_id") != self.client_id:
