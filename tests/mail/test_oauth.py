@@ -118,6 +118,31 @@ async def test_a_revoked_token_is_replaced_when_dovecot_comes_back(
     assert tokens.grants == ["client_credentials", "client_credentials"]
 
 
+async def test_an_expired_token_is_never_offered_after_a_dovecot_restart(
+    engine: AsyncEngine,
+    scenario: Handoff,
+    dovecot_factory: Callable[..., Dovecot],
+    tokens: TokenStandIn,
+) -> None:
+    tokens.lifetime = 3.0  # short-lived
+    server = dovecot_factory(introspection_url=tokens.introspection_url)
+    server.add_user(MAILBOX)
+    async with serving(engine, imap_url(server), **microsoft(tokens)):
+        await server.append(MAILBOX, intro(1))
+        await referrals_reach(engine, 1)
+        first = tokens.issued[0]
+
+        async def expired() -> bool:
+            return time.time() > first.expires
+
+        await until(expired, "the first token to expire")
+        server.restart()
+        await server.append(MAILBOX, intro(2))
+        await referrals_reach(engine, 2, seconds=60)
+    assert len(tokens.grants) >= 2
+    assert tokens.inactive == 0  # a fresh token was fetched before the login, not after a NO
+
+
 async def test_a_token_is_renewed_before_it_expires(tokens: TokenStandIn) -> None:
     tokens.lifetime = 10.0
     settings = load_settings(**microsoft(tokens), imap_url="imap://u%40x.example@127.0.0.1/")

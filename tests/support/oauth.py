@@ -41,6 +41,7 @@ class TokenStandIn:
     revoked: set[str] = field(default_factory=set)
     grants: list[str] = field(default_factory=list)  # the grant_type of every request
     introspected: int = 0
+    inactive: int = 0  # introspections answered "not active": a token used expired or revoked
     down: bool = False  # the token service has an outage: 503, as a provider's does
     codes: dict[str, tuple[str, str]] = field(default_factory=dict)  # code: (challenge, redirect)
     port: int = 0
@@ -189,6 +190,7 @@ class TokenStandIn:
         token = str(form.get("token", ""))
         found = next((i for i in self.issued if i.token == token), None)
         if found is None or token in self.revoked or found.expires <= time.time():
+            self.inactive += 1
             return web.json_response({"active": False})
         return web.json_response(
             {"active": True, "username": found.user, "exp": int(found.expires)}
