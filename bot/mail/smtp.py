@@ -22,6 +22,7 @@ import aiosmtplib
 
 from bot import metrics
 from bot.credentials import OAuthConfig
+from bot.mail import sasl
 from bot.mail.oauth import OAuthRefused, OAuthUnavailable, token_source
 from bot.servers import CLEARTEXT_SETTING, SmtpTarget, loopback
 
@@ -63,6 +64,17 @@ class Refused(SmtpError):
 
 class Unknown(SmtpError):
     """The message was handed over and no final answer came: it may have been accepted."""
+
+
+async def _oauthbearer(smtp: aiosmtplib.SMTP, user: str, token: str, host: str, port: int) -> None:
+    """AUTH OAUTHBEARER (RFC 7628): on a refusal the server's error comes as a 334 challenge,
+    answered with a lone %x01 to get the final 535."""
+    initial = sasl.initial_response("OAUTHBEARER", user, token, host, port)
+    response = await smtp.execute_command(b"AUTH", b"OAUTHBEARER", initial.encode("ascii"))
+    if response.code == 334:
+        response = await smtp.execute_command(b"AQ==")
+    if response.code != 235:
+        raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
 
 
 def _answer(code: int, message: str) -> str:
@@ -213,13 +225,16 @@ class Mailer:
     async def _sign_in_with_token(
         self, smtp: aiosmtplib.SMTP, user: str, oauth: OAuthConfig
     ) -> None:
-        """SASL XOAUTH2; a refused token is replaced once (expired or revoked since)."""
-        if "xoauth2" not in smtp.server_auth_methods:
+        """SASL XOAUTH2 or OAUTHBEARER (RFC 7628); a refused token is replaced once (expired
+        or revoked since it was fetched)."""
+        offered = smtp.server_auth_methods
+        mechanism = next((m for m in sasl.MECHANISMS if m.lower() in offered), None)
+        if mechanism is None:
             smtp.close()
             raise Temporary(
-                f"HANDOFF_SMTP_AUTH: {self.target.shown} does not offer XOAUTH2, so it takes no "
-                "OAuth token",
-                error="NoXOAUTH2",
+                f"HANDOFF_SMTP_AUTH: {self.target.shown} offers neither XOAUTH2 nor "
+                "OAUTHBEARER, so it takes no OAuth token",
+                error="NoOAuth",
             )
         source = token_source(oauth)
         for attempt in (1, 2):
@@ -229,7 +244,10 @@ class Mailer:
                 smtp.close()
                 raise Temporary(str(exc), error=type(exc).__name__) from None
             try:
-                await smtp.auth_xoauth2(user, token)
+                if mechanism == "XOAUTH2":
+                    await smtp.auth_xoauth2(user, token)
+                else:
+                    await _oauthbearer(smtp, user, token, self.target.host, self.target.port)
                 return
             except aiosmtplib.SMTPAuthenticationError:
                 source.refused()

@@ -162,9 +162,13 @@ async def test_a_unix_socket_and_the_size_limit_answer_per_recipient(
         big = message(cc=None, body=("x" * 70 + "\n") * 100)
         too_big = await client.send(big, SENDER, ["partners+acme@ours.example"] * 2)
         fits = await client.send(message(cc=None), SENDER, ["partners+acme@ours.example"])
+        long_line = message(cc=None, to="Ann <ann@initrode.example>", body="y" * 3000 + "\n")
+        kept = await client.send(long_line, SENDER, ["partners+acme@ours.example"])
         await client.close()
     assert too_big.data == ["552 Error: Too much mail data"] * 2
     assert fits.data == ["250 2.0.0 stored as new_intro (ACME-1)"]
+    # A line past RFC 5321's 1,000 octets (real mail has them) is taken, not refused.
+    assert kept.data == ["250 2.0.0 stored as new_intro (ACME-2)"]
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

@@ -308,7 +308,17 @@ class OAuthInbox(Inbox):
         initial = args[1] if len(args) > 1 else await server.challenge_auth("")
         said = base64.b64decode(initial).decode()
         fields = dict(f.split("=", 1) for f in said.split("\x01") if "=" in f)
-        user, token = fields.get("user"), fields.get("auth", "").removeprefix("Bearer ")
+        return await self._check(server, fields.get("user"), fields.get("auth", ""))
+
+    async def auth_OAUTHBEARER(self, server: Any, args: list[str]) -> AuthResult:  # noqa: N802
+        initial = args[1] if len(args) > 1 else await server.challenge_auth("")
+        gs2, _, rest = base64.b64decode(initial).decode().partition("\x01")
+        user = next((p[2:] for p in gs2.split(",") if p.startswith("a=")), None)
+        fields = dict(f.split("=", 1) for f in rest.split("\x01") if "=" in f)
+        return await self._check(server, user, fields.get("auth", ""))
+
+    async def _check(self, server: Any, user: str | None, auth: str) -> AuthResult:
+        token = auth.removeprefix("Bearer ")
         ok = any(
             i.token == token and i.user == user and token not in self.tokens.revoked
             for i in self.tokens.issued
@@ -316,14 +326,24 @@ class OAuthInbox(Inbox):
         self.tries.append(ok)
         if not ok:
             error = json.dumps({"status": "401", "schemes": "Bearer", "scope": "mail"})
-            await server.challenge_auth(error)  # the client answers with an empty line
+            await server.challenge_auth(error)  # the client's answer ends the exchange
         return AuthResult(success=ok, handled=False)
 
 
-@pytest.fixture
-def smtp_server(tokens: TokenStandIn) -> Iterator[tuple[Controller, OAuthInbox]]:
+@pytest.fixture(params=["XOAUTH2", "OAUTHBEARER"])
+def smtp_server(
+    request: pytest.FixtureRequest, tokens: TokenStandIn
+) -> Iterator[tuple[Controller, OAuthInbox]]:
+    """An SMTP server offering one of the two mechanisms."""
     inbox = OAuthInbox(tokens)
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), auth_require_tls=False)
+    other = "OAUTHBEARER" if request.param == "XOAUTH2" else "XOAUTH2"
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        auth_require_tls=False,
+        auth_exclude_mechanism=[other, "LOGIN", "PLAIN"],
+    )
     controller.start()
     yield controller, inbox
     controller.stop()
