@@ -119,3 +119,29 @@ async def analyze(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.execute(sa.text("ANALYZE"))
+
+
+async def acme_engine(url: str, *, given: bool) -> AsyncEngine:
+    """An engine on a migrated database holding one partner, Acme (`partners+acme@…`), as
+    `handoff serve` runs it (one CPU on SQLite). `given`: the operator's database, emptied
+    first."""
+    from bot.db import create_engine, session_factory, upgrade
+    from bot.referrals.partners import add_partner
+
+    if given:
+        await emptied(url)
+    if url.startswith("sqlite"):
+        share_one_cpu()
+    engine = create_engine(url)
+    await upgrade(engine)
+    async with session_factory(engine)() as session:
+        await add_partner(
+            session=session,
+            slug="acme",
+            name="Acme Consulting",
+            addresses=["partners+acme@ours.example"],
+            contacts=[],
+            domains=["acmeconsulting.example"],
+        )
+        await session.commit()
+    return engine

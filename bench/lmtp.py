@@ -29,9 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.common import emptied, own_settings, percentile, scaled  # noqa: E402
-from bot.db import create_engine, session_factory, share_one_cpu, upgrade  # noqa: E402
-from bot.referrals.partners import add_partner  # noqa: E402
+from bench.common import acme_engine, own_settings, percentile, scaled  # noqa: E402
 from tests.support.lmtp import LmtpClient  # noqa: E402
 from tests.support.messages import message  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
@@ -50,22 +48,7 @@ def intro(n: int) -> bytes:
 async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as work:
         url = args.database_url or f"sqlite:///{work}/bench.db"
-        if args.database_url:
-            await emptied(url)
-        if url.startswith("sqlite"):
-            share_one_cpu()  # as `handoff serve` runs: one core for the process
-        engine = create_engine(url)
-        await upgrade(engine)
-        async with session_factory(engine)() as session:
-            await add_partner(
-                session=session,
-                slug="acme",
-                name="Acme Consulting",
-                addresses=[PARTNER],
-                contacts=[],
-                domains=["acmeconsulting.example"],
-            )
-            await session.commit()
+        engine = await acme_engine(url, given=bool(args.database_url))
         port = free_port()
         overrides = {
             "lmtp_listen": f"127.0.0.1:{port}",

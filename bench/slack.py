@@ -24,12 +24,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.common import emptied, own_settings, percentile, scaled  # noqa: E402
+from bench.common import acme_engine, own_settings, percentile, scaled  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.db import create_engine, session_factory, share_one_cpu, upgrade  # noqa: E402
+from bot.db import session_factory  # noqa: E402
 from bot.intake.pipeline import Intake  # noqa: E402
 from bot.referrals.directory import load_directory  # noqa: E402
-from bot.referrals.partners import add_partner  # noqa: E402
 from bot.slack import blocks  # noqa: E402
 from tests.support.messages import message  # noqa: E402
 from tests.support.slackbot import running_bot  # noqa: E402
@@ -40,22 +39,7 @@ TARGET_P99_MS = 300
 async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as work:
         url = args.database_url or f"sqlite:///{work}/bench.db"
-        if args.database_url:
-            await emptied(url)
-        if url.startswith("sqlite"):
-            share_one_cpu()  # as `handoff serve` runs: one core for the process
-        engine = create_engine(url)
-        await upgrade(engine)
-        async with session_factory(engine)() as session:
-            await add_partner(
-                session=session,
-                slug="acme",
-                name="Acme Consulting",
-                addresses=["partners+acme@ours.example"],
-                contacts=[],
-                domains=["acmeconsulting.example"],
-            )
-            await session.commit()
+        engine = await acme_engine(url, given=bool(args.database_url))
         settings = load_settings(
             database_url=url,
             internal_domains="ours.example",

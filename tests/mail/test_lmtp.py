@@ -19,6 +19,7 @@ from tests.support.handoff import Handoff
 from tests.support.imap import count, intro, serving, until
 from tests.support.lmtp import LmtpClient
 from tests.support.messages import message
+from tests.support.outage import database_away
 from tests.support.ports import free_port
 
 SENDER = "dana@acmeconsulting.example"
@@ -173,40 +174,14 @@ async def test_a_unix_socket_and_the_size_limit_answer_per_recipient(
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_while_the_database_is_away_every_recipient_hears_451_and_nothing_is_lost(
-    engine: AsyncEngine, scenario: Handoff, db_url: str
+    engine: AsyncEngine, scenario: Handoff
 ) -> None:
-    database = db_url.rsplit("/", 1)[1]
-    admin = engine.url.set(database="postgres")
-    from bot.db import create_engine
-
-    control = create_engine(admin.render_as_string(hide_password=False).replace("+asyncpg", ""))
-
-    async def allow(yes: bool) -> None:
-        async with control.connect() as conn:
-            await conn.execute(sa.text("COMMIT"))
-            await conn.execute(
-                sa.text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS {str(yes).lower()}')
-            )
-            if not yes:
-                await conn.execute(
-                    sa.text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        f"WHERE datname = '{database}' AND pid <> pg_backend_pid()"
-                    )
-                )
-
-    try:
-        async with lmtp_serving(engine) as listen:
-            client = await _connect(listen)
-            await allow(False)
-            try:
-                away = await client.send(BCC, SENDER, ["partners+acme@ours.example"] * 2)
-            finally:
-                await allow(True)
-            back = await client.send(BCC, SENDER, ["partners+acme@ours.example"])
-            await client.close()
-    finally:
-        await control.dispose()
+    async with lmtp_serving(engine) as listen:
+        client = await _connect(listen)
+        async with database_away(engine):
+            away = await client.send(BCC, SENDER, ["partners+acme@ours.example"] * 2)
+        back = await client.send(BCC, SENDER, ["partners+acme@ours.example"])
+        await client.close()
     reason = "451 4.3.0 Handoff could not store the message now; try again later"
     assert away.data == [reason, reason]
     assert back.data == ["250 2.0.0 stored as new_intro (ACME-1)"]

@@ -23,6 +23,7 @@ from bot.wiring import serve
 from tests.support.handoff import Handoff
 from tests.support.imap import count, until
 from tests.support.messages import message
+from tests.support.outage import database_away
 from tests.support.ports import free_port
 
 KEY = "key-mailgun-signing-0123456789"
@@ -166,39 +167,13 @@ async def test_postmark_posts_the_raw_email_in_json(engine: AsyncEngine, scenari
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_a_post_that_cannot_be_stored_is_answered_503(
-    engine: AsyncEngine, scenario: Handoff, db_url: str
+    engine: AsyncEngine, scenario: Handoff
 ) -> None:
-    database = db_url.rsplit("/", 1)[1]
-    from bot.db import create_engine
-
-    admin = engine.url.set(database="postgres").render_as_string(hide_password=False)
-    control = create_engine(admin.replace("+asyncpg", ""))
-
-    async def allow(yes: bool) -> None:
-        async with control.connect() as conn:
-            await conn.execute(sa.text("COMMIT"))
-            await conn.execute(
-                sa.text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS {str(yes).lower()}')
-            )
-            if not yes:
-                await conn.execute(
-                    sa.text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        f"WHERE datname = '{database}' AND pid <> pg_backend_pid()"
-                    )
-                )
-
-    try:
-        async with posting(engine, mailgun_signing_key=KEY) as base:
-            url = f"{base}/inbound/mailgun?format=mime"
-            await allow(False)
-            try:
-                away = await post(url, data=mailgun_form(BCC))
-            finally:
-                await allow(True)
-            back = await post(url, data=mailgun_form(BCC))
-    finally:
-        await control.dispose()
+    async with posting(engine, mailgun_signing_key=KEY) as base:
+        url = f"{base}/inbound/mailgun?format=mime"
+        async with database_away(engine):
+            away = await post(url, data=mailgun_form(BCC))
+        back = await post(url, data=mailgun_form(BCC))
     assert away[0] == 503
     assert json.loads(back[1]) == {"stored": "new_intro", "referral": "ACME-1"}
     assert await kinds(engine) == ["new_intro"]
