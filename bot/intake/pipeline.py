@@ -86,21 +86,15 @@ class Intake:
         worker=True a SQLite file is written from a thread of its own (bot/hops.py), for a
         command that does nothing else; other databases ignore it.
         """
-        if worker and engine.dialect.name == "sqlite" and engine.url.database != ":memory:":
-            async with worker_hop(engine) as hop:
-                intake = cls(
-                    hop=hop,
-                    directory=directory,
-                    protection=protection,
-                    dry_run=dry_run,
-                    slack=slack,
-                )
-                async with intake._kept():
-                    yield intake
-            return
-        async with engine.connect() as conn:
+        async with contextlib.AsyncExitStack() as stack:
+            conn: AsyncConnection | None = None
+            if worker and engine.dialect.name == "sqlite" and engine.url.database != ":memory:":
+                hop = await stack.enter_async_context(worker_hop(engine))
+            else:
+                conn = await stack.enter_async_context(engine.connect())
+                hop = greenlet_hop(conn)
             intake = cls(
-                hop=greenlet_hop(conn),
+                hop=hop,
                 conn=conn,
                 directory=directory,
                 protection=protection,
