@@ -115,3 +115,17 @@ def test_work_in_a_hop_may_not_wait_on_the_event_loop() -> None:
 
     with pytest.raises(Waited):
         finish(waits())
+
+
+def test_the_head_read_off_the_files_is_alembics() -> None:
+    """Commands skip loading alembic when the schema is current: the head they compare with,
+    read off the migration files, is the one alembic itself finds."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bot.db import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+    assert head_revision() is not None

@@ -10,7 +10,6 @@ as HANDOFF_OAUTH_REFRESH_TOKEN; it is never logged.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import TYPE_CHECKING
 
@@ -63,6 +62,8 @@ def add(commands: Commands) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
     from aiohttp import web
     from authlib.common.security import generate_token
     from authlib.integrations.base_client.errors import OAuthError
