@@ -13,9 +13,12 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 
+from bot.email import boundaries
 from bot.email.forwards import find_forward_blocks, is_forward_subject
 from bot.email.headers import Address, addresses, clean, decode, decode_bytes, raw_text
 from bot.email.html import html_to_text
+
+boundaries.install()  # no regex compiled per multipart message (bot/email/boundaries.py)
 
 # Headers a Bcc'd or aliased partner address shows up in (DESIGN "Email intake rules").
 # Gmail keeps the address an alias or catch-all delivery was sent to in X-Gm-Original-To.
