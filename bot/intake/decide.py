@@ -138,18 +138,17 @@ async def _facts(
     arrival: datetime,
     protection: timedelta,
 ) -> Facts:
-    rows = (
-        await conn.execute(
-            q.FACTS,
-            {
-                "key": parsed.dedupe_key,
-                "ids": _thread_ids(parsed),
-                "email": prospect.email if prospect else None,
-                "since": arrival - protection,
-                "until": arrival + protection,
-            },
-        )
-    ).all()
+    ids = _thread_ids(parsed)
+    values = {
+        "key": parsed.dedupe_key,
+        "email": prospect.email if prospect else None,
+        "since": arrival - protection,
+        "until": arrival + protection,
+    }
+    if ids:
+        rows = (await conn.execute(q.FACTS, values | {"ids": ids})).all()
+    else:
+        rows = (await conn.execute(q.FACTS_NO_THREAD, values)).all()
     prior = [r for r in rows if r.what == "prior"]
     thread = [r for r in rows if r.what == "thread"]
     return Facts(

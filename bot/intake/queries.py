@@ -42,7 +42,7 @@ _REFERRAL_FACTS = (
     referral.c.prospect_email,
     referral.c.first_response_at,
 )
-FACTS = sa.union_all(
+_PRIOR = (
     sa.select(
         sa.literal("prior").label("what"),
         inbound.c.id.label("row_id"),
@@ -61,17 +61,23 @@ FACTS = sa.union_all(
             inbound.c.kind.not_in([str(k) for k in TRIAGE_KINDS]),
             inbound.c.referral_id.is_not(None),
         ),
-    ),
+    )
+)
+_THREAD = (
     sa.select(sa.literal("thread"), inbound.c.id, *_REFERRAL_FACTS)
     .select_from(inbound.join(referral, referral.c.id == inbound.c.referral_id))
-    .where(inbound.c.message_id.in_(bindparam("ids", expanding=True))),
-    sa.select(sa.literal("open"), referral.c.id, *_REFERRAL_FACTS).where(
-        referral.c.prospect_email == bindparam("email"),
-        referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
-        referral.c.received_at >= bindparam("since"),
-        referral.c.received_at <= bindparam("until"),
-    ),
+    .where(inbound.c.message_id.in_(bindparam("ids", expanding=True)))
 )
+_OPEN = sa.select(sa.literal("open"), referral.c.id, *_REFERRAL_FACTS).where(
+    referral.c.prospect_email == bindparam("email"),
+    referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
+    referral.c.received_at >= bindparam("since"),
+    referral.c.received_at <= bindparam("until"),
+)
+FACTS = sa.union_all(_PRIOR, _THREAD, _OPEN)
+# A message that names no Message-ID to answer (most intros) skips the thread lookup, whose
+# list of ids is expanded into the SQL on every execution.
+FACTS_NO_THREAD = sa.union_all(_PRIOR, _OPEN)
 
 # PostgreSQL only: serialize intake decisions about one prospect across workers and replicas.
 LOCK_KEY = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(bindparam("key"), 0)))
