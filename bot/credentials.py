@@ -17,6 +17,13 @@ PROVIDERS: dict[str, tuple[str, str]] = {
 }
 
 
+def token_endpoint(provider: str, tenant: str | None, override: str | None) -> str:
+    """HANDOFF_OAUTH_TOKEN_URL, else the provider's endpoint (Microsoft's names the tenant;
+    "organizations" is any work account's); "" for the generic provider without one."""
+    default = PROVIDERS.get(provider, ("", ""))[0]
+    return override or default.format(tenant=tenant or "organizations")
+
+
 @dataclass(frozen=True)
 class OAuthConfig:
     """HANDOFF_OAUTH_*: where tokens come from. Its repr shows no secret."""
@@ -57,10 +64,9 @@ def oauth_config(
         raise ValueError(
             f"HANDOFF_OAUTH_PROVIDER: {provider!r} is not microsoft, google or generic"
         )
-    default_url, default_scope = PROVIDERS[provider]
     if provider == "microsoft" and not token_url and not tenant:
         raise ValueError("HANDOFF_OAUTH_TENANT: required for microsoft (the directory's id)")
-    url = token_url or default_url.format(tenant=tenant)
+    url = token_endpoint(provider, tenant, token_url)
     if not url:
         raise ValueError("HANDOFF_OAUTH_TOKEN_URL: required for the generic provider")
     if provider == "google" and not refresh_token:
@@ -81,7 +87,7 @@ def oauth_config(
     return OAuthConfig(
         provider=provider,
         token_url=url,
-        scope=scope or default_scope,
+        scope=scope or PROVIDERS[provider][1],
         client_id=client_id,
         client_secret=client_secret,
         refresh_token=refresh_token,

@@ -20,8 +20,9 @@ to its end without an event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar, cast
 
 import sqlalchemy as sa
@@ -122,26 +123,18 @@ class _Worker:
         self._pool.shutdown()
 
 
-class worker_hop:  # noqa: N801 - used as a function: `async with worker_hop(engine) as hop`
+@asynccontextmanager
+async def worker_hop(engine: AsyncEngine) -> AsyncIterator[Hop]:
     """SQLite work in one thread with a plain sqlite3 connection to `engine`'s file."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        raise ValueError("worker_hop: a SQLite file database only")
+    from bot.db import sqlite_pragmas
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
-            raise ValueError("worker_hop: a SQLite file database only")
-        self._engine = engine
-        self._worker: _Worker | None = None
-
-    async def __aenter__(self) -> Hop:
-        from bot.db import sqlite_pragmas
-
-        # The same file with the stdlib's driver, tuned as every Handoff connection is.
-        sync = sa.create_engine(
-            self._engine.url.set(drivername="sqlite"), poolclass=sa.pool.NullPool
-        )
-        sa.event.listen(sync, "connect", sqlite_pragmas)
-        self._worker = _Worker(sync)
-        return self._worker
-
-    async def __aexit__(self, *_: object) -> None:
-        if self._worker is not None:
-            await self._worker.close()
+    # The same file with the stdlib's driver, tuned as every Handoff connection is.
+    sync = sa.create_engine(engine.url.set(drivername="sqlite"), poolclass=sa.pool.NullPool)
+    sa.event.listen(sync, "connect", sqlite_pragmas)
+    worker = _Worker(sync)
+    try:
+        yield worker
+    finally:
+        await worker.close()

@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.credentials import PROVIDERS
+from bot.credentials import token_endpoint
 
 if TYPE_CHECKING:
     from bot.cli import Commands
@@ -77,10 +77,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("--authorize-url: required for the generic provider")
     if not settings.oauth_client_id:
         raise UsageError("HANDOFF_OAUTH_CLIENT_ID: required")
-    default_token_url = PROVIDERS.get(provider, ("", ""))[0]
-    token_url = settings.oauth_token_url or default_token_url.format(
-        tenant=settings.oauth_tenant or "organizations"
-    )
+    token_url = token_endpoint(provider, settings.oauth_tenant, settings.oauth_token_url)
     if not token_url:
         raise UsageError("HANDOFF_OAUTH_TOKEN_URL: required for the generic provider")
     scope = settings.oauth_scope or DELEGATED.get(provider, "")

@@ -17,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.db import first_line, transient
 from bot.intake.pipeline import IngestResult, Intake
 from bot.intake.sources import Incoming
 from bot.models import utcnow
@@ -55,13 +56,21 @@ class Arrivals:
     async def directory(self) -> Directory:
         return await settings_directory(self.engine, self.settings)
 
-    async def store(self, raw: bytes, source: str) -> IngestResult:
-        """Committed with all it causes when this returns; raises when nothing was stored."""
+    async def store(self, raw: bytes, source: str) -> IngestResult | None:
+        """Committed with all it causes when this returns it; None when nothing was stored
+        (said in the log once): the sender keeps the message and offers it again."""
         waiting: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
         self._queue.append((Incoming(raw, source, utcnow()), waiting))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="arrivals")
-        result = await waiting
+        try:
+            result = await waiting
+        except Exception as exc:  # noqa: BLE001 - not stored: the sender tries again
+            if transient(exc):
+                log.warning("%s: database unavailable (%s); not stored", source, first_line(exc))
+            else:
+                log.error("%s: a delivery failed; not stored", source, exc_info=exc)
+            return None
         if self.observer is not None:
             self.observer([result])
         log.info("%s: %s %s", source, result.kind, result.referral or result.reason or "")

@@ -168,11 +168,14 @@ class Intake:
 
     def _together(self, conn: sa.Connection, received: list[Received]) -> list[IngestResult]:
         with self._transaction(conn):
-            results = []
-            for m in received:
-                results.append(finish(process(conn=facing(conn), message=m, intake=self)))
-                finish(_checkpoint(facing(conn), m))
-            return results
+            return [self._processed(conn, m) for m in received]
+
+    def _processed(self, conn: sa.Connection, message: Received) -> IngestResult:
+        """Decide and store one message, and record the source's progress, in the caller's
+        transaction."""
+        result = finish(process(conn=facing(conn), message=message, intake=self))
+        finish(_checkpoint(facing(conn), message))
+        return result
 
     @contextmanager
     def _transaction(self, conn: sa.Connection) -> Iterator[None]:
@@ -192,9 +195,7 @@ class Intake:
 
     def _one(self, conn: sa.Connection, message: Received) -> IngestResult:
         with self._transaction(conn):
-            result = finish(process(conn=facing(conn), message=message, intake=self))
-            finish(_checkpoint(facing(conn), message))
-            return result
+            return self._processed(conn, message)
 
     def _tried(self, conn: sa.Connection, message: Received) -> IngestResult:
         """A dry run's message, inside a savepoint: what it would do, then undone."""

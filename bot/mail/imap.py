@@ -30,7 +30,7 @@ from bot.mail.imap_wire import (
     search_uids,
     uid_set,
 )
-from bot.mail.oauth import OAuthRefused, OAuthUnavailable, token_source
+from bot.mail.oauth import OAuthRefused, OAuthUnavailable, token_source, with_fresh_token
 from bot.servers import CLEARTEXT_SETTING, ImapTarget, loopback
 
 log = logging.getLogger(__name__)
@@ -140,24 +140,28 @@ class ImapConnection:
                 "HANDOFF_IMAP_AUTH",
                 f"{self.where} offers neither XOAUTH2 nor OAUTHBEARER, so it takes no OAuth token",
             )
-        source = token_source(oauth)
-        for _ in range(2):
-            try:
-                token = await source.token()
-            except OAuthRefused as exc:
-                setting, _, reason = str(exc).partition(": ")
-                raise ImapRefused(setting, reason) from None
-            except OAuthUnavailable as exc:
-                raise ImapUnavailable(str(exc)) from None
+        answer: tuple[Any, str] = (None, "")
+
+        async def log_in(token: str) -> bool:
+            nonlocal answer
             initial = sasl.initial_response(mechanism, target.user, token, target.host, target.port)
-            response, status = await self._call(
+            answer = await self._call(
                 sasl.authenticate(protocol, mechanism, initial, sasl_ir=self.has("SASL-IR")),
                 "logging in",
             )
-            if response.result == "OK":
-                protocol.state = aioimaplib.AUTH
-                return
-            source.refused()
+            return bool(answer[0].result == "OK")
+
+        try:
+            taken = await with_fresh_token(token_source(oauth), log_in)
+        except OAuthRefused as exc:
+            setting, _, reason = str(exc).partition(": ")
+            raise ImapRefused(setting, reason) from None
+        except OAuthUnavailable as exc:
+            raise ImapUnavailable(str(exc)) from None
+        if taken:
+            protocol.state = aioimaplib.AUTH
+            return
+        response, status = answer
         said = response_text(response.lines) or "no reason"
         raise ImapRefused(
             SETTING,

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiosmtpd.lmtp import LMTP
 
-from bot.db import first_line, transient
+from bot.db import transient
 from bot.intake.arrivals import Arrivals, trace
 from bot.servers import Listen
 
@@ -86,15 +86,8 @@ class Delivery:
 
     async def deliver(self, raw: bytes, source: str) -> str:
         """Store the message with all it causes; the reply every recipient gets."""
-        try:
-            result = await self.arrivals.store(raw, source)
-        except Exception as exc:  # noqa: BLE001 - nothing was stored: the MTA keeps it
-            if transient(exc):
-                log.warning(
-                    "lmtp: database unavailable (%s); the MTA will try again", first_line(exc)
-                )
-            else:
-                log.error("lmtp: a delivery failed", exc_info=exc)
+        result = await self.arrivals.store(raw, source)
+        if result is None:  # nothing was stored: the MTA keeps it and tries again
             return "451 4.3.0 Handoff could not store the message now; try again later"
         ref = f" ({result.referral})" if result.referral else ""
         return f"250 2.0.0 stored as {result.kind}{ref}"

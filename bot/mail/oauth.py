@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,16 @@ def _google_error(exc: Exception) -> tuple[str, str]:
     if isinstance(details, dict):
         return str(details.get("error", "")), str(details.get("error_description", ""))
     return "invalid_grant", str(exc.args[0] if exc.args else exc)
+
+
+async def with_fresh_token(source: TokenSource, log_in: Callable[[str], Awaitable[bool]]) -> bool:
+    """`log_in(token)` with the kept token, and once more with a new one when the server
+    refused it (expired early, revoked): whether a login was taken. Token errors propagate."""
+    for _ in range(2):
+        if await log_in(await source.token()):
+            return True
+        source.refused()
+    return False
 
 
 _sources: dict[OAuthConfig, TokenSource] = {}

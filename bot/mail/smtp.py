@@ -23,7 +23,7 @@ import aiosmtplib
 from bot import metrics
 from bot.credentials import OAuthConfig
 from bot.mail import sasl
-from bot.mail.oauth import OAuthRefused, OAuthUnavailable, token_source
+from bot.mail.oauth import OAuthRefused, OAuthUnavailable, token_source, with_fresh_token
 from bot.servers import CLEARTEXT_SETTING, SmtpTarget, loopback
 
 log = logging.getLogger("handoff.mail")
@@ -236,23 +236,28 @@ class Mailer:
                 "OAUTHBEARER, so it takes no OAuth token",
                 error="NoOAuth",
             )
-        source = token_source(oauth)
-        for attempt in (1, 2):
-            try:
-                token = await source.token()
-            except (OAuthRefused, OAuthUnavailable) as exc:
-                smtp.close()
-                raise Temporary(str(exc), error=type(exc).__name__) from None
+        refusal: aiosmtplib.SMTPAuthenticationError | None = None
+
+        async def log_in(token: str) -> bool:
+            nonlocal refusal
             try:
                 if mechanism == "XOAUTH2":
                     await smtp.auth_xoauth2(user, token)
                 else:
                     await _oauthbearer(smtp, user, token, self.target.host, self.target.port)
-                return
-            except aiosmtplib.SMTPAuthenticationError:
-                source.refused()
-                if attempt == 2:
-                    raise
+            except aiosmtplib.SMTPAuthenticationError as exc:
+                refusal = exc
+                return False
+            return True
+
+        try:
+            taken = await with_fresh_token(token_source(oauth), log_in)
+        except (OAuthRefused, OAuthUnavailable) as exc:
+            smtp.close()
+            raise Temporary(str(exc), error=type(exc).__name__) from None
+        if not taken:
+            assert refusal is not None
+            raise refusal
 
     def _may_log_in(self, smtp: aiosmtplib.SMTP) -> None:
         """No password in clear: over TLS, to loopback, or where the operator allowed it."""

@@ -22,7 +22,6 @@ from urllib.parse import unquote_to_bytes
 from aiohttp import BodyPartReader, web
 
 from bot.config import Settings
-from bot.db import first_line, transient
 from bot.intake.arrivals import Arrivals, trace
 
 log = logging.getLogger("handoff.inbound")
@@ -73,13 +72,8 @@ class Inbound:
         self.settings = settings
 
     async def _store(self, service: str, raw: bytes) -> web.Response:
-        try:
-            result = await self.arrivals.store(raw, f"{service}:webhook")
-        except Exception as exc:  # noqa: BLE001 - not stored: the service posts it again
-            if transient(exc):
-                log.warning("inbound %s: database unavailable (%s)", service, first_line(exc))
-            else:
-                log.error("inbound %s: a delivery failed", service, exc_info=exc)
+        result = await self.arrivals.store(raw, f"{service}:webhook")
+        if result is None:  # not stored: the service posts it again
             return web.Response(status=503, text="not stored; try again later\n")
         return web.json_response({"stored": str(result.kind), "referral": result.referral})
 
