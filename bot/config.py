@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     mailgun_signing_key: SecretStr | None = None
     sendgrid_basic_auth: SecretStr | None = None  # user:password, as in the Parse URL
     postmark_basic_auth: SecretStr | None = None  # user:password, as in the webhook URL
+    # Outgoing webhooks (bot/webhooks/): each attempt's timeout, how long a delivery is retried,
+    # how long an endpoint fails every attempt before it is paused, deliveries at once.
+    webhook_timeout_seconds: float = Field(default=10.0, ge=0.1, le=120)
+    webhook_retry_for: timedelta = timedelta(days=3)
+    webhook_pause_after: timedelta = timedelta(days=1)
+    webhook_workers: int = Field(default=4, ge=1, le=64)
     mail_from: str | None = None  # "Ours Partnerships <partners@ours.example>"; else the mailbox
     secret: SecretStr | None = None  # signs the reply addresses of digests (HMAC)
     digest_schedule: str = "0 9 * * mon"  # cron, in each partner's zone; a partner may override
@@ -140,6 +146,8 @@ class Settings(BaseSettings):
         "overdue_every",
         "inactive_after",
         "sweep_every",
+        "webhook_retry_for",
+        "webhook_pause_after",
         mode="before",
     )
     @classmethod

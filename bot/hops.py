@@ -61,6 +61,10 @@ class Immediate:
     async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Any:
         return self.sync.exec_driver_sql(statement, parameters)
 
+    @property
+    def sync_connection(self) -> sa.Connection:
+        return self.sync
+
     async def get_raw_connection(self) -> Any:
         return self.sync.connection
 

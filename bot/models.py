@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from bot.vocabulary import MailStatus, Stage
+from bot.vocabulary import DeliveryStatus, MailStatus, Stage
 
 
 def utcnow() -> datetime:
@@ -162,7 +162,18 @@ class OutboxJob(SQLModel, table=True):
     """A durable side effect: stored with its cause, carried out after, retried until done."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_pending", "done_at", "due_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_pending", "done_at", "due_at"),
+        # A webhook waits for the one before it on its referral and endpoint (bot/webhooks/).
+        sa.Index(
+            "ix_outbox_webhook_order",
+            "referral_id",
+            "target",
+            "id",
+            postgresql_where=sa.text("done_at IS NULL AND kind = 'webhook'"),
+            sqlite_where=sa.text("done_at IS NULL AND kind = 'webhook'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)
@@ -170,7 +181,8 @@ class OutboxJob(SQLModel, table=True):
     event_id: int | None = Field(default=None, foreign_key="event.id")
     nudge_id: int | None = Field(default=None, foreign_key="nudge.id")
     mail_id: int | None = Field(default=None, foreign_key="mail.id")
-    target: str | None = Field(default=None, max_length=64)  # a user id for a DM
+    delivery_id: int | None = Field(default=None, foreign_key="webhook_delivery.id")
+    target: str | None = Field(default=None, max_length=64)  # a DM's user id; a webhook's endpoint
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     due_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     attempts: int = 0
@@ -247,6 +259,7 @@ class SlackUser(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     tz: str | None = Field(default=None, max_length=64)
     name: str | None = Field(default=None, max_length=200)  # display name, for partner emails
+    email: str | None = Field(default=None, max_length=320)  # users:read.email, for webhooks
     checked_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -286,3 +299,48 @@ class Mail(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, sa_type=sa.Text)  # the server's answer
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A URL that receives every matching event, signed with its own secret (Standard Webhooks).
+
+    Removed endpoints are kept, without their secret, for their deliveries' history.
+    """
+
+    __tablename__ = "webhook_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_type=sa.Text)
+    secret: str = Field(max_length=100)  # whsec_<base64>: shown once, at `webhooks add`
+    events: str = Field(default="*", sa_type=sa.Text)  # comma-separated type patterns
+    description: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    # Failing without a success since then, and how many attempts in a row.
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failures: int = 0
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    pause_reason: str | None = Field(default=None, sa_type=sa.Text)
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one endpoint: the exact body signed on every attempt, and how it went."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: int = Field(foreign_key="webhook_endpoint.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id")
+    referral_id: int | None = Field(default=None, foreign_key="referral.id")
+    msg_id: str = Field(max_length=64)  # webhook-id: the same on every retry and redelivery
+    type: str = Field(max_length=64)
+    payload: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    retry_from: datetime = Field(sa_type=UTCDateTime)  # retries counted from: queued or resumed
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=16, index=True)
+    attempts: int = 0
+    response_status: int | None = None
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -47,15 +47,34 @@ class Job:
     nudge_id: int | None = None
     target: str | None = None  # whom a DM goes to
     mail_id: int | None = None  # the email to send
+    delivery_id: int | None = None  # the webhook to deliver
     created_at: datetime | None = None  # when it was queued: no attempt came before
 
 
-class Retry(Exception):  # noqa: N818 - an outcome, not a crash
-    """The job failed for now; try again after `after` seconds (else the usual backoff)."""
+Write = Callable[[AsyncConnection], Awaitable[None]]  # a handler's own record of the outcome
 
-    def __init__(self, reason: str, *, after: float | None = None) -> None:
+
+class Retry(Exception):  # noqa: N818 - an outcome, not a crash
+    """The job failed for now; try again after `after` seconds (else the usual backoff).
+
+    `also` is written in the transaction that puts the job back (the handler's own record
+    of the attempt), so that the two never disagree.
+    """
+
+    def __init__(
+        self, reason: str, *, after: float | None = None, also: Write | None = None
+    ) -> None:
         super().__init__(reason)
         self.after = after
+        self.also = also
+
+
+@dataclass(frozen=True)
+class Done:
+    """A handler's outcome written in the transaction that marks its job done."""
+
+    note: str | None
+    also: Write
 
 
 class Defer(Exception):  # noqa: N818
@@ -66,7 +85,8 @@ class Defer(Exception):  # noqa: N818
         self.after = after
 
 
-Handler = Callable[[Job], Awaitable[str | None]]  # returns a line for the log, or None
+# Returns a line for the log, or None; or Done, to write its outcome with the job's.
+Handler = Callable[[Job], Awaitable["str | Done | None"]]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -76,7 +96,13 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Outbox:
-    """Runs due jobs through their handlers, one at a time, until stopped."""
+    """Runs due jobs of its handlers' kinds through them, until stopped.
+
+    Each lane is an Outbox of its own (`handoff serve` runs one for Slack and email, one for
+    webhooks), so that a slow webhook endpoint never holds a Slack post back. `workers` jobs
+    run at once; `eligible` narrows which due jobs may be taken now (a webhook waits for the
+    one before it on the same referral and endpoint).
+    """
 
     def __init__(
         self,
@@ -85,13 +111,24 @@ class Outbox:
         *,
         lease: timedelta = timedelta(seconds=60),
         clock: Callable[[], datetime] = utcnow,
+        workers: int = 1,
+        eligible: sa.ColumnElement[bool] | None = None,
+        name: str = "outbox",
     ) -> None:
         self.engine = engine
         self.handlers = dict(handlers)
         self.lease = lease
         self.clock = clock
+        self.workers = workers
+        self.eligible = eligible
+        self.name = name
         self._wake = asyncio.Event()
         self._stopping = False
+        self._also: list[Outbox] = []
+
+    def also_wakes(self, lane: Outbox) -> None:
+        """Wake `lane` whenever this one is woken: the same commits queue jobs for both."""
+        self._also.append(lane)
 
     def stop(self) -> None:
         """Finish the job at hand, then return from run()."""
@@ -101,9 +138,15 @@ class Outbox:
     def wake(self) -> None:
         """New jobs were committed in this process: look now rather than at the next poll."""
         self._wake.set()
+        for lane in self._also:
+            lane.wake()
 
     async def run(self) -> None:
-        """Work until stop(); a database outage is logged once and waited out."""
+        """Work until stop(), `workers` jobs at a time."""
+        await asyncio.gather(*(self._work() for _ in range(self.workers)))
+
+    async def _work(self) -> None:
+        """One worker: until stop(); a database outage is logged once and waited out."""
         down = False
         while not self._stopping:
             # Cleared before looking, so that a wake() while we look is not lost.
@@ -111,13 +154,15 @@ class Outbox:
             try:
                 worked = await self.run_once()
                 if down:
-                    log.info("outbox: database reachable again")
+                    log.info("%s: database reachable again", self.name)
                 down = False
             except (OSError, sa.exc.SQLAlchemyError) as exc:
                 if not down:
-                    log.warning("outbox: database unavailable, waiting: %s", first_line(exc))
+                    log.warning("%s: database unavailable, waiting: %s", self.name, first_line(exc))
                 down, worked = True, False
-            if not worked and not self._stopping:
+            if worked:
+                self._wake.set()  # the others look too: there may be more
+            elif not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
 
@@ -149,15 +194,20 @@ class Outbox:
             return [row.last_error or "not tried yet" for row in rows]
 
     async def pending(self) -> int:
-        """Jobs not done yet, due or not."""
+        """Jobs of this lane not done yet, due or not."""
         async with self.engine.connect() as conn:
-            query = sa.select(sa.func.count()).where(outbox.c.done_at.is_(None))
+            query = sa.select(sa.func.count()).where(outbox.c.done_at.is_(None), self._mine())
             return int(await conn.scalar(query) or 0)
+
+    def _mine(self) -> sa.ColumnElement[bool]:
+        return outbox.c.kind.in_(sorted(self.handlers))
 
     async def _lease(self, only: Collection[int] | None = None) -> Job | None:
         now = self.clock()
         free = sa.or_(outbox.c.leased_until.is_(None), outbox.c.leased_until <= now)
-        due = sa.and_(outbox.c.done_at.is_(None), outbox.c.due_at <= now, free)
+        due = sa.and_(outbox.c.done_at.is_(None), outbox.c.due_at <= now, free, self._mine())
+        if self.eligible is not None:
+            due = sa.and_(due, self.eligible)
         if only is not None:
             due = sa.and_(due, outbox.c.id.in_(list(only)))
         columns = (
@@ -168,17 +218,21 @@ class Outbox:
             outbox.c.nudge_id,
             outbox.c.target,
             outbox.c.mail_id,
+            outbox.c.delivery_id,
             outbox.c.created_at,
         )
+        query = (
+            sa.select(*columns, outbox.c.attempts, outbox.c.leased_until)
+            .where(due)
+            .order_by(outbox.c.id)
+            .limit(5)
+        )
+        if self.engine.dialect.name == "postgresql":
+            # Rows another worker is leasing are passed over, not waited on: without this,
+            # workers reading the same rows queue on each one's row lock.
+            query = query.limit(1).with_for_update(skip_locked=True, of=outbox)
         async with self.engine.begin() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(*columns, outbox.c.attempts, outbox.c.leased_until)
-                    .where(due)
-                    .order_by(outbox.c.id)
-                    .limit(5)
-                )
-            ).all()
+            rows = (await conn.execute(query)).all()
             for row in rows:
                 # Compare-and-set: of several workers that read the same row, one takes it.
                 taken = await conn.execute(
@@ -197,6 +251,7 @@ class Outbox:
                         nudge_id=row.nudge_id,
                         target=row.target,
                         mail_id=row.mail_id,
+                        delivery_id=row.delivery_id,
                         created_at=row.created_at,
                     )
         return None
@@ -218,7 +273,8 @@ class Outbox:
             reason = (reason.strip().splitlines() or ["?"])[0][:500]
             after = exc.after if isinstance(exc, Retry) and exc.after is not None else None
             delay = timedelta(seconds=after) if after is not None else backoff(job.attempts)
-            await self._finish(job, due=self.clock() + delay, error=reason)
+            also = exc.also if isinstance(exc, Retry) else None
+            await self._finish(job, due=self.clock() + delay, error=reason, also=also)
             log.log(
                 logging.WARNING if isinstance(exc, Retry) else logging.ERROR,
                 "outbox: job #%d (%s) failed, attempt %d, again in %ds: %s",
@@ -230,8 +286,12 @@ class Outbox:
                 exc_info=None if isinstance(exc, Retry) else exc,
             )
             return
+        also = None
+        if isinstance(note, Done):
+            also = note.also
+            note = note.note
         async with metrics.settling():  # a scrape sees the job done and counted, or neither
-            await self._finish(job, done=True)
+            await self._finish(job, done=True, also=also)
             metrics.OUTBOX_DONE.labels(kind=job.kind).inc()
         if note:
             log.info("%s", note)
@@ -244,6 +304,7 @@ class Outbox:
         due: datetime | None = None,
         error: str | None = None,
         undo: bool = False,
+        also: Write | None = None,
     ) -> None:
         values: dict[str, object] = {"leased_until": None}
         if done:
@@ -256,6 +317,8 @@ class Outbox:
             values["attempts"] = outbox.c.attempts - 1
         async with self.engine.begin() as conn:
             await conn.execute(sa.update(outbox).where(outbox.c.id == job.id).values(**values))
+            if also is not None:
+                await also(conn)
 
 
 async def enqueue(

@@ -134,6 +134,16 @@ class JobKind(StrEnum):
     SLACK_NUDGE = "slack_nudge"  # one nudge to one place: the post's thread or someone's DM
     EMAIL = "email"  # one recorded outgoing email (mail.id) to its one recipient
     STAGE_NOTICE = "stage_notice"  # record the partner's emails about one stage change (event)
+    WEBHOOK = "webhook"  # one event to one endpoint (webhook_delivery), in a lane of its own
+
+
+class DeliveryStatus(StrEnum):
+    """Where one webhook delivery stands (bot/webhooks/)."""
+
+    PENDING = "pending"  # queued or being retried
+    DELIVERED = "delivered"  # the endpoint answered 2xx
+    FAILED = "failed"  # refused (4xx but 408/429), or still failing when its retries ran out
+    CANCELLED = "cancelled"  # its endpoint was removed first
 
 
 class MailKind(StrEnum):

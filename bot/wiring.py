@@ -45,6 +45,7 @@ from bot.slack.replay import replay_forever
 from bot.slack.roster import Roster
 from bot.slack.services import Services
 from bot.slack.web import start_web, web_app
+from bot.webhooks.sending import Policy, Sender
 
 log = logging.getLogger("handoff")
 STOP_SECONDS = 10.0  # what one part may take to stop
@@ -88,14 +89,18 @@ class Wires:
 
     people: People  # names, time zones and managers, from Slack when it is wired
     outbox: Outbox | None = None  # None when nothing is wired: no job could be carried out
+    webhooks: Outbox | None = None  # webhook deliveries, in a lane of their own
+    sender: Sender | None = None
     client: AsyncWebClient | None = None
     roster: Roster | None = None
     mailer: Mailer | None = None
 
     async def aclose(self) -> None:
-        """Close the SMTP connection, if one was opened."""
+        """Close the SMTP connection and the webhooks' HTTP client, if opened."""
         if self.mailer is not None:
             await self.mailer.close()
+        if self.sender is not None:
+            await self.sender.aclose()
 
 
 def wire_outbox(
@@ -104,13 +109,15 @@ def wire_outbox(
     *,
     slack: bool = True,
     mail: bool = True,
+    webhooks: bool = False,
     clock: Callable[[], datetime] = utcnow,
 ) -> Wires:
     """The outbox with a handler for each job kind the configured wires carry out: Slack posts
     and nudges with SLACK_BOT_TOKEN, partner email and stage notices with HANDOFF_SMTP_URL.
 
     `slack=False` or `mail=False` leaves that wire out although configured, for a command that
-    sends through the other one only. Nothing connects until a job is carried out.
+    sends through the other one only; `webhooks=True` adds the webhooks' lane (serve). Nothing
+    connects until a job is carried out.
     """
     handlers: dict[str, Handler] = {}
     wires = Wires(people=People(engine, None, None, clock=clock))  # names from the cache
@@ -128,9 +135,14 @@ def wire_outbox(
         mailer = wires.mailer = Mailer(settings.smtp)
         handlers |= Postman(engine, mailer, settings).handlers()
         handlers |= Notices(engine, settings, wires.people).handlers()
+    lease = timedelta(seconds=settings.outbox_lease_seconds)
     if handlers:
-        lease = timedelta(seconds=settings.outbox_lease_seconds)
         wires.outbox = Outbox(engine, handlers, lease=lease, clock=clock)
+    if webhooks:
+        sender = wires.sender = Sender(engine, Policy.of(settings), clock=clock)
+        wires.webhooks = sender.lane(lease=lease, workers=settings.webhook_workers)
+        if wires.outbox is not None:
+            wires.outbox.also_wakes(wires.webhooks)
     return wires
 
 
@@ -170,6 +182,7 @@ class Service:
         self.answer_when_done = answer_when_done
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.outbox: Outbox | None = None
+        self.webhooks: Outbox | None = None
         self.scheduler: Scheduler | None = None
         self.services: Services | None = None
         self._listening: list[Callable[[], Awaitable[None]]] = []  # stop taking Slack requests
@@ -191,9 +204,10 @@ class Service:
         settings, engine, clock = self.settings, self.engine, self.clock
         bolt = None
         socket = None
-        wires = wire_outbox(settings, engine, clock=clock)
+        wires = wire_outbox(settings, engine, webhooks=True, clock=clock)
         self._cleanups.append(wires.aclose)
         outbox = self.outbox = wires.outbox
+        lane = self.webhooks = wires.webhooks
         sweeper = None
         if wires.client is not None:
             sweeper = Sweeper(engine, settings, wires.people, clock=clock)
@@ -225,7 +239,7 @@ class Service:
 
         targets = settings.imap_targets
         watch = watch_settings(settings)
-        observer = _also(self._observer, outbox)
+        observer = _also(self._observer, outbox or lane)
         watchers = [
             FolderWatcher(t, engine=engine, settings=watch, observer=observer) for t in targets
         ]
@@ -272,6 +286,8 @@ class Service:
             )
         if outbox is not None:
             self.tasks["outbox"] = asyncio.create_task(outbox.run(), name="outbox")
+        if lane is not None:
+            self.tasks["webhooks"] = asyncio.create_task(lane.run(), name="webhooks")
         if self.scheduler is not None and self.schedule:
             self.scheduler.start()
         if settings.retention_days and self.schedule:
@@ -314,11 +330,17 @@ class Service:
                 log.warning("slack: %d acknowledged request(s) left for the next start", left)
         if self.scheduler is not None:
             await self.scheduler.stop(budget())  # a sweep under way commits whole or not at all
-        if self.outbox is not None and "outbox" in self.tasks:
+        lanes = {"outbox": self.outbox, "webhooks": self.webhooks}
+        running = [
+            self.tasks[n] for n, lane in lanes.items() if lane is not None and n in self.tasks
+        ]
+        if running:
             # A post under way is finished, so that its ts is kept; a hung one is cut off and
             # its job taken up again after the lease.
-            self.outbox.stop()
-            await asyncio.wait([self.tasks["outbox"]], timeout=budget())
+            for lane in lanes.values():
+                if lane is not None:
+                    lane.stop()
+            await asyncio.wait(running, timeout=budget())
         for task in self.tasks.values():
             task.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)

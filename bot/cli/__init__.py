@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         replies,
         reports,
         serve,
+        webhooks,
     )
 
     parser = argparse.ArgumentParser(
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add(commands)
     digest.add(commands)
     reports.add(commands)
+    webhooks.add(commands)
     prune.add(commands)
     oauth.add(commands)
     demo.add(commands)

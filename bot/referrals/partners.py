@@ -9,10 +9,11 @@ from datetime import timedelta
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import Partner, PartnerAddress, Referral
+from bot.models import Partner, PartnerAddress, Referral, utcnow
 from bot.referrals.directory import DIGEST_TAG_PREFIX, FREEMAIL, SLUG, UNSUBSCRIBE_TAG_PREFIX
 from bot.text import format_duration, parse_cron, parse_duration, zone_named
 from bot.vocabulary import AddressKind
+from bot.webhooks import emit as webhooks
 
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")
 _DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")
@@ -151,6 +152,8 @@ async def add_partner(
             # Added again: whoever unsubscribed or bounced gets mail again (an operator's say).
             owner[0].unsubscribed_at = owner[0].bounced_at = owner[0].bounce_reason = None
     await session.flush()
+    if created:
+        await webhooks.partner_created(await session.connection(), partner.id, utcnow())
     return partner, created
 
 

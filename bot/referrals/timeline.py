@@ -1,5 +1,6 @@
 """A referral's timeline: every change is an event (DESIGN "Domain words"), and most of them
-are also a line in the referral's Slack thread, queued in the same transaction."""
+are also a line in the referral's Slack thread and a webhook (bot/webhooks/), queued in the same
+transaction."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.models import Event
 from bot.outbox import enqueue
 from bot.vocabulary import EventKind, JobKind
+from bot.webhooks import emit as webhooks
 
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]
 INSERT_EVENT = sa.insert(event).returning(event.c.id)
@@ -41,4 +43,14 @@ async def record(
     )
     if threaded:
         await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)
+    await webhooks.referral_event(
+        conn,
+        kind,
+        referral_id=referral_id,
+        event_id=int(event_id),
+        actor=actor,
+        at=at,
+        detail=detail,
+        message_id=message_id,
+    )
     return int(event_id)

@@ -77,6 +77,7 @@ class People:
             r.id: (r.tz, r.name) for r in rows if now - r.checked_at < timedelta(days=ZONE_DAYS)
         }
         fresh: dict[str, tuple[str | None, str | None]] = {}
+        emails: dict[str, str | None] = {}
         if self.client is not None:
             for user in sorted(set(users) - set(known)):
                 try:
@@ -93,9 +94,12 @@ class People:
                     or found.get("name")
                 )
                 fresh[user] = (found.get("tz"), str(name)[:200] if name else None)
+                # With users:read.email; webhooks and the CRM name the owner by it.
+                email = profile.get("email")
+                emails[user] = str(email)[:320] if email else None
         if fresh:
             rows_in = [
-                {"id": u, "tz": tz, "name": name, "checked_at": now}
+                {"id": u, "tz": tz, "name": name, "email": emails.get(u), "checked_at": now}
                 for u, (tz, name) in fresh.items()
             ]
             insert = upsert_insert(self.engine.dialect, slack_user)
@@ -106,6 +110,7 @@ class People:
                         set_={
                             "tz": insert.excluded.tz,
                             "name": insert.excluded.name,
+                            "email": insert.excluded.email,
                             "checked_at": insert.excluded.checked_at,
                         },
                     ),
