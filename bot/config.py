@@ -28,6 +28,7 @@ from bot.servers import (
     parse_smtp_url,
 )
 from bot.text import parse_cron, parse_duration, zone_named
+from bot.vocabulary import DEFAULT_HUBSPOT_STAGES
 
 ENV_PREFIX = "HANDOFF_"
 
@@ -135,6 +136,15 @@ class Settings(BaseSettings):
     webhook_retry_for: timedelta = timedelta(days=3)
     webhook_pause_after: timedelta = timedelta(days=1)
     webhook_workers: int = Field(default=4, ge=1, le=64)
+    # HubSpot (bot/hubspot/): a private app's access token turns the two-way deal sync on.
+    hubspot_token: SecretStr | None = None
+    hubspot_api_url: str = Field(
+        default="https://api.hubapi.com", validation_alias="HUBSPOT_API_URL"
+    )
+    hubspot_pipeline: str = "default"  # the deal pipeline's id
+    # HubSpot deal stage id = Handoff stage, for reading deals back (and, first match, writing).
+    hubspot_stages: str = DEFAULT_HUBSPOT_STAGES
+    hubspot_sync_every: timedelta = timedelta(minutes=5)
     mail_from: str | None = None  # "Ours Partnerships <partners@ours.example>"; else the mailbox
     secret: SecretStr | None = None  # signs the reply addresses of digests (HMAC)
     digest_schedule: str = "0 9 * * mon"  # cron, in each partner's zone; a partner may override
@@ -148,6 +158,7 @@ class Settings(BaseSettings):
         "sweep_every",
         "webhook_retry_for",
         "webhook_pause_after",
+        "hubspot_sync_every",
         mode="before",
     )
     @classmethod

@@ -8,19 +8,25 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, cast, overload
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import ConfigError
 
+T = TypeVar("T")
 log = logging.getLogger("handoff")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -256,3 +262,17 @@ def as_utc(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+async def per_transaction(conn: AsyncConnection, key: str, load: Callable[[], Awaitable[T]]) -> T:
+    """What `load` read, kept for the rest of this transaction (under `key` on the connection):
+    a question every event of a batch asks, answered once per batch."""
+    sync = conn.sync_connection
+    assert sync is not None  # inside a transaction
+    transaction = sync.get_transaction()
+    cached = sync.info.get(key)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cast(T, cached[1])
+    value = await load()
+    sync.info[key] = (transaction, value)
+    return value

@@ -107,6 +107,8 @@ class Referral(SQLModel, table=True):
     conflict_with_id: int | None = Field(default=None, foreign_key="referral.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Reminders put off by their owner ("Snooze 1 day"); cleared when their cause changes.
+    # The CRM had the prospect's contact or company with an open deal when the deal was made.
+    crm_existing: str | None = Field(default=None, sa_type=sa.Text)
     response_snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     step_snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -344,3 +346,33 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CrmDeal(SQLModel, table=True):
+    """A referral's deal in the CRM: its ids there, and what was last written and read."""
+
+    __tablename__ = "crm_deal"
+
+    referral_id: int = Field(primary_key=True, foreign_key="referral.id")
+    deal_id: str | None = Field(default=None, max_length=64)
+    contact_id: str | None = Field(default=None, max_length=64)
+    company_id: str | None = Field(default=None, max_length=64)
+    pushed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The deal's stage and amount as we last wrote or read them: a different one read back
+    # is a change made in the CRM.
+    seen_stage: str | None = Field(default=None, max_length=100)
+    seen_amount: float | None = None
+    seen_modified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class CrmSync(SQLModel, table=True):
+    """A CRM sync that was set up (`handoff hubspot setup`), and how far its reading got."""
+
+    __tablename__ = "crm_sync"
+
+    name: str = Field(primary_key=True, max_length=32)
+    set_up_at: datetime = Field(sa_type=UTCDateTime)
+    cursor: datetime | None = Field(default=None, sa_type=UTCDateTime)  # deals modified since
+    pulled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)

@@ -119,6 +119,10 @@ class EventKind(StrEnum):
     # the role as overridden, and a later claim keeps it.
     ROLE_OVERRIDDEN = "role_overridden"
     DISPUTE_RESOLVED = "dispute_resolved"
+    # The CRM already had the prospect's contact or company with an open deal (bot/crm/).
+    CRM_EXISTING = "crm_existing"
+    # A stage changed on both sides between two syncs: the later change was kept (bot/crm/).
+    CRM_CONFLICT = "crm_conflict"
 
 
 # Events whose line goes into the referral's Slack thread (the intro is the post itself).
@@ -135,6 +139,7 @@ class JobKind(StrEnum):
     EMAIL = "email"  # one recorded outgoing email (mail.id) to its one recipient
     STAGE_NOTICE = "stage_notice"  # record the partner's emails about one stage change (event)
     WEBHOOK = "webhook"  # one event to one endpoint (webhook_delivery), in a lane of its own
+    CRM_PUSH = "crm_push"  # write the referral onto its CRM deal as it is now (bot/hubspot/)
 
 
 class DeliveryStatus(StrEnum):
@@ -168,3 +173,12 @@ class NudgeKind(StrEnum):
     FIRST_RESPONSE = "first_response"  # level 1: the owner; level 2: the managers
     NEXT_STEP = "next_step"  # level 0 on the due day, then one per HANDOFF_OVERDUE_EVERY
     INACTIVE_PARTNERS = "inactive_partners"  # a weekly note to the managers
+
+
+# HubSpot's default sales pipeline, its stage ids read back as Handoff's stages
+# (HANDOFF_HUBSPOT_STAGES). Written the other way, a Handoff stage goes to the first HubSpot stage
+# that reads as it; stages before a meeting go to the pipeline's first.
+DEFAULT_HUBSPOT_STAGES = (
+    "appointmentscheduled=meeting,qualifiedtobuy=opportunity,presentationscheduled=opportunity,"
+    "decisionmakerboughtin=opportunity,contractsent=opportunity,closedwon=won,closedlost=lost"
+)

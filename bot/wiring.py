@@ -1,8 +1,6 @@
 """`handoff serve`: Slack, the IMAP watchers, the outbox, the sweeps and /healthz on one loop.
 
-`wire_outbox` is the one place that says which handler carries out which kind of outbox job;
-`serve` and the commands that deliver before they exit (`jobs run`, `digest send`) build their
-outbox with it.
+The outbox's lanes and their handlers are wired in bot/outboxes.py.
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -20,32 +17,27 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings
-from bot.digests.notices import Notices
 from bot.digests.sweep import Digests
+from bot.hubspot.pull import Puller
 from bot.intake.arrivals import Arrivals
 from bot.intake.pipeline import IngestResult
 from bot.mail.imap import ImapRefused
 from bot.mail.lmtp import Delivery, LmtpServer
-from bot.mail.outgoing import Postman
-from bot.mail.smtp import Mailer
 from bot.mail.watcher import FolderWatcher, Observer, WatchSettings
 from bot.mail.webhooks import inbound_app
 from bot.models import utcnow
 from bot.nudges.sweeps import Sweeper
-from bot.outbox import Handler, Outbox
+from bot.outbox import Outbox
+from bot.outboxes import wire_outbox
 from bot.retention.prune import daily
 from bot.scheduler import Scheduler
 from bot.signals import early_stop
-from bot.slack.app import build_app, web_client
+from bot.slack.app import build_app
 from bot.slack.calls import HINTS
-from bot.slack.nudges import Nudger
-from bot.slack.people import People
-from bot.slack.poster import Poster
 from bot.slack.replay import replay_forever
-from bot.slack.roster import Roster
 from bot.slack.services import Services
 from bot.slack.web import start_web, web_app
-from bot.webhooks.sending import Policy, Sender
+from bot.text import format_duration
 
 log = logging.getLogger("handoff")
 STOP_SECONDS = 10.0  # what one part may take to stop
@@ -81,69 +73,6 @@ async def check_slack(client: AsyncWebClient) -> str:
         log.warning("slack: unreachable (%s); posts wait in the outbox", exc)
         return "?"
     return f"{answer.get('user', '?')} in {answer.get('team', '?')}"
-
-
-@dataclass
-class Wires:
-    """The outbox and what its handlers were built on, for those that run beside it."""
-
-    people: People  # names, time zones and managers, from Slack when it is wired
-    outbox: Outbox | None = None  # None when nothing is wired: no job could be carried out
-    webhooks: Outbox | None = None  # webhook deliveries, in a lane of their own
-    sender: Sender | None = None
-    client: AsyncWebClient | None = None
-    roster: Roster | None = None
-    mailer: Mailer | None = None
-
-    async def aclose(self) -> None:
-        """Close the SMTP connection and the webhooks' HTTP client, if opened."""
-        if self.mailer is not None:
-            await self.mailer.close()
-        if self.sender is not None:
-            await self.sender.aclose()
-
-
-def wire_outbox(
-    settings: Settings,
-    engine: AsyncEngine,
-    *,
-    slack: bool = True,
-    mail: bool = True,
-    webhooks: bool = False,
-    clock: Callable[[], datetime] = utcnow,
-) -> Wires:
-    """The outbox with a handler for each job kind the configured wires carry out: Slack posts
-    and nudges with SLACK_BOT_TOKEN, partner email and stage notices with HANDOFF_SMTP_URL.
-
-    `slack=False` or `mail=False` leaves that wire out although configured, for a command that
-    sends through the other one only; `webhooks=True` adds the webhooks' lane (serve). Nothing
-    connects until a job is carried out.
-    """
-    handlers: dict[str, Handler] = {}
-    wires = Wires(people=People(engine, None, None, clock=clock))  # names from the cache
-    if slack and settings.slack_bot_token is not None:
-        client = wires.client = web_client(settings)
-        poster = Poster(engine, client, channel=settings.slack_channel, clock=clock)
-        nudger = Nudger(engine, client, settings, clock=clock)
-        handlers |= poster.handlers() | nudger.handlers()
-        roster = wires.roster = Roster(
-            client, rep_group=settings.rep_group, managers=settings.managers
-        )
-        wires.people = People(engine, client, roster, clock=clock)
-    if mail and settings.smtp is not None:
-        settings.mail_ready()
-        mailer = wires.mailer = Mailer(settings.smtp)
-        handlers |= Postman(engine, mailer, settings).handlers()
-        handlers |= Notices(engine, settings, wires.people).handlers()
-    lease = timedelta(seconds=settings.outbox_lease_seconds)
-    if handlers:
-        wires.outbox = Outbox(engine, handlers, lease=lease, clock=clock)
-    if webhooks:
-        sender = wires.sender = Sender(engine, Policy.of(settings), clock=clock)
-        wires.webhooks = sender.lane(lease=lease, workers=settings.webhook_workers)
-        if wires.outbox is not None:
-            wires.outbox.also_wakes(wires.webhooks)
-    return wires
 
 
 class Service:
@@ -183,6 +112,7 @@ class Service:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.outbox: Outbox | None = None
         self.webhooks: Outbox | None = None
+        self.crm: Outbox | None = None
         self.scheduler: Scheduler | None = None
         self.services: Services | None = None
         self._listening: list[Callable[[], Awaitable[None]]] = []  # stop taking Slack requests
@@ -208,6 +138,7 @@ class Service:
         self._cleanups.append(wires.aclose)
         outbox = self.outbox = wires.outbox
         lane = self.webhooks = wires.webhooks
+        self.crm = wires.crm
         sweeper = None
         if wires.client is not None:
             sweeper = Sweeper(engine, settings, wires.people, clock=clock)
@@ -288,6 +219,23 @@ class Service:
             self.tasks["outbox"] = asyncio.create_task(outbox.run(), name="outbox")
         if lane is not None:
             self.tasks["webhooks"] = asyncio.create_task(lane.run(), name="webhooks")
+        if self.crm is not None:
+            self.tasks["hubspot"] = asyncio.create_task(self.crm.run(), name="hubspot")
+        if wires.hubspot is not None and wires.stages is not None and self.schedule:
+            puller = Puller(
+                engine,
+                wires.hubspot,
+                wires.stages,
+                every=settings.hubspot_sync_every,
+                currency=settings.currency,
+                clock=clock,
+            )
+            self.tasks["hubspot-sync"] = asyncio.create_task(puller.forever(), name="hubspot-sync")
+            log.info(
+                "hubspot: deals at %s, read back every %s",
+                settings.hubspot_api_url,
+                format_duration(settings.hubspot_sync_every),
+            )
         if self.scheduler is not None and self.schedule:
             self.scheduler.start()
         if settings.retention_days and self.schedule:
@@ -330,7 +278,7 @@ class Service:
                 log.warning("slack: %d acknowledged request(s) left for the next start", left)
         if self.scheduler is not None:
             await self.scheduler.stop(budget())  # a sweep under way commits whole or not at all
-        lanes = {"outbox": self.outbox, "webhooks": self.webhooks}
+        lanes = {"outbox": self.outbox, "webhooks": self.webhooks, "hubspot": self.crm}
         running = [
             self.tasks[n] for n, lane in lanes.items() if lane is not None and n in self.tasks
         ]

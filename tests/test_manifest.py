@@ -25,6 +25,7 @@ SCOPES = {
     "conversations_history": {"channels:history", "groups:history", "im:history"},
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_open": {"im:write"},
+    "chat_getPermalink": set(),  # the CRM deal links to the post
     "users_info": {"users:read", "users:read.email"},  # profile.email: webhooks, the CRM
     "files_upload_v2": {"files:write"},  # /attribution export and chart
 }

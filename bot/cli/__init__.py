@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli import (
         demo,
         digest,
+        hubspot,
         ingest,
         jobs,
         oauth,
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add(commands)
     reports.add(commands)
     webhooks.add(commands)
+    hubspot.add(commands)
     prune.add(commands)
     oauth.add(commands)
     demo.add(commands)

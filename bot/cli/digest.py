@@ -69,7 +69,7 @@ async def preview_digest(args: argparse.Namespace, engine: AsyncEngine, settings
 async def send_digest(args: argparse.Namespace, engine: AsyncEngine, settings: Settings) -> int:
     """Record the partner's digest now and deliver it; 1 if some is not delivered."""
     from bot.digests.sweep import Digests
-    from bot.wiring import wire_outbox
+    from bot.outboxes import wire_outbox
 
     settings.mail_ready()
     async with contextlib.aclosing(wire_outbox(settings, engine, slack=False)) as wires:

@@ -88,7 +88,7 @@ async def run_job(args: argparse.Namespace, engine: AsyncEngine, settings: Setti
     from bot.config import ConfigError
     from bot.digests.sweep import DIGESTS
     from bot.nudges.sweeps import SWEEPS, Sweeper
-    from bot.wiring import wire_outbox
+    from bot.outboxes import wire_outbox
 
     name, as_of, dry_run, out = args.name, args.now, args.dry_run, sys.stdout
     if name not in (*SWEEPS, DIGESTS):
@@ -133,7 +133,7 @@ async def _run_digests(
     """`handoff jobs run digests`: every partner's digest that is due, printed as `digest send`
     prints one (names from Slack when it is set up)."""
     from bot.digests.sweep import Digests
-    from bot.wiring import wire_outbox
+    from bot.outboxes import wire_outbox
 
     async with contextlib.aclosing(wire_outbox(settings, engine, mail=not dry_run)) as wires:
         digests = Digests(engine, settings, wires.people)

@@ -56,6 +56,7 @@ class Item:
     changes: tuple[str, ...]
     new: bool
     reply_to: str
+    amount: float | None = None  # a won deal's revenue
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,10 @@ def _fields(item: Item, tz: ZoneInfo, now: datetime | None) -> list[_Field]:
         overdue = now is not None and due < now.astimezone(tz).date()
         step += f" — {'was due' if overdue else 'due'} {day(due)}"
         step += " (overdue)" if overdue else ""
+    won = [("Amount", f"{item.amount:,.2f}", False)] if item.amount is not None else []
     return [
         ("Owner", _line(item.owner) if item.owner else "not claimed yet", item.owner is None),
+        *won,
         ("Received", _day(item.received_at, tz), False),
         ("First response", *first),
         ("Next step", step, overdue),

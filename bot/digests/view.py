@@ -140,6 +140,7 @@ def item(row: Row, names: Mapping[str, str], reply_to: str) -> Item:
         changes=tuple(c for c in (change(e, names) for e in row.events) if c),
         new=row.new,
         reply_to=reply_to,
+        amount=r.amount if r.stage == Stage.WON else None,
     )
 
 

@@ -32,15 +32,17 @@ class Refused(Exception):  # noqa: N818 - an answer to the user, not a crash
 
 @dataclass(frozen=True)
 class Actor:
-    """Who clicked, and what Slack's user groups let them do (bot/slack/roster.py)."""
+    """Who clicked, and what Slack's user groups let them do (bot/slack/roster.py); or a
+    system such as the CRM, acting as a manager would."""
 
     user: str
     may_claim: bool = True
     manager: bool = False
+    system: str | None = None  # another system acting (e.g. "hubspot"): the actor's name
 
     @property
     def name(self) -> str:
-        return f"slack:{self.user}"
+        return self.system or f"slack:{self.user}"
 
 
 @dataclass(frozen=True)

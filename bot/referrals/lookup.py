@@ -43,6 +43,7 @@ def _referral_json(referral: Referral, slug: str, conflict_ref: str | None) -> d
         "amount": referral.amount,
         "conflict_with": conflict_ref,
         "slack": {"channel": referral.slack_channel, "ts": referral.slack_ts},
+        "crm_existing": referral.crm_existing,
     }
 
 

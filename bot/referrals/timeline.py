@@ -1,6 +1,6 @@
 """A referral's timeline: every change is an event (DESIGN "Domain words"), and most of them
-are also a line in the referral's Slack thread and a webhook (bot/webhooks/), queued in the same
-transaction."""
+are also a line in the referral's Slack thread, a webhook (bot/webhooks/) and an update of its
+CRM deal (bot/crm/), queued in the same transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.crm import records as crm
 from bot.models import Event
 from bot.outbox import enqueue
 from bot.vocabulary import EventKind, JobKind
@@ -43,6 +44,7 @@ async def record(
     )
     if threaded:
         await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)
+    await crm.changed(conn, kind, referral_id, actor)
     await webhooks.referral_event(
         conn,
         kind,

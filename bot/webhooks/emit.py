@@ -17,18 +17,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import Partner, PartnerAddress, Referral, SlackUser, WebhookDelivery
+from bot.db import per_transaction
+from bot.models import Partner, PartnerAddress, WebhookDelivery
 from bot.models import WebhookEndpoint as Endpoint
 from bot.outbox import INSERT_JOB, job_row
+from bot.referrals.snapshot import iso, snapshot
 from bot.vocabulary import DeliveryStatus, EventKind, JobKind, Role
 from bot.webhooks.signing import new_message_id
 
 endpoint: sa.Table = Endpoint.__table__  # type: ignore[attr-defined]
 delivery: sa.Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
-referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
 address: sa.Table = PartnerAddress.__table__  # type: ignore[attr-defined]
-slack_user: sa.Table = SlackUser.__table__  # type: ignore[attr-defined]
 
 # The webhook type of each event kind (README "CRM"); a conflict is `referral.disputed` on the
 # referral that lost it, `referral.conflict` on the one that came first.
@@ -53,7 +53,6 @@ TYPES: dict[EventKind, str] = {
 PARTNER_CREATED = "partner.created"
 PING = "ping"
 EVENT_TYPES = sorted({*TYPES.values(), "referral.conflict", PARTNER_CREATED})
-_CACHE = "handoff.webhook_endpoints"
 
 
 def patterns(text: str) -> list[str]:
@@ -74,13 +73,6 @@ def wants(events: str, type_: str) -> bool:
     return type_ == PING or any(fnmatch.fnmatchcase(type_, p) for p in patterns(events))
 
 
-def iso(at: datetime | None) -> str | None:
-    """RFC 3339 in UTC, with a Z, as receivers parse it everywhere."""
-    if at is None:
-        return None
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def body(type_: str, at: datetime, data: dict[str, Any]) -> str:
     """The message as sent: the specification's recommended {type, timestamp, data}."""
     message = {"type": type_, "timestamp": iso(at), "data": data}
@@ -89,19 +81,12 @@ def body(type_: str, at: datetime, data: dict[str, Any]) -> str:
 
 async def _subscribed(conn: AsyncConnection) -> list[Any]:
     """The live endpoints, read once per transaction (an intake batch records many events)."""
-    sync = conn.sync_connection
-    assert sync is not None  # inside a transaction
-    transaction = sync.get_transaction()
-    cached = sync.info.get(_CACHE)
-    if cached is not None and transaction is not None and cached[0] is transaction:
-        return list(cached[1])
-    rows = (
-        await conn.execute(
-            sa.select(endpoint.c.id, endpoint.c.events).where(endpoint.c.removed_at.is_(None))
-        )
-    ).all()
-    sync.info[_CACHE] = (transaction, rows)
-    return list(rows)
+
+    async def load() -> list[Any]:
+        query = sa.select(endpoint.c.id, endpoint.c.events).where(endpoint.c.removed_at.is_(None))
+        return list((await conn.execute(query)).all())
+
+    return list(await per_transaction(conn, "handoff.webhook_endpoints", load))
 
 
 async def queue(
@@ -179,55 +164,6 @@ async def referral_event(
     if kind == EventKind.PARTNER_REPLY:
         data["text"] = detail
     await queue(conn, type_, at, data, referral_id=referral_id, event_id=event_id, to=subscribed)
-
-
-async def snapshot(conn: AsyncConnection, referral_id: int) -> dict[str, Any]:
-    """The referral as the change left it: what a CRM's deal needs."""
-    rival = referral.alias("rival")
-    r = referral.c
-    row = (
-        await conn.execute(
-            sa.select(
-                referral,
-                partner.c.slug.label("partner_slug"),
-                partner.c.name.label("partner_name"),
-                slack_user.c.name.label("owner_name"),
-                slack_user.c.email.label("owner_email"),
-                rival.c.ref.label("rival_ref"),
-            )
-            .join(partner, partner.c.id == r.partner_id)
-            .outerjoin(slack_user, slack_user.c.id == r.owner)
-            .outerjoin(rival, rival.c.id == r.conflict_with_id)
-            .where(r.id == referral_id)
-        )
-    ).one()
-    owner = None
-    if row.owner:
-        owner = {"slack_id": row.owner, "name": row.owner_name, "email": row.owner_email}
-    step = None
-    if row.next_step:
-        step = {"text": row.next_step, "due": iso(row.next_step_due)}
-    return {
-        "ref": row.ref,
-        "partner": {"slug": row.partner_slug, "name": row.partner_name},
-        "prospect": {
-            "email": row.prospect_email,
-            "name": row.prospect_name,
-            "company": row.prospect_company,
-            "domain": row.prospect_domain,
-        },
-        "received_at": iso(row.received_at),
-        "proof": {"message_id": row.intro_message_id, "subject": row.subject},
-        "conflict_with": row.rival_ref,
-        "owner": owner,
-        "role": row.role,
-        "stage": row.stage,
-        "amount": row.amount,
-        "claimed_at": iso(row.claimed_at),
-        "first_response_at": iso(row.first_response_at),
-        "next_step": step,
-        "slack": {"channel": row.slack_channel, "ts": row.slack_ts} if row.slack_ts else None,
-    }
 
 
 async def partner_created(conn: AsyncConnection, partner_id: int, at: datetime) -> None:

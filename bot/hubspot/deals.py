@@ -1,0 +1,39 @@
+"""A HubSpot deal as Handoff reads it back: its ref, stage, amount and when it last changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.crm.pulled import DealChange
+from bot.models import utcnow
+
+PROPERTIES = ["handoff_ref", "dealstage", "amount", "pipeline", "hs_lastmodifieddate"]
+
+
+def _instant(text: str | None) -> datetime | None:
+    """HubSpot's datetimes: ISO 8601, or epoch milliseconds."""
+    if not text:
+        return None
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, UTC)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _amount(text: str | None) -> float | None:
+    try:
+        return round(float(text), 2) if text else None
+    except ValueError:
+        return None
+
+
+def deal_change(deal: dict[str, Any], now: datetime | None = None) -> DealChange:
+    """The deal ({id, properties}) as a change to apply."""
+    props = deal["properties"]
+    return DealChange(
+        deal_id=deal["id"],
+        ref=props.get("handoff_ref") or "",
+        stage=props.get("dealstage"),
+        amount=_amount(props.get("amount")),
+        modified_at=_instant(props.get("hs_lastmodifieddate")) or now or utcnow(),
+    )
