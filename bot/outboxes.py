@@ -113,6 +113,7 @@ def wire_outbox(
             pipeline=settings.hubspot_pipeline,
             currency=settings.currency,
             permalink=permalink,
+            profiles=wires.people.names if wires.client is not None else None,
             clock=clock,
         )
         wires.crm = Outbox(engine, pusher.handlers(), lease=lease, clock=clock, name="hubspot")

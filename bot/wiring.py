@@ -113,6 +113,7 @@ class Service:
         self.outbox: Outbox | None = None
         self.webhooks: Outbox | None = None
         self.crm: Outbox | None = None
+        self.puller: Puller | None = None  # HubSpot's deals read back
         self.scheduler: Scheduler | None = None
         self.services: Services | None = None
         self._listening: list[Callable[[], Awaitable[None]]] = []  # stop taking Slack requests
@@ -221,8 +222,8 @@ class Service:
             self.tasks["webhooks"] = asyncio.create_task(lane.run(), name="webhooks")
         if self.crm is not None:
             self.tasks["hubspot"] = asyncio.create_task(self.crm.run(), name="hubspot")
-        if wires.hubspot is not None and wires.stages is not None and self.schedule:
-            puller = Puller(
+        if wires.hubspot is not None and wires.stages is not None:
+            self.puller = Puller(
                 engine,
                 wires.hubspot,
                 wires.stages,
@@ -230,7 +231,10 @@ class Service:
                 currency=settings.currency,
                 clock=clock,
             )
-            self.tasks["hubspot-sync"] = asyncio.create_task(puller.forever(), name="hubspot-sync")
+        if self.puller is not None and self.schedule:
+            self.tasks["hubspot-sync"] = asyncio.create_task(
+                self.puller.forever(), name="hubspot-sync"
+            )
             log.info(
                 "hubspot: deals at %s, read back every %s",
                 settings.hubspot_api_url,

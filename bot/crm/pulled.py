@@ -60,6 +60,10 @@ async def apply(
     if target is None:
         await records.keep(engine, known.id, **seen)
         return f"{known.ref}: the deal's stage {change.stage!r} is not in HANDOFF_HUBSPOT_STAGES"
+    if not moved and target != Stage.WON:
+        # An amount typed on an open deal is a forecast, not revenue: only a won deal's counts.
+        await records.keep(engine, known.id, **seen)
+        return None
     ours_at = await _changed_here_since(engine, known.id, known.pushed_at)
     note = None
     if ours_at is not None and ours_at > change.modified_at and known.stage != target:

@@ -14,7 +14,7 @@ from bot.db import per_transaction, upsert_insert
 from bot.models import CrmDeal, CrmSync, OutboxJob, Referral
 from bot.outbox import job_row
 from bot.referrals.snapshot import snapshot
-from bot.vocabulary import EventKind, JobKind
+from bot.vocabulary import CLOSED_STAGES, EventKind, JobKind
 
 deal: sa.Table = CrmDeal.__table__  # type: ignore[attr-defined]
 sync: sa.Table = CrmSync.__table__  # type: ignore[attr-defined]
@@ -140,7 +140,7 @@ async def sync_row(engine: AsyncEngine, name: str = HUBSPOT) -> Any:
 
 async def mark_set_up(engine: AsyncEngine, at: datetime, name: str = HUBSPOT) -> bool:
     """Record that the sync is set up; False if it was already."""
-    insert = upsert_insert(engine.dialect, sync).values(name=name, set_up_at=at, cursor=at)
+    insert = upsert_insert(engine.dialect, sync).values(name=name, set_up_at=at)
     async with engine.begin() as conn:
         return (await conn.execute(insert.on_conflict_do_nothing())).rowcount == 1
 
@@ -224,3 +224,22 @@ async def queue_claimed(engine: AsyncEngine) -> int:
         for referral_id in ids:
             await queue_push(conn, referral_id)
     return len(ids)
+
+
+async def known_before(conn: AsyncConnection, limit: int) -> tuple[list[tuple[str, str]], int]:
+    """Open referrals whose prospect the CRM already had with an open deal, newest first (the
+    managers' queue), and how many there are."""
+    still_open = sa.and_(
+        referral.c.crm_existing.is_not(None),
+        referral.c.stage.notin_([str(s) for s in CLOSED_STAGES]),
+    )
+    rows = (
+        await conn.execute(
+            sa.select(referral.c.ref, referral.c.crm_existing)
+            .where(still_open)
+            .order_by(referral.c.received_at.desc())
+            .limit(limit)
+        )
+    ).all()
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(referral).where(still_open))
+    return [(r.ref, r.crm_existing) for r in rows], int(total or 0)

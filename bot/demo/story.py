@@ -120,6 +120,9 @@ async def _story(w: World, monday: datetime) -> None:
     w.at(on(0, 10, 12), f"{SAM.name} claims ACME-1 in one click: Acme sourced it")
     await w.click(SAM.user, blocks.CLAIM_SOURCED, "ACME-1")
 
+    w.say("HubSpot gets the deal, with the partner fields on it: nobody types it again.")
+    _deal(w, "ACME-1")
+
     w.at(on(0, 10, 15), "The sweeps run, as every minute: INITECH-1 has waited over 30 minutes")
     await w.sweeps(*SWEEPS)
 
@@ -180,6 +183,12 @@ async def _story(w: World, monday: datetime) -> None:
     w.at(on(2, 16, 10), "The demo went well: Sam marks the step done")
     await w.click(SAM.user, nudges.STEP_DONE, "ACME-1", on="dm")
 
+    w.at(on(4, 15, 0), "Friday: Hooli signs, and Sam marks the deal won in HubSpot, 48,000")
+    w.hubspot.update_deal(w.deal("ACME-1")["id"], dealstage="closedwon", amount="48000")
+    w.say("Handoff reads HubSpot's deals back: the win lands on ACME-1, its post and its thread.")
+    await w.crm_sync()
+    _deal(w, "ACME-1")
+
     w.at(on(7, 9, 0), "Monday again: each partner gets its status digest by email")
     await w.sweeps(*SWEEPS)
 
@@ -193,6 +202,26 @@ async def _story(w: World, monday: datetime) -> None:
 
     w.at(on(7, 9, 30), f"{MORGAN.name} looks at the quarter")
     await w.command(MORGAN.user, "/attribution", "")
+
+
+def _deal(w: World, ref: str) -> None:
+    """The referral's HubSpot deal, as a rep would see it there."""
+    props = w.deal(ref)["properties"]
+    table = Table(box=None, padding=(0, 2), show_header=False)
+    table.add_column(style="dim")
+    table.add_column()
+    shown = [
+        ("HubSpot deal", props.get("dealname")),
+        ("stage", props.get("dealstage")),
+        ("amount", props.get("amount") or "-"),
+        ("Handoff ref", props.get("handoff_ref")),
+        ("partner · role", f"{props.get('handoff_partner')} · {props.get('handoff_partner_role')}"),
+        ("intro proof", props.get("handoff_intro_message_id")),
+        ("Slack post", props.get("handoff_slack_url") or "-"),
+    ]
+    for label, value in shown:
+        table.add_row(label, str(value))
+    w.console.print(Panel(table, border_style="magenta", expand=False))
 
 
 def _button(answer: dict[str, Any], action_id: str) -> dict[str, Any]:

@@ -28,14 +28,18 @@ from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.crm import records
 from bot.db import open_database, session_factory
 from bot.demo import screen
 from bot.demo.cast import MAILBOX, PEOPLE, ZONE
+from bot.demo.standin.hubspot import HubSpotStandIn
 from bot.demo.standin.signing import block_actions, signed_headers, slash_command, view_submission
 from bot.demo.standin.slack import SlackStandIn
 from bot.demo.standin.smtp import SmtpServer
+from bot.hubspot.setup import set_up
 from bot.intake.pipeline import IngestResult, Intake
-from bot.models import OutboxJob
+from bot.models import OutboxJob, utcnow
+from bot.outboxes import hubspot_api, stage_map
 from bot.referrals.directory import load_directory
 from bot.wiring import Service
 
@@ -83,6 +87,7 @@ class World:
     service: Service
     slack: SlackStandIn
     smtp: SmtpServer
+    hubspot: HubSpotStandIn
     settings: Settings
     http: aiohttp.ClientSession
     names: dict[str, str] = field(default_factory=dict)
@@ -190,6 +195,19 @@ class World:
     def last_answer(self) -> dict[str, Any]:
         """What the last command or click was answered with (through its response URL)."""
         return self.slack.responded[-1][1]
+
+    async def crm_sync(self) -> None:
+        """HubSpot's deals read back now, as `handoff serve` does every few minutes."""
+        assert self.service.puller is not None
+        await self.service.puller.once()
+        await self.settle()
+
+    def deal(self, ref: str) -> dict[str, Any]:
+        """The referral's deal in HubSpot (the stand-in's record of it)."""
+        found = self.hubspot.deal_by("handoff_ref", ref)
+        if found is None:
+            raise LookupError(f"no HubSpot deal for {ref}")
+        return found
 
     async def sweeps(self, *names: str) -> None:
         """The scheduled sweeps run now, as `handoff serve`'s scheduler runs them."""
@@ -303,8 +321,9 @@ class World:
                 )
 
     def _wake(self) -> None:
-        if self.service.outbox is not None:
-            self.service.outbox.wake()
+        for lane in (self.service.outbox, self.service.crm, self.service.webhooks):
+            if lane is not None:
+                lane.wake()
 
 
 @asynccontextmanager
@@ -323,7 +342,10 @@ async def world(
             "profile": {"display_name": person.name, "real_name": person.name},
         }
     smtp = SmtpServer().start()
+    hubspot = await HubSpotStandIn(token="pat-na1-demo").start()
     given: dict[str, Any] = options | {
+        "hubspot_token": hubspot.token,
+        "hubspot_api_url": hubspot.url,
         "database_url": f"sqlite:///{folder}/handoff.db",
         "slack_bot_token": "xoxb-demo",
         "slack_signing_secret": SIGNING_SECRET,
@@ -336,15 +358,21 @@ async def world(
     http = aiohttp.ClientSession()
     try:
         async with open_database(settings.database_url) as engine:
+            # `handoff hubspot setup`, as an operator runs it once.
+            await set_up(hubspot_api(settings), stage_map(settings), settings.hubspot_pipeline)
+            await records.mark_set_up(engine, utcnow())
             service = Service(settings, engine, clock=clock, schedule=False, answer_when_done=True)
             await service.start()
             try:
                 names = {p.user: p.name for p in PEOPLE}
                 names |= {id_: name for name, id_ in slack.channels.items()}
-                yield World(console, clock, engine, service, slack, smtp, settings, http, names)
+                yield World(
+                    console, clock, engine, service, slack, smtp, hubspot, settings, http, names
+                )
             finally:
                 await service.stop()
     finally:
         await http.close()
         smtp.stop()
+        await hubspot.close()
         await slack.close()

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,6 +24,7 @@ from bot.outbox import Retry
 log = logging.getLogger("handoff.hubspot")
 OVERLAP = timedelta(seconds=5)  # looked at again: a deal saved as we looked is not missed
 LOCK = "hubspot-sync"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -58,7 +59,9 @@ class Puller:
         row = await records.sync_row(self.engine)
         if row is None:
             return Pulled(error="HubSpot is not set up here: run handoff hubspot setup")
-        since = (row.cursor or row.set_up_at) - OVERLAP
+        # The cursor is HubSpot's own time (the deals' hs_lastmodifieddate), never our clock;
+        # before the first deal, every deal with a ref is looked at.
+        since = row.cursor - OVERLAP if row.cursor else EPOCH
         now = self.clock()
         result = Pulled()
         try:

@@ -32,6 +32,7 @@ log = logging.getLogger("handoff.hubspot")
 # HUBSPOT_DEFINED association types (HubSpot's "Associations v4" type ids).
 DEAL_TO_CONTACT, DEAL_TO_COMPANY = 3, 5
 Permalink = Callable[[str, str], Awaitable[str | None]]  # (channel, ts) -> the post's link
+Profiles = Callable[[list[str]], Awaitable[object]]  # fetch and keep these users' profiles
 SEARCH_CATCH_UP = 10.0  # seconds: HubSpot's search may not show a deal created just before
 
 
@@ -95,6 +96,7 @@ class Pusher:
         pipeline: str,
         currency: str = "USD",
         permalink: Permalink | None = None,
+        profiles: Profiles | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
@@ -103,6 +105,7 @@ class Pusher:
         self.pipeline = pipeline
         self.currency = currency
         self.permalink = permalink
+        self.profiles = profiles
         self.clock = clock
 
     def handlers(self) -> dict[str, Handler]:
@@ -115,6 +118,12 @@ class Pusher:
         r = state.referral
         if state.deal_id is None and r["owner"] is None:
             return None  # not claimed (or released before its deal was made): no deal yet
+        owner = r["owner"]
+        if owner is not None and not owner["email"] and self.profiles is not None:
+            # Slack tells the owner's email (users.info): the deal's owner is found by it.
+            await self.profiles([owner["slack_id"]])
+            state = await records.push_state(self.engine, job.referral_id)
+            r = state.referral
         if state.deal_id is None and job.uncertain and job.attempts <= 2:
             # A worker died mid-push: the deal it may have made shows in search a little later.
             raise Defer("waiting for HubSpot's search to catch up", after=SEARCH_CATCH_UP)

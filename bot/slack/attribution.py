@@ -38,6 +38,7 @@ from slack_sdk.models.views import View
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
+from bot.crm import records as crm
 from bot.nudges.sweeps import quiet_partners
 from bot.referrals import cards
 from bot.reports import render
@@ -218,6 +219,10 @@ async def queues_answer(
             blocks += _dispute_blocks(card)
     else:
         blocks.append(_md("*Disputed*: none."))
+    known, total = await crm.known_before(conn, QUEUE_SHOWN)
+    if total:
+        shown = [f"*{ref}*: {escape(fit(text, 300))}" for ref, text in known]
+        listing("Already in the CRM with an open deal", shown, total, "none.")
     quiet = await _inactive(conn, now - inactive_after)
     days = inactive_after.days
     listing(f"Inactive partners (no referral in {days} days)", quiet, len(quiet), "none.")

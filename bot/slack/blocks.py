@@ -329,16 +329,21 @@ _EVENTS = {
     "partner_reply": (":envelope_with_arrow:", "replied by email"),
     "role_overridden": (":scales:", "set the partner role"),
     "dispute_resolved": (":scales:", "settled the dispute"),
+    "crm_existing": (":card_index:", "already has this prospect"),
+    "crm_conflict": (":twisted_rightwards_arrows:", "changed the stage too"),
 }
 
 
 def actor_label(actor: str) -> str:
-    """<@U…> for "slack:U…", the escaped address for "email:…", "Handoff" for "system"."""
+    """<@U…> for "slack:U…", the escaped address for "email:…", "Handoff" for "system",
+    "HubSpot" for the CRM."""
     source, _, name = actor.partition(":")
     if source == "slack" and name:
         return mention(name)
     if source == "email" and name:
         return _esc(name, 320)
+    if actor == "hubspot":
+        return "HubSpot"
     return "Handoff" if actor == "system" else _esc(actor, 320)
 
 

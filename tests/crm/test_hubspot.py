@@ -20,6 +20,7 @@ from bot.models import SlackUser, utcnow
 from bot.outboxes import Wires, wire_outbox
 from bot.referrals import actions
 from bot.referrals.acting import Actor
+from bot.slack import attribution
 from bot.vocabulary import Role, Stage
 from tests.support.handoff import Handoff
 from tests.support.messages import message, write
@@ -144,6 +145,13 @@ async def test_a_deal_won_in_hubspot_comes_back_won_with_its_amount(
     await crm.crm.drain()
     deal = hubspot.deal_by("handoff_ref", ref)
     assert deal is not None
+    # A forecast typed on the open deal moves nothing: only a won deal's amount is revenue.
+    hubspot.update_deal(deal["id"], amount="30000")
+    await asyncio.to_thread(scenario, "hubspot", "sync")
+    assert ((await show(scenario, ref))["stage"], (await show(scenario, ref))["amount"]) == (
+        "claimed",
+        None,
+    )
     hubspot.update_deal(deal["id"], dealstage="closedwon", amount="48000")
     out = await asyncio.to_thread(scenario, "hubspot", "sync")
     assert f"{ref}: won from HubSpot (48,000.00 USD)" in out
@@ -172,6 +180,7 @@ async def test_rate_limits_and_outages_are_retried_and_nothing_is_created_twice(
     assert await due_now(engine) == []
     status = json.loads(await asyncio.to_thread(scenario, "hubspot", "status", "--json"))
     assert status["synced"] == 1 and status["failing"] == []
+    assert hubspot.deal_by("handoff_ref", ref) is not None
     assert len(hubspot.objects("deals")) == 1
     assert len(hubspot.objects("contacts")) == 1
     assert [c.status for c in hubspot.calls_to("POST", "/crm/v3/objects/contacts/search")][:2] == [
@@ -209,6 +218,13 @@ async def test_a_prospect_hubspot_has_with_an_open_deal_is_reported(
     assert len(hubspot.objects("contacts")) == 1, "the contact HubSpot had is used, not made again"
     status = await asyncio.to_thread(scenario, "hubspot", "status")
     assert "Hooli renewal" in status
+    # Managers see it in /attribution queues.
+    async with engine.connect() as conn:
+        answer = await attribution.queues_answer(
+            conn, user="U0BOSS", manager=True, now=utcnow(), inactive_after=timedelta(days=60)
+        )
+    shown = json.dumps([b.to_dict() for b in answer.blocks])
+    assert "Already in the CRM with an open deal" in shown and "Hooli renewal" in shown
 
 
 async def test_a_stage_changed_on_both_sides_keeps_the_later_and_records_both(
