@@ -10,7 +10,9 @@ than HANDOFF_RETENTION_DAYS (default 30; 0 keeps everything):
   rescheduled since (bot/nudges/due.py's gone()), an overdue reminder's earlier levels, and
   past weeks' notes about inactive partners; a nudge a job still points at stays;
 - stored messages that were noise: duplicates and auto-replies (the first copy of a duplicate
-  stays, and noise is never answered, so reading one again changes nothing).
+  stays, and noise is never answered, so reading one again changes nothing);
+- webhook deliveries delivered or cancelled, once no outbox job points at them (failed ones
+  stay, for `handoff webhooks redeliver`).
 
 Each table goes in batches, each batch its own short transaction, so `handoff serve` keeps
 working while it runs.
@@ -28,9 +30,17 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.models import InboundMessage, Nudge, OutboxJob, Referral, SlackRequest, utcnow
+from bot.models import (
+    InboundMessage,
+    Nudge,
+    OutboxJob,
+    Referral,
+    SlackRequest,
+    WebhookDelivery,
+    utcnow,
+)
 from bot.nudges.due import gone
-from bot.vocabulary import Kind, NudgeKind
+from bot.vocabulary import DeliveryStatus, Kind, NudgeKind
 
 log = logging.getLogger("handoff.prune")
 outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]
@@ -38,9 +48,11 @@ slack_request: sa.Table = SlackRequest.__table__  # type: ignore[attr-defined]
 nudge: sa.Table = Nudge.__table__  # type: ignore[attr-defined]
 inbound: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
+delivery: sa.Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
 BATCH = 5_000
 NOISE = (str(Kind.DUPLICATE), str(Kind.AUTO_REPLY))
-TABLES = ("outbox", "slack_request", "nudge", "inbound_message")
+TABLES = ("outbox", "slack_request", "nudge", "inbound_message", "webhook_delivery")
+GONE_DELIVERIES = (str(DeliveryStatus.DELIVERED), str(DeliveryStatus.CANCELLED))
 
 
 @dataclass
@@ -94,6 +106,11 @@ async def prune(
         "inbound_message": sa.select(inbound.c.id).where(
             inbound.c.kind.in_(NOISE), inbound.c.processed_at < before
         ),
+        "webhook_delivery": sa.select(delivery.c.id).where(
+            delivery.c.status.in_(GONE_DELIVERIES),
+            delivery.c.created_at < before,
+            ~sa.exists().where(outbox.c.delivery_id == delivery.c.id),
+        ),
     }
     for table in TABLES:
         if table == "nudge":
@@ -108,7 +125,12 @@ async def prune(
 
 
 async def _prune_rows(engine: AsyncEngine, name: str, ids: sa.Select, dry_run: bool) -> int:  # type: ignore[type-arg]
-    table = {"outbox": outbox, "slack_request": slack_request, "inbound_message": inbound}[name]
+    table = {
+        "outbox": outbox,
+        "slack_request": slack_request,
+        "inbound_message": inbound,
+        "webhook_delivery": delivery,
+    }[name]
     key = table.primary_key.columns.values()[0]
     if dry_run:
         async with engine.connect() as conn:

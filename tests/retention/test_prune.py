@@ -9,7 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import InboundMessage, SlackRequest
+from bot.models import InboundMessage, SlackRequest, WebhookDelivery, WebhookEndpoint
 from bot.nudges.sweeps import INACTIVE_PARTNERS, NEXT_STEPS, SWEEPS, UNCLAIMED
 from bot.retention.prune import prune
 from tests.support.handoff import Handoff
@@ -17,6 +17,8 @@ from tests.support.world import T0, add_partner, add_referral, nudge, outbox, sw
 
 inbound: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 slack_request: sa.Table = SlackRequest.__table__  # type: ignore[attr-defined]
+webhook_endpoint: sa.Table = WebhookEndpoint.__table__  # type: ignore[attr-defined]
+webhook_delivery: sa.Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
 LONG_AGO = T0 - timedelta(days=60)
 
 
@@ -109,9 +111,28 @@ async def test_prune_deletes_done_jobs_old_keys_and_noise_and_keeps_the_rest(
                 message | {"dedupe_key": "e", "kind": "duplicate", "processed_at": recent},
             ],
         )
+        endpoint = await conn.scalar(
+            sa.insert(webhook_endpoint).returning(webhook_endpoint.c.id),
+            {"url": "https://crm.example/h", "secret": "whsec_x", "created_at": old},
+        )
+        sent = {"endpoint_id": endpoint, "msg_id": "msg_1", "type": "ping", "payload": "{}"}
+        await conn.execute(
+            sa.insert(webhook_delivery),
+            [
+                sent | {"created_at": old, "retry_from": old, "status": "delivered"},  # goes
+                sent | {"created_at": old, "retry_from": old, "status": "failed"},  # to redeliver
+                sent | {"created_at": recent, "retry_from": recent, "status": "delivered"},
+            ],
+        )
 
     dry = await prune(engine, older_than=timedelta(days=30), now=now, dry_run=True)
-    assert dry.counts == {"outbox": 1, "slack_request": 1, "nudge": 0, "inbound_message": 2}
+    assert dry.counts == {
+        "outbox": 1,
+        "slack_request": 1,
+        "nudge": 0,
+        "inbound_message": 2,
+        "webhook_delivery": 1,
+    }
     assert await count(engine, outbox) == 3  # a dry run deletes nothing
 
     shown = await asyncio.to_thread(scenario.json, "prune", "--older-than", "30")
@@ -122,6 +143,7 @@ async def test_prune_deletes_done_jobs_old_keys_and_noise_and_keeps_the_rest(
         kinds = sorted(r.dedupe_key for r in await conn.execute(sa.select(inbound.c.dedupe_key)))
     assert len(jobs) == 2 and None in jobs
     assert keys == ["new"] and kinds == ["c", "d", "e"]
+    assert await count(engine, webhook_delivery) == 2
 
 
 def test_prune_without_retention_says_how(db_url: str, handoff: Handoff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
