@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings
+from bot.crm.records import sync_row
 from bot.digests.sweep import Digests
 from bot.hubspot.pull import Puller
 from bot.intake.arrivals import Arrivals
@@ -231,6 +232,11 @@ class Service:
                 currency=settings.currency,
                 clock=clock,
             )
+        elif await crm_set_up(engine):
+            log.warning(
+                "hubspot: set up here, but HANDOFF_HUBSPOT_TOKEN is not set: deal updates wait "
+                "in the outbox, and HubSpot's changes are not read"
+            )
         if self.puller is not None and self.schedule:
             self.tasks["hubspot-sync"] = asyncio.create_task(
                 self.puller.forever(), name="hubspot-sync"
@@ -308,6 +314,11 @@ class Service:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 return task.exception()
         return None
+
+
+async def crm_set_up(engine: AsyncEngine) -> bool:
+    """Whether `handoff hubspot setup` ran against this database."""
+    return await sync_row(engine) is not None
 
 
 async def serve(
