@@ -85,6 +85,10 @@ def wire_outbox(
     """
     handlers: dict[str, Handler] = {}
     wires = Wires(people=People(engine, None, None, clock=clock))  # names from the cache
+    if not slack and settings.slack_bot_token is not None:
+        # Sending through the other wire only, but naming people as Slack does (the digest's
+        # owner): users.info, read-only.
+        wires.people = People(engine, web_client(settings), None, clock=clock)
     if slack and settings.slack_bot_token is not None:
         client = wires.client = web_client(settings)
         poster = Poster(engine, client, channel=settings.slack_channel, clock=clock)

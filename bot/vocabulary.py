@@ -50,6 +50,9 @@ class Stage(StrEnum):
 
 
 CLOSED_STAGES = frozenset({Stage.WON, Stage.LOST, Stage.DISQUALIFIED})
+# A referral at a meeting or an opportunity has been answered, whether or not a click said so:
+# it gets no "no first response" reminders.
+TALKING_STAGES = frozenset({Stage.MEETING, Stage.OPPORTUNITY})
 # Stages a partner who asked for them (Partner.stage_emails) hears about by email at once.
 NOTICE_STAGES = frozenset({Stage.MEETING, Stage.WON, Stage.LOST})
 

@@ -52,9 +52,12 @@ def add(commands: Commands) -> None:
 async def preview_digest(args: argparse.Namespace, engine: AsyncEngine, settings: Settings) -> int:
     """The digest as it would go out now (text with its subject, or --html); nothing recorded."""
     from bot.digests.sweep import Digests
+    from bot.slack.app import web_client
     from bot.slack.people import People
 
-    digests = Digests(engine, settings, People(engine, None, None))
+    # Owners named as Slack names them, when a token is set (users.info, read-only).
+    client = web_client(settings) if settings.slack_bot_token is not None else None
+    digests = Digests(engine, settings, People(engine, client, None))
     rendered = await digests.preview(args.slug, as_of=args.now)
     out = sys.stdout
     if args.html:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from bot.text import CLOSED, NEW, OPEN, day, duration, stage_label
-from bot.vocabulary import CLOSED_STAGES, Stage
+from bot.vocabulary import CLOSED_STAGES, TALKING_STAGES, Stage
 
 # RFC 5322 §2.1.1: lines SHOULD be no more than 78 characters, excluding the CRLF. 72 leaves
 # room for a reply's "> " (and ">> "): a client that re-wraps quoted lines at 76 leaves no tail
@@ -179,6 +179,8 @@ def _fields(item: Item, tz: ZoneInfo, now: datetime | None) -> list[_Field]:
     """What a partner is told about one referral, as of `now` in their time zone."""
     if item.first_response is not None:
         first = (duration(item.first_response), False)
+    elif item.stage in TALKING_STAGES or item.stage in CLOSED_STAGES:
+        first = ("not recorded", False)  # past a meeting or closed: nobody is waiting
     elif now is not None:
         first = (f"awaiting first response (intro {duration(now - item.received_at)} ago)", True)
     else:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.text import previous_fire
-from bot.vocabulary import CLOSED_STAGES, NudgeKind
+from bot.vocabulary import CLOSED_STAGES, TALKING_STAGES, NudgeKind
 
 REMINDER_TIME = time(9, 0)  # next steps are reminded at 09:00 in their owner's time zone
 # 09:00 falls between 19:00 UTC the day before (UTC+14) and 21:00 UTC the day itself (UTC-12).
@@ -152,6 +152,8 @@ def gone(kind: str, *, cycle_at: datetime, level: int, target: str | None, row: 
     if kind == NudgeKind.FIRST_RESPONSE:
         if row.first_response_at is not None:
             return f"{row.ref} had its first response"
+        if row.stage in TALKING_STAGES:
+            return f"{row.ref} is at {row.stage}"
         if row.owner is None:
             return f"{row.ref} was released"
         if (row.response_snoozed_until or row.claimed_at) != cycle_at:

@@ -28,7 +28,7 @@ from bot.nudges import due as rules
 from bot.nudges.due import Due, To
 from bot.outbox import INSERT_JOB, job_row
 from bot.runs import Run, record_failure, record_run
-from bot.vocabulary import CLOSED_STAGES, EventKind, JobKind, NudgeKind, Stage
+from bot.vocabulary import CLOSED_STAGES, TALKING_STAGES, EventKind, JobKind, NudgeKind, Stage
 
 log = logging.getLogger("handoff.jobs")
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
@@ -234,6 +234,7 @@ class Sweeper:
                 referral.c.owner.is_not(None),
                 referral.c.claimed_at.is_not(None),
                 referral.c.first_response_at.is_(None),
+                referral.c.stage.notin_([str(s) for s in TALKING_STAGES]),
                 _OPEN,
                 ~escalated,
             )

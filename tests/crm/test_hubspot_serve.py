@@ -35,8 +35,20 @@ async def test_a_deal_won_in_hubspot_shows_won_in_slack_and_the_digest(
             return "*Amount:* 48,000.00" in text_of(await bot.post_of("ACME-1"))
 
         await bot.until("the post to show the win", shown_won)
-    monkeypatch.setenv("HANDOFF_PARTNER_MAILBOX", "partners@ours.example")
-    monkeypatch.setenv("HANDOFF_SECRET", "a-test-secret-of-enough-length")
-    digest = await asyncio.to_thread(scenario, "digest", "preview", "acme")
+        # The partner's digest, previewed from the command line as an operator does.
+        bot.slack.users["U0REP1"] = {
+            "id": "U0REP1",
+            "name": "sam",
+            "tz": "UTC",
+            "profile": {"display_name": "Sam Rivera", "email": "sam@ours.example"},
+        }
+        monkeypatch.setenv("HANDOFF_PARTNER_MAILBOX", "partners@ours.example")
+        monkeypatch.setenv("HANDOFF_SECRET", "a-test-secret-of-enough-length")
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+        monkeypatch.setenv("SLACK_API_URL", bot.slack.api_url)
+        digest = await asyncio.to_thread(scenario, "digest", "preview", "acme")
     assert "ACME-1 · Jane Doe (Hooli) · Won" in digest
     assert "Amount: 48,000.00" in digest
+    # Issue 23's bugs: a won deal waits for no first response, and the owner has a name.
+    assert "First response: not recorded" in digest and "awaiting" not in digest
+    assert "Owner: Sam Rivera" in digest and "our team" not in digest

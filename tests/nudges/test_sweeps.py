@@ -104,6 +104,27 @@ async def test_no_first_response_reminds_the_owner_then_the_managers(engine: Asy
     assert [(p.due.level, p.targets) for p in managers.planned] == [(2, ("UMGR1", "UMGR2"))]
 
 
+async def test_a_referral_at_a_meeting_or_later_gets_no_first_response_reminder(
+    engine: AsyncEngine,
+) -> None:
+    # Issue 23, bug: the meeting (or the opportunity, or the win) is the answer, clicked or not.
+    acme = await add_partner(engine)
+    talking = {
+        stage: await add_referral(engine, acme, received=T0)
+        for stage in ("meeting", "opportunity", "won")
+    }
+    waiting = await add_referral(engine, acme, received=T0)
+    for ref in (*talking.values(), waiting):
+        await update(engine, ref, owner="UREP", stage="claimed", claimed_at=T0)
+    sweep = sweeper(engine)
+    first = await sweep.run(FIRST_RESPONSE, as_of=T0 + timedelta(days=1))
+    assert len(first.planned) == 4
+    for stage, ref in talking.items():
+        await update(engine, ref, stage=stage)
+    later = await sweep.run(FIRST_RESPONSE, as_of=T0 + timedelta(days=2))
+    assert [(p.due.subject, p.due.level) for p in later.planned] == [(waiting, 2)]
+
+
 async def test_a_partner_may_set_its_own_first_response_sla(engine: AsyncEngine) -> None:
     fast = await add_partner(engine, "fast", sla=timedelta(hours=4))
     ref = await add_referral(engine, fast, received=T0)
