@@ -92,11 +92,11 @@ def wire_outbox(
     if slack and settings.slack_bot_token is not None:
         client = wires.client = web_client(settings)
         poster = Poster(engine, client, channel=settings.slack_channel, clock=clock)
-        nudger = Nudger(engine, client, settings, clock=clock)
-        handlers |= poster.handlers() | nudger.handlers()
         roster = wires.roster = Roster(
             client, rep_group=settings.rep_group, managers=settings.managers
         )
+        nudger = Nudger(engine, client, settings, roster=roster, clock=clock)
+        handlers |= poster.handlers() | nudger.handlers()
         wires.people = People(engine, client, roster, clock=clock)
     if mail and settings.smtp is not None:
         settings.mail_ready()

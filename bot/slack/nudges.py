@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -28,6 +29,7 @@ from bot.models import Nudge, Partner, Referral, utcnow
 from bot.nudges.due import gone
 from bot.outbox import Defer, Handler, Job
 from bot.referrals import cards
+from bot.referrals.acting import Refused
 from bot.referrals.cards import Card
 from bot.slack import once
 from bot.slack.blocks import (
@@ -42,6 +44,7 @@ from bot.slack.blocks import (
     who,
 )
 from bot.slack.calls import slack_call
+from bot.slack.roster import Roster
 from bot.text import day, duration, format_duration
 from bot.vocabulary import JobKind, NudgeKind
 
@@ -182,12 +185,25 @@ class Nudger:
         client: AsyncWebClient,
         settings: Settings,
         *,
+        roster: Roster | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
         self.client = client
         self.settings = settings
+        self.roster = roster
         self.clock = clock
+
+    async def _rep_group(self) -> str | None:
+        """HANDOFF_REP_GROUP as the id a mention needs: a handle (@reps) is looked up."""
+        group = self.settings.rep_group
+        if not group or self.roster is None:
+            return group
+        try:
+            return await self.roster.group_id(group)
+        except (Refused, SlackApiError, OSError, TimeoutError) as exc:
+            log.warning("slack: the unclaimed nudge mentions no group: %s", exc)
+            return None
 
     def handlers(self) -> dict[str, Handler]:
         return {JobKind.SLACK_NUDGE: self.send}
@@ -223,7 +239,7 @@ class Nudger:
                     placed.card,
                     now=now,
                     channel=placed.channel,
-                    rep_group=self.settings.rep_group,
+                    rep_group=await self._rep_group(),
                     overdue_every=format_duration(self.settings.overdue_every),
                 )
                 place = placed

@@ -59,7 +59,7 @@ class Roster:
         if cached is not None and self.clock() - cached[0] < CACHE_SECONDS:
             return cached[1]
         try:
-            group_id = await self._group_id(group)
+            group_id = await self.group_id(group)
             answer = await self.client.usergroups_users_list(usergroup=group_id)
             members = frozenset(answer.get("users") or ())
         except SlackApiError as exc:
@@ -74,7 +74,8 @@ class Roster:
         self._members[group] = (self.clock(), members)
         return members
 
-    async def _group_id(self, group: str) -> str:
+    async def group_id(self, group: str) -> str:
+        """The group's id (S…), for an id or an @handle (usergroups.list); Refused if none."""
         if group.startswith("S") and group.isupper():
             return group
         handle = group.lstrip("@").lower()

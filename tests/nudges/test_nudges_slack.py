@@ -60,6 +60,23 @@ async def test_serve_nudges_an_unclaimed_intro_in_its_thread_then_tells_the_mana
         assert len(bot.slack.dms("UMGR1")) == 1
 
 
+async def test_the_thread_nudge_mentions_the_rep_group_given_by_its_handle(
+    engine: AsyncEngine, scenario: Handoff
+) -> None:
+    # Issue 23, bug: HANDOFF_REP_GROUP=@sales-reps mentioned nobody.
+    async with running_bot(
+        engine, claim_sla="1s", sweep_every="1s", rep_group="@sales-reps"
+    ) as bot:
+        bot.slack.usergroups["S0REPS"] = ["U0REP1"]
+        bot.slack.usergroup_handles["S0REPS"] = "sales-reps"
+        await asyncio.to_thread(scenario.ingest, INTRO)
+        post = await bot.post_of("ACME-1")
+        nudge = await bot.until(
+            "the thread nudge", lambda: bot.slack.thread(post["channel"], post["ts"])
+        )
+        assert nudge[0]["text"].startswith(":hourglass_flowing_sand: <!subteam^S0REPS> ACME-1 ")
+
+
 async def test_a_claim_before_the_sla_means_no_nudge(
     engine: AsyncEngine, scenario: Handoff
 ) -> None:

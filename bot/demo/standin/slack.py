@@ -55,6 +55,7 @@ class SlackStandIn(SocketMode):
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.usergroup_handles: dict[str, str] = {}  # id -> handle, for usergroups.list
         self.channels: dict[str, str] = {"partner-intros": "C0INTROS"}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.ephemerals: list[dict[str, Any]] = []
@@ -80,6 +81,7 @@ class SlackStandIn(SocketMode):
             "views.update": self._view,
             "views.publish": self._publish,
             "usergroups.users.list": self._usergroup_members,
+            "usergroups.list": self._usergroups,
             "users.info": self._user_info,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
@@ -324,6 +326,13 @@ class SlackStandIn(SocketMode):
         _need(args, "user_id", "view")
         self.views[args["user_id"]] = args["view"]
         return {"view": {"id": f"V{self.new_id():08d}", "team_id": TEAM_ID, **args["view"]}}
+
+    def _usergroups(self, args: Args) -> dict[str, Any]:
+        groups = [
+            {"id": gid, "team_id": TEAM_ID, "handle": self.usergroup_handles.get(gid, gid.lower())}
+            for gid in self.usergroups
+        ]
+        return {"usergroups": groups}
 
     def _usergroup_members(self, args: Args) -> dict[str, Any]:
         if args.get("usergroup") not in self.usergroups:
