@@ -107,10 +107,10 @@ class Referral(SQLModel, table=True):
     conflict_with_id: int | None = Field(default=None, foreign_key="referral.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Reminders put off by their owner ("Snooze 1 day"); cleared when their cause changes.
-    # The CRM had the prospect's contact or company with an open deal when the deal was made.
-    crm_existing: str | None = Field(default=None, sa_type=sa.Text)
     response_snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     step_snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The CRM had the prospect's contact or company with an open deal when the deal was made.
+    crm_existing: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class Event(SQLModel, table=True):
@@ -320,6 +320,7 @@ class WebhookEndpoint(SQLModel, table=True):
     # Failing without a success since then, and how many attempts in a row.
     failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failures: int = 0
+    last_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     pause_reason: str | None = Field(default=None, sa_type=sa.Text)
@@ -358,6 +359,9 @@ class CrmDeal(SQLModel, table=True):
     contact_id: str | None = Field(default=None, max_length=64)
     company_id: str | None = Field(default=None, max_length=64)
     pushed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The referral's stage when it was last written: only a stage changed here since is written
+    # again, so that a stage set in the CRM is never undone by a push about something else.
+    pushed_stage: str | None = Field(default=None, max_length=32)
     # The deal's stage and amount as we last wrote or read them: a different one read back
     # is a change made in the CRM.
     seen_stage: str | None = Field(default=None, max_length=100)

@@ -107,6 +107,8 @@ async def sync_now(args: argparse.Namespace, engine: AsyncEngine, settings: Sett
 
     if await records.sync_row(engine) is None:
         raise UsageError("HubSpot is not set up here: run handoff hubspot setup first")
+    if settings.hubspot_token is None:
+        raise UsageError("HANDOFF_HUBSPOT_TOKEN: not set (the private app's access token)")
     wires = wire_outbox(settings, engine, slack=True, mail=False)
     assert wires.crm is not None and wires.hubspot is not None and wires.stages is not None
     try:

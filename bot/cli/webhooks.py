@@ -4,6 +4,7 @@ goes as a signed webhook (bot/webhooks/)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -168,7 +169,15 @@ async def _send_now(engine: AsyncEngine, settings: Settings, delivery_id: int) -
         )
     finally:
         await sender.aclose()
-    return await endpoints.one(engine, delivery_id)
+    row = await endpoints.one(engine, delivery_id)
+    # A running `handoff serve` may have taken it first: wait for its attempt to be recorded.
+    deadline = asyncio.get_running_loop().time() + settings.webhook_timeout_seconds + 30
+    while row["status"] == "pending" and not row["attempts"]:
+        if asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.1)
+        row = await endpoints.one(engine, delivery_id)
+    return row
 
 
 async def test_endpoint(args: argparse.Namespace, engine: AsyncEngine, settings: Settings) -> int:

@@ -35,7 +35,8 @@ class DealChange:
     ref: str
     stage: str | None  # the CRM's stage id
     amount: float | None
-    modified_at: datetime
+    modified_at: datetime  # when the deal last changed (any property)
+    stage_at: datetime | None = None  # when it entered its stage, when HubSpot says
 
 
 async def apply(
@@ -45,6 +46,8 @@ async def apply(
     known = await records.deal_of(engine, change.ref)
     if known is None:
         return f"deal {change.deal_id}: no referral {change.ref} here"
+    if known.seen_modified_at is not None and change.modified_at <= known.seen_modified_at:
+        return None  # read before our last write or read of the deal: nothing newer in it
     moved = change.stage != known.seen_stage
     repriced = change.amount is not None and change.amount != known.seen_amount
     seen = {
@@ -66,7 +69,8 @@ async def apply(
         return None
     ours_at = await _changed_here_since(engine, known.id, known.pushed_at)
     note = None
-    if ours_at is not None and ours_at > change.modified_at and known.stage != target:
+    theirs_at = change.stage_at or change.modified_at
+    if ours_at is not None and ours_at > theirs_at and known.stage != target:
         # Ours is the later change: the deal gets it back, and the CRM's is on the record.
         detail = (
             f"HubSpot moved the deal to {change.stage} at {change.modified_at:%Y-%m-%d %H:%M} "
@@ -114,7 +118,8 @@ async def apply(
                 at=change.modified_at,
                 detail=note,
             )
-    await records.keep(engine, known.id, **seen)
+    # The deal shows the referral's stage now: a push need not write it back.
+    await records.keep(engine, known.id, **seen, pushed_stage=str(target))
     if outcome.note:  # at that stage already
         return None
     return f"{known.ref}: {target} from HubSpot" + (

@@ -69,6 +69,9 @@ async def queue_push(conn: AsyncConnection, referral_id: int) -> None:
             outbox.c.leased_until.is_(None),
         )
         .limit(1)
+        # PostgreSQL: a worker leasing it now waits for this transaction (and then reads what
+        # it wrote), or has leased it already and the row no longer matches: never in between.
+        .with_for_update()
     )
     if await conn.scalar(waiting) is None:
         await conn.execute(sa.insert(outbox), job_row(JobKind.CRM_PUSH, referral_id))
@@ -84,9 +87,13 @@ class PushState:
     contact_id: str | None
     company_id: str | None
     crm_existing: str | None
+    pushed_stage: str | None = None
+    read_at: datetime | None = None  # when this state was read: a later change is not in it
 
 
-async def push_state(engine: AsyncEngine, referral_id: int) -> PushState:
+async def push_state(
+    engine: AsyncEngine, referral_id: int, at: datetime | None = None
+) -> PushState:
     async with engine.connect() as conn:
         snap = await snapshot(conn, referral_id)
         row = (await conn.execute(sa.select(deal).where(deal.c.referral_id == referral_id))).first()
@@ -100,6 +107,8 @@ async def push_state(engine: AsyncEngine, referral_id: int) -> PushState:
         contact_id=row.contact_id if row else None,
         company_id=row.company_id if row else None,
         crm_existing=existing,
+        pushed_stage=row.pushed_stage if row else None,
+        read_at=at,
     )
 
 
@@ -126,6 +135,7 @@ async def deal_of(engine: AsyncEngine, ref: str) -> Any:
                     deal.c.pushed_at,
                     deal.c.seen_stage,
                     deal.c.seen_amount,
+                    deal.c.seen_modified_at,
                 )
                 .outerjoin(deal, deal.c.referral_id == referral.c.id)
                 .where(referral.c.ref == ref.strip().upper())

@@ -40,6 +40,11 @@ class StageMap:
             raise ValueError("no stages given")
         if Stage.WON not in {s for _, s in pairs}:
             raise ValueError("no CRM stage reads as won")
+        if pairs[0][1] in (Stage.WON, Stage.LOST, Stage.DISQUALIFIED):
+            # The first is where a new deal starts (before a meeting): never a closed stage.
+            raise ValueError(
+                f"the first stage, {pairs[0][0]!r}, is where deals start: not a closed one"
+            )
         return cls(tuple(pairs))
 
     def ours(self, crm_stage: str | None) -> Stage | None:
@@ -54,7 +59,7 @@ class StageMap:
         for crm, ours in self.pairs:
             if ours == wanted:
                 return crm
-        return self.pairs[0][0]  # before a meeting, or a stage no CRM stage reads as
+        return self.pairs[0][0]  # before a meeting: the first stage listed
 
     def _has(self, stage: Stage) -> bool:
         return any(s == stage for _, s in self.pairs)

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -193,38 +194,33 @@ class HubSpot:
         return [str(r.to_object_id) for r in page.results or []]
 
     async def changed_deals(self, since_ms: int, properties: list[str]) -> list[dict[str, Any]]:
-        """Deals with a Handoff ref modified at or after `since_ms`, oldest change first."""
-        found: list[dict[str, Any]] = []
-        after: str | None = None
-        while True:
-            body: dict[str, Any] = {
-                "filterGroups": [
-                    {
-                        "filters": [
-                            {
-                                "propertyName": "hs_lastmodifieddate",
-                                "operator": "GTE",
-                                "value": str(since_ms),
-                            },
-                            {"propertyName": "handoff_ref", "operator": "HAS_PROPERTY"},
-                        ]
-                    }
-                ],
-                "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
-                "properties": properties,
-                "limit": PAGE,
-            }
-            if after:
-                body["after"] = after
-            page = await self.call(
-                "the deals search",
-                self.client.crm.deals.search_api.do_search,
-                public_object_search_request=body,
-            )
-            found += [_plain(r) for r in page.results or []]
-            after = page.paging.next.after if page.paging and page.paging.next else None
-            if not after:
-                return found
+        """One page of the deals with a Handoff ref modified at or after `since_ms`, oldest
+        change first. The caller pages by asking again from the last one's time: an `after`
+        offset would skip a deal modified while the pages are read, and search stops at
+        10,000 results."""
+        body: dict[str, Any] = {
+            "filterGroups": [
+                {
+                    "filters": [
+                        {
+                            "propertyName": "hs_lastmodifieddate",
+                            "operator": "GTE",
+                            "value": str(since_ms),
+                        },
+                        {"propertyName": "handoff_ref", "operator": "HAS_PROPERTY"},
+                    ]
+                }
+            ],
+            "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+            "properties": properties,
+            "limit": PAGE,
+        }
+        page = await self.call(
+            "the deals search",
+            self.client.crm.deals.search_api.do_search,
+            public_object_search_request=body,
+        )
+        return [_plain(r) for r in page.results or []]
 
     async def owner_id(self, email: str | None) -> str | None:
         """The HubSpot owner with this email, if one exists (cached per process)."""
@@ -241,5 +237,10 @@ class HubSpot:
 
 
 def _plain(obj: Any) -> dict[str, Any]:
-    """A SimplePublicObject as {id, properties}."""
-    return {"id": str(obj.id), "properties": dict(obj.properties or {})}
+    """A SimplePublicObject as {id, properties, updated_at}."""
+    updated = getattr(obj, "updated_at", None)
+    return {
+        "id": str(obj.id),
+        "properties": dict(obj.properties or {}),
+        "updated_at": updated if isinstance(updated, datetime) else None,
+    }

@@ -8,7 +8,16 @@ from typing import Any
 from bot.crm.pulled import DealChange
 from bot.models import utcnow
 
-PROPERTIES = ["handoff_ref", "dealstage", "amount", "pipeline", "hs_lastmodifieddate"]
+# hs_v2_date_entered_current_stage: when the deal entered its stage (HubSpot's calculated
+# property; where a portal lacks it, the deal's last change stands in).
+PROPERTIES = [
+    "handoff_ref",
+    "dealstage",
+    "amount",
+    "pipeline",
+    "hs_lastmodifieddate",
+    "hs_v2_date_entered_current_stage",
+]
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -35,5 +44,11 @@ def deal_change(deal: dict[str, Any], now: datetime | None = None) -> DealChange
         ref=props.get("handoff_ref") or "",
         stage=props.get("dealstage"),
         amount=_amount(props.get("amount")),
-        modified_at=_instant(props.get("hs_lastmodifieddate")) or now or utcnow(),
+        modified_at=modified_at(deal) or now or utcnow(),
+        stage_at=_instant(props.get("hs_v2_date_entered_current_stage")),
     )
+
+
+def modified_at(deal: dict[str, Any]) -> datetime | None:
+    """When the deal last changed: hs_lastmodifieddate, else the object's updatedAt."""
+    return _instant(deal["properties"].get("hs_lastmodifieddate")) or deal.get("updated_at")

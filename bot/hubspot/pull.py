@@ -9,20 +9,23 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.crm import records
 from bot.crm.pulled import apply
 from bot.crm.stages import StageMap
-from bot.hubspot.api import HubSpot, HubSpotRefused
+from bot.hubspot.api import PAGE, HubSpot, HubSpotRefused
 from bot.hubspot.deals import PROPERTIES, deal_change
 from bot.locks import run_exclusive
 from bot.models import utcnow
 from bot.outbox import Retry
 
 log = logging.getLogger("handoff.hubspot")
-OVERLAP = timedelta(seconds=5)  # looked at again: a deal saved as we looked is not missed
+# Looked at again: a deal saved as we looked, or not yet in HubSpot's search index when we
+# looked, is not missed (applying one twice changes nothing).
+OVERLAP = timedelta(minutes=2)
 LOCK = "hubspot-sync"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -64,24 +67,41 @@ class Puller:
         since = row.cursor - OVERLAP if row.cursor else EPOCH
         now = self.clock()
         result = Pulled()
-        try:
-            deals = await self.api.changed_deals(int(since.timestamp() * 1000), PROPERTIES)
-        except (Retry, HubSpotRefused) as exc:
-            result.error = str(exc)
-            await records.pulled(self.engine, cursor=None, at=now, error=result.error)
-            return result
-        cursor = row.cursor
+        seen: set[tuple[str, datetime]] = set()
+        while True:
+            try:
+                deals = await self.api.changed_deals(int(since.timestamp() * 1000), PROPERTIES)
+            except (Retry, HubSpotRefused) as exc:
+                result.error = str(exc)
+                await records.pulled(self.engine, cursor=None, at=now, error=result.error)
+                return result
+            fresh = [d for d in deals if (d["id"], deal_change(d, now).modified_at) not in seen]
+            if not fresh:
+                break
+            cursor = await self._apply(fresh, result, now, seen)
+            # The cursor moves on after each page: a failure later loses no page done.
+            await records.pulled(self.engine, cursor=cursor, at=now, error=None)
+            if len(deals) < PAGE:
+                break
+            since = cursor
+        await records.pulled(self.engine, cursor=None, at=now, error=None)
+        return result
+
+    async def _apply(
+        self, deals: list[dict[str, Any]], result: Pulled, now: datetime, seen: set[Any]
+    ) -> datetime:
+        """Apply a page of deals; the last one's change time (the next page starts there)."""
+        cursor = now
         for d in deals:
             change = deal_change(d, now)
-            modified = change.modified_at
+            seen.add((d["id"], change.modified_at))
             line = await apply(self.engine, change, self.stages, currency=self.currency)
             result.deals += 1
             if line:
                 result.applied.append(line)
                 log.info("hubspot: %s", line)
-            cursor = max(cursor, modified) if cursor else modified
-        await records.pulled(self.engine, cursor=cursor, at=now, error=None)
-        return result
+            cursor = change.modified_at
+        return cursor
 
     async def forever(self) -> None:
         """Every HANDOFF_HUBSPOT_SYNC_EVERY, while this process holds the sync's lock."""

@@ -20,8 +20,8 @@ from bot.crm import records
 from bot.crm.pulled import apply
 from bot.crm.records import PushState
 from bot.crm.stages import StageMap
-from bot.hubspot.api import Conflict, HubSpot, HubSpotRefused
-from bot.hubspot.deals import PROPERTIES, deal_change
+from bot.hubspot.api import Conflict, HubSpot, HubSpotRefused, NotFound
+from bot.hubspot.deals import PROPERTIES, deal_change, modified_at
 from bot.models import utcnow
 from bot.outbox import Defer, Handler, Job, Retry
 from bot.referrals.directory import FREEMAIL
@@ -114,7 +114,7 @@ class Pusher:
     async def push(self, job: Job) -> str | None:
         """Write the referral onto its deal, creating what is missing."""
         assert job.referral_id is not None
-        state = await records.push_state(self.engine, job.referral_id)
+        state = await records.push_state(self.engine, job.referral_id, self.clock())
         r = state.referral
         if state.deal_id is None and r["owner"] is None:
             return None  # not claimed (or released before its deal was made): no deal yet
@@ -122,14 +122,19 @@ class Pusher:
         if owner is not None and not owner["email"] and self.profiles is not None:
             # Slack tells the owner's email (users.info): the deal's owner is found by it.
             await self.profiles([owner["slack_id"]])
-            state = await records.push_state(self.engine, job.referral_id)
+            state = await records.push_state(self.engine, job.referral_id, self.clock())
             r = state.referral
         if state.deal_id is None and job.uncertain and job.attempts <= 2:
             # A worker died mid-push: the deal it may have made shows in search a little later.
             raise Defer("waiting for HubSpot's search to catch up", after=SEARCH_CATCH_UP)
         try:
             if state.deal_id is not None and await self._changed_there(state):
-                state = await records.push_state(self.engine, job.referral_id)
+                state = await records.push_state(self.engine, job.referral_id, self.clock())
+            return await self._push(state)
+        except NotFound:
+            # The deal was deleted in HubSpot: found again by its ref, or made anew.
+            await records.keep(self.engine, job.referral_id, deal_id=None, pushed_stage=None)
+            state = await records.push_state(self.engine, job.referral_id, self.clock())
             return await self._push(state)
         except HubSpotRefused as exc:
             await records.keep(self.engine, job.referral_id, last_error=str(exc))
@@ -168,6 +173,11 @@ class Pusher:
         if deal_id is None:
             found = await self.api.find("deals", "handoff_ref", r["ref"])
             deal_id = found["id"] if found else None
+        if deal_id is not None and state.pushed_stage == r["stage"]:
+            # The stage did not change here since it was last written: HubSpot's stays, be it
+            # one the map reads the same, one it does not know, or another pipeline's.
+            for name in ("dealstage", "pipeline"):
+                props.pop(name)
         if deal_id is None:
             links = [(contact_id, DEAL_TO_CONTACT), (company_id, DEAL_TO_COMPANY)]
             associations = [
@@ -178,22 +188,25 @@ class Pusher:
                 for to, t in links
                 if to
             ]
-            deal_id = (await self.api.create("deals", props, associations))["id"]
-            verb = "created"
+            written = await self.api.create("deals", props, associations)
+            deal_id, verb = written["id"], "created"
             await records.keep(self.engine, rid, deal_id=deal_id)
         else:
-            await self.api.update("deals", deal_id, props)
-        amount = float(props["amount"]) if "amount" in props else None
+            written = await self.api.update("deals", deal_id, props)
+        got = written["properties"]
+        stage = got.get("dealstage") or props.get("dealstage")
         await records.keep(
             self.engine,
             rid,
             deal_id=deal_id,
-            pushed_at=self.clock(),
-            seen_stage=props["dealstage"],
-            seen_amount=amount,
+            pushed_at=state.read_at,
+            pushed_stage=r["stage"],
+            seen_stage=stage,
+            seen_amount=deal_change(written).amount if got.get("amount") else None,
+            seen_modified_at=modified_at(written),
             last_error=None,
         )
-        return f"hubspot: {r['ref']} {verb} deal {deal_id} ({props['dealstage']})"
+        return f"hubspot: {r['ref']} {verb} deal {deal_id} ({stage})"
 
     async def _contact(self, state: PushState, notes: list[str]) -> str:
         p = state.referral["prospect"]

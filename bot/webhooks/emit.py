@@ -70,7 +70,8 @@ def patterns(text: str) -> list[str]:
 
 def wants(events: str, type_: str) -> bool:
     """Whether an endpoint subscribed with these patterns receives this type (ping: always)."""
-    return type_ == PING or any(fnmatch.fnmatchcase(type_, p) for p in patterns(events))
+    stored = (p.strip() for p in events.split(","))
+    return type_ == PING or any(fnmatch.fnmatchcase(type_, p) for p in stored if p)
 
 
 def body(type_: str, at: datetime, data: dict[str, Any]) -> str:

@@ -41,6 +41,11 @@ def check_url(url: str) -> str:
         raise WebhookError(
             f"{url!r} is not an http(s) URL (expected e.g. https://crm.example/hook)"
         )
+    if parts.username is not None or parts.password is not None:
+        raise WebhookError(
+            f"the URL carries a user and password: give the receiver the signing secret "
+            f"instead ({parts.scheme}://{host}{parts.path})"
+        )
     if parts.scheme == "http" and not loopback(host):
         raise WebhookError(
             f"{url!r}: webhooks go over https only (plain http only to loopback, e.g. a local "

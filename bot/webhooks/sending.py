@@ -9,6 +9,7 @@ deliveries wait, kept, until `handoff webhooks resume`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -173,16 +174,22 @@ class Sender:
         status: int | None = None
         wait: float | None = None
         try:
-            async with self._http().stream("POST", row.url, content=body, headers=headers) as got:
-                status = got.status_code
-                answer = b""
-                if not 200 <= status < 300:
-                    async for chunk in got.aiter_bytes():
-                        answer += chunk
-                        if len(answer) >= ANSWER_CHARS:
-                            break
-                    wait = retry_after(got.headers.get("retry-after"), now)
-        except httpx.TimeoutException:
+            # httpx's timeout is per read: an answer trickling in could outlive the lease, and
+            # another worker would send the webhook again. This one bounds the whole attempt.
+            async with asyncio.timeout(self.policy.timeout):
+                async with self._http().stream(
+                    "POST", row.url, content=body, headers=headers
+                ) as got:
+                    status = got.status_code
+                    answer = b""
+                    if not 200 <= status < 300:
+                        async for chunk in got.aiter_bytes():
+                            answer += chunk
+                            if len(answer) >= ANSWER_CHARS:
+                                break
+                        wait = retry_after(got.headers.get("retry-after"), now)
+        except (httpx.TimeoutException, TimeoutError):
+            status = None
             error = f"no answer within {self.policy.timeout:g}s"
         except httpx.HTTPError as exc:
             error = f"unreachable: {type(exc).__name__}: {exc}"[:300]
@@ -234,14 +241,19 @@ class Sender:
             }
             if outcome == DeliveryStatus.DELIVERED:
                 values["delivered_at"] = at
-            await conn.execute(sa.update(delivery).where(delivery.c.id == row.id).values(**values))
+            # Only while pending: an endpoint removed meanwhile keeps its delivery cancelled.
+            pending = sa.and_(
+                delivery.c.id == row.id, delivery.c.status == str(DeliveryStatus.PENDING)
+            )
+            await conn.execute(sa.update(delivery).where(pending).values(**values))
             if outcome == DeliveryStatus.DELIVERED:
                 await conn.execute(
                     sa.update(endpoint)
                     .where(endpoint.c.id == row.endpoint_id)
                     .values(failures=0, failing_since=None, last_success_at=at)
                 )
-            elif await self._failing(conn, row.endpoint_id, at, error or "?"):
+            elif row.type != PING and await self._failing(conn, row.endpoint_id, at, error or "?"):
+                # A ping is a person's test, not the endpoint's record.
                 self._paused(row.endpoint_id, row.url, error or "?")
 
         return write
@@ -261,10 +273,18 @@ class Sender:
         failure paused it."""
         since = now - self.policy.pause_after
         e = endpoint.c
+        # A failing endpoint is tried at least hourly: a longer quiet spell since its last
+        # failure ends the streak, which starts again with this one.
+        quiet = now - max(self.policy.pause_after, timedelta(seconds=2 * MAX_BACKOFF))
+        fresh = sa.or_(e.last_failure_at.is_(None), e.last_failure_at < quiet)
         await conn.execute(
             sa.update(endpoint)
             .where(e.id == endpoint_id)
-            .values(failures=e.failures + 1, failing_since=sa.func.coalesce(e.failing_since, now))
+            .values(
+                failures=sa.case((fresh, 1), else_=e.failures + 1),
+                failing_since=sa.case((fresh, now), else_=sa.func.coalesce(e.failing_since, now)),
+                last_failure_at=now,
+            )
         )
         paused = await conn.execute(
             sa.update(endpoint)
@@ -284,7 +304,7 @@ class Sender:
             "webhooks: endpoint #%d %s paused: every attempt failed for %s (last: %s); "
             "its deliveries wait for `handoff webhooks resume %d`",
             endpoint_id,
-            url,
+            url.split("?", 1)[0],  # a query may carry the receiver's own token
             format_duration(self.policy.pause_after),
             error,
             endpoint_id,

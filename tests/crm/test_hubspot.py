@@ -15,9 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import load_settings
+from bot.crm.pulled import apply
 from bot.demo.standin.hubspot import HubSpotStandIn
+from bot.hubspot.deals import deal_change
 from bot.models import SlackUser, utcnow
-from bot.outboxes import Wires, wire_outbox
+from bot.outboxes import Wires, stage_map, wire_outbox
 from bot.referrals import actions
 from bot.referrals.acting import Actor
 from bot.slack import attribution
@@ -94,7 +96,7 @@ async def test_setup_names_a_refused_token_and_an_unknown_stage(
     await asyncio.to_thread(scenario, "hubspot", "setup", expect=2)
     assert "HANDOFF_HUBSPOT_TOKEN: HubSpot refused the token" in scenario.err
     monkeypatch.setenv("HANDOFF_HUBSPOT_TOKEN", hubspot.token)
-    monkeypatch.setenv("HANDOFF_HUBSPOT_STAGES", "closedwon=won,signed=won")
+    monkeypatch.setenv("HANDOFF_HUBSPOT_STAGES", "appointmentscheduled=meeting,signed=won")
     await asyncio.to_thread(scenario, "hubspot", "setup", expect=2)
     assert "HANDOFF_HUBSPOT_STAGES: pipeline 'default' has no stage signed" in scenario.err
 
@@ -247,3 +249,93 @@ async def test_a_stage_changed_on_both_sides_keeps_the_later_and_records_both(
     [note] = [e for e in shown["events"] if e["kind"] == "crm_conflict"]
     assert "HubSpot moved the deal to closedlost" in note["detail"] and note["actor"] == "hubspot"
     assert hubspot.deal_by("handoff_ref", ref)["properties"]["dealstage"] == "closedwon"  # type: ignore[index]
+
+
+async def test_a_stage_set_in_hubspot_is_not_undone_by_a_push_about_something_else(
+    engine: AsyncEngine, scenario: Handoff, hubspot: HubSpotStandIn, crm: Wires, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    ref = await claimed(engine, scenario, tmp_path)
+    assert crm.crm is not None
+    await crm.crm.drain()
+    deal = hubspot.deal_by("handoff_ref", ref)
+    assert deal is not None
+    hubspot.update_deal(deal["id"], dealstage="contractsent")  # reads as opportunity
+    await asyncio.to_thread(scenario, "hubspot", "sync")
+    assert (await show(scenario, ref))["stage"] == "opportunity"
+    hubspot.update_deal(deal["id"], dealstage="closedwon")  # won, but no amount typed yet
+    for n, text in enumerate(["Send the proposal", "Call with the CFO"]):
+        await actions.set_next_step(
+            engine=engine,
+            ref=ref,
+            actor=REP,
+            text=text,
+            due=utcnow().date() + timedelta(days=3),
+            at=utcnow(),
+            request=f"step{n}",
+        )
+        await crm.crm.drain()
+    props = hubspot.deal_by("handoff_ref", ref)["properties"]  # type: ignore[index]
+    assert props["handoff_next_step"] == "Call with the CFO"
+    assert props["dealstage"] == "closedwon", "the push left HubSpot's stage alone"
+    assert (await show(scenario, ref))["stage"] == "opportunity"  # won once it has an amount
+    hubspot.update_deal(deal["id"], amount="12000")
+    await asyncio.to_thread(scenario, "hubspot", "sync")
+    shown = await show(scenario, ref)
+    assert (shown["stage"], shown["amount"]) == ("won", 12000.0)
+
+
+async def test_a_deal_deleted_in_hubspot_is_made_again(
+    engine: AsyncEngine, scenario: Handoff, hubspot: HubSpotStandIn, crm: Wires, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    ref = await claimed(engine, scenario, tmp_path)
+    assert crm.crm is not None
+    await crm.crm.drain()
+    deal = hubspot.deal_by("handoff_ref", ref)
+    assert deal is not None
+    hubspot.delete("deals", deal["id"])
+    await actions.set_stage(
+        engine=engine,
+        ref=ref,
+        actor=REP,
+        stage=Stage.MEETING,
+        amount=None,
+        at=utcnow(),
+        request="m",
+    )
+    await crm.crm.drain()
+    again = hubspot.deal_by("handoff_ref", ref)
+    assert again is not None and again["properties"]["dealstage"] == "appointmentscheduled"
+    made = [
+        c
+        for c in hubspot.calls_to("POST", "/crm/v3/objects/deals")
+        if c.path == "/crm/v3/objects/deals"
+    ]
+    assert [c.status for c in made] == [201, 201]
+    status = json.loads(await asyncio.to_thread(scenario, "hubspot", "status", "--json"))
+    assert status["failing"] == [] and status["pending"] == []
+
+
+async def test_an_old_read_of_the_deal_moves_nothing(
+    engine: AsyncEngine, scenario: Handoff, hubspot: HubSpotStandIn, crm: Wires, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    # A pull that read the deal before the last push wrote it must not undo the push.
+    ref = await claimed(engine, scenario, tmp_path)
+    assert crm.crm is not None
+    await crm.crm.drain()
+    deal = hubspot.deal_by("handoff_ref", ref)
+    assert deal is not None
+    before = {"id": deal["id"], "properties": dict(deal["properties"]), "updated_at": None}
+    await actions.set_stage(
+        engine=engine,
+        ref=ref,
+        actor=REP,
+        stage=Stage.OPPORTUNITY,
+        amount=None,
+        at=utcnow(),
+        request="o",
+    )
+    await crm.crm.drain()
+    stale = before | {"properties": before["properties"] | {"dealstage": "closedlost"}}
+    line = await apply(engine, deal_change(stale), stage_map(load_settings()))
+    assert line is None
+    assert (await show(scenario, ref))["stage"] == "opportunity"

@@ -35,6 +35,7 @@ def test_handoffs_stages_go_to_the_first_hubspot_stage_that_reads_as_them() -> N
         ("x=new,closedwon=won", "a CRM stage cannot read as new"),
         ("closedlost=lost", "no CRM stage reads as won"),
         (" , ", "no stages given"),
+        ("closedwon=won,x=meeting", "the first stage, 'closedwon', is where deals start"),
     ],
 )
 def test_a_wrong_map_says_what_is_wrong(text: str, said: str) -> None:

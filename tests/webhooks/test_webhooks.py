@@ -229,6 +229,8 @@ async def test_changes_to_many_referrals_arrive_each_once_in_each_referrals_orde
 def test_urls_must_be_https_but_to_loopback(scenario: Handoff) -> None:
     err = scenario("webhooks", "add", "http://crm.example/hook", expect=2)
     assert err == "" and "webhooks go over https only" in scenario.err
+    scenario("webhooks", "add", "https://user:pw@crm.example/hook", expect=2)
+    assert "the URL carries a user and password" in scenario.err and "pw" not in scenario.err
     scenario("webhooks", "add", "ftp://crm.example/hook", expect=2)
     assert "is not an http(s) URL" in scenario.err
     scenario("webhooks", "add", "https://crm.example/hook", "--events", "deal.*", expect=2)
@@ -252,6 +254,8 @@ async def test_webhooks_test_pings_and_says_how_the_endpoint_answered(
     await receiver.close()
     out = await asyncio.to_thread(scenario, "webhooks", "test", str(endpoint), expect=1)
     assert f"to endpoint {endpoint} failed: unreachable: ConnectError" in out
+    listed = await asyncio.to_thread(scenario, "webhooks", "list")
+    assert "active" in listed, "a failed ping is a test, not the endpoint's failure record"
 
 
 async def test_a_new_partner_is_an_event_too(

@@ -136,6 +136,10 @@ class HubSpotStandIn(Records):
         kind = self._kind(kind)
         return {object_id: self._view(kind, r) for object_id, r in self._objects[kind].items()}
 
+    def delete(self, kind: str, object_id: str) -> None:
+        """Delete an object as a person does in HubSpot: later calls about it answer 404."""
+        del self._objects[self._kind(kind)][object_id]
+
     def deal_by(self, prop: str, value: str) -> dict[str, Any] | None:
         """The first deal whose `prop` is `value` (shown as objects() shows it), or None."""
         found = self._find("deals", prop, value)

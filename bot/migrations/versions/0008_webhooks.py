@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("created_at", WHEN, nullable=False),
         sa.Column("failing_since", WHEN, nullable=True),
         sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("last_failure_at", WHEN, nullable=True),
         sa.Column("last_success_at", WHEN, nullable=True),
         sa.Column("paused_at", WHEN, nullable=True),
         sa.Column("pause_reason", sa.Text(), nullable=True),

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("contact_id", sa.String(64), nullable=True),
         sa.Column("company_id", sa.String(64), nullable=True),
         sa.Column("pushed_at", WHEN, nullable=True),
+        sa.Column("pushed_stage", sa.String(32), nullable=True),
         sa.Column("seen_stage", sa.String(100), nullable=True),
         sa.Column("seen_amount", sa.Float(), nullable=True),
         sa.Column("seen_modified_at", WHEN, nullable=True),
