@@ -141,6 +141,10 @@ class InboundMessage(SQLModel, table=True):
     partner_id: int | None = Field(default=None, foreign_key="partner.id")
     referral_id: int | None = Field(default=None, foreign_key="referral.id", index=True)
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A person looked at it in triage and said it is done (`handoff triage done`), and why.
+    dismissed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    dismissed_by: str | None = Field(default=None, max_length=400)
+    dismissed_note: str | None = Field(default=None, sa_type=sa.Text)
     # The bytes exactly as received. Listings select named columns and never load them.
     raw: bytes = Field(sa_type=sa.LargeBinary)
 

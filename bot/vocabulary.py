@@ -94,6 +94,7 @@ def waits_for_triage(inbound: sa.Table) -> sa.ColumnElement[bool]:
     c = inbound.c
     return sa.and_(
         c.kind.in_([str(k) for k in TRIAGE_KINDS]),
+        c.dismissed_at.is_(None),
         sa.or_(
             c.referral_id.is_(None),
             sa.and_(c.kind == str(Kind.DIGEST_REPLY), c.reason.is_not(None)),

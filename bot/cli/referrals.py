@@ -38,6 +38,12 @@ def add(commands: Commands) -> None:
     message = triage_actions.add_parser("show", help="print one stored message exactly as received")
     message.set_defaults(run=show_message)
     message.add_argument("id", type=int, metavar="ID", help="the message number `triage` lists")
+    done = triage_actions.add_parser(
+        "done", help="take a message out of triage: a person dealt with it (kept, with the note)"
+    )
+    done.set_defaults(run=triage_done)
+    done.add_argument("id", type=int, metavar="ID", help="the message number `triage` lists")
+    done.add_argument("--note", metavar="TEXT", help="what was done about it")
 
 
 async def list_referrals(args: argparse.Namespace, engine: AsyncEngine, settings: Settings) -> int:
@@ -125,6 +131,30 @@ async def list_triage(args: argparse.Namespace, engine: AsyncEngine, settings: S
         print("nothing to triage")
     for row in rows:
         print(f"#{row['id']:<6} {row['kind']:<16} {row['sender'] or '-':<30} {row['reason']}")
+    return 0
+
+
+async def triage_done(args: argparse.Namespace, engine: AsyncEngine, settings: Settings) -> int:
+    """Mark one triage entry done: it leaves the list; re-ingesting it is then a duplicate."""
+    import getpass
+
+    from bot.db import session_factory
+    from bot.models import utcnow
+    from bot.referrals import lookup
+
+    note = " ".join((args.note or "").split()) or None
+    async with session_factory(engine)() as session:
+        done = await lookup.triage_done(
+            session=session,
+            message_id=args.id,
+            by=f"cli:{getpass.getuser()}",
+            note=note,
+            at=utcnow(),
+        )
+        await session.commit()
+    if not done:
+        raise UsageError(f"message #{args.id} is not waiting in triage (see: handoff triage)")
+    print(f"#{args.id} done" + (f": {note}" if note else "") + "; it left triage (kept)")
     return 0
 
 

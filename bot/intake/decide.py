@@ -124,6 +124,7 @@ class Facts:
     prior: sa.Row[Any] | None  # the first settled delivery of the same message
     thread: sa.Row[Any] | None  # the referral whose thread the message answers
     open: list[sa.Row[Any]]  # the prospect's open referrals in the window, oldest first
+    tried: list[int]  # the same message's rows still waiting in triage
 
 
 def _thread_ids(parsed: ParsedMessage) -> list[str]:
@@ -155,6 +156,7 @@ async def _facts(
         prior=min(prior, key=lambda r: r.row_id) if prior else None,
         thread=min(thread, key=lambda r: r.row_id) if thread else None,
         open=sorted((r for r in rows if r.what == "open"), key=lambda r: (r.received_at, r.row_id)),
+        tried=[r.row_id for r in rows if r.what == "tried"],
     )
 
 
@@ -210,6 +212,9 @@ async def _dispatch(
     if may_touch_referral and not dry_run:
         await _serialize(conn, prospect.email if prospect else parsed.dedupe_key)
     facts = await _facts(conn, parsed, prospect, message.arrival_at, protection)
+    if facts.tried and not dry_run:
+        # Tried again: this delivery's row, stored with what it comes to now, replaces them.
+        await conn.execute(q.DELETE_TRIED, {"ids": facts.tried})
 
     if facts.prior is not None:
         prior = facts.prior

@@ -56,10 +56,12 @@ _PRIOR = (
     .select_from(inbound.outerjoin(referral, referral.c.id == inbound.c.referral_id))
     .where(
         inbound.c.dedupe_key == bindparam("key"),
-        # Triage is tried again; an applied digest reply (one with a referral) is not.
+        # Triage is tried again; an applied digest reply (one with a referral) is not, nor
+        # one a person marked done.
         sa.or_(
             inbound.c.kind.not_in([str(k) for k in TRIAGE_KINDS]),
             inbound.c.referral_id.is_not(None),
+            inbound.c.dismissed_at.is_not(None),
         ),
     )
 )
@@ -74,10 +76,29 @@ _OPEN = sa.select(sa.literal("open"), referral.c.id, *_REFERRAL_FACTS).where(
     referral.c.received_at >= bindparam("since"),
     referral.c.received_at <= bindparam("until"),
 )
-FACTS = sa.union_all(_PRIOR, _THREAD, _OPEN)
+# Earlier deliveries of the same message still waiting in triage: this one, tried again,
+# takes their place (whatever it comes to now), so that triage does not grow on each re-run.
+_NO_ID = sa.cast(sa.null(), sa.Integer)
+_TRIED = sa.select(
+    sa.literal("tried"),
+    inbound.c.id,
+    _NO_TEXT,
+    _NO_ID,
+    _NO_ID,
+    _NO_TIME,
+    _NO_TEXT,
+    _NO_TIME,
+).where(
+    inbound.c.dedupe_key == bindparam("key"),
+    inbound.c.kind.in_([str(k) for k in TRIAGE_KINDS]),
+    inbound.c.referral_id.is_(None),
+    inbound.c.dismissed_at.is_(None),
+)
+FACTS = sa.union_all(_PRIOR, _TRIED, _THREAD, _OPEN)
 # A message that names no Message-ID to answer (most intros) skips the thread lookup, whose
 # list of ids is expanded into the SQL on every execution.
-FACTS_NO_THREAD = sa.union_all(_PRIOR, _OPEN)
+FACTS_NO_THREAD = sa.union_all(_PRIOR, _TRIED, _OPEN)
+DELETE_TRIED = sa.delete(inbound).where(inbound.c.id.in_(bindparam("ids", expanding=True)))
 
 # PostgreSQL only: serialize intake decisions about one prospect across workers and replicas.
 LOCK_KEY = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(bindparam("key"), 0)))

@@ -157,6 +157,39 @@ def test_unknown_partner_is_tried_again_once_registered(scenario, tmp_path: Path
     assert (again["kind"], again["referral"]) == ("duplicate", "NEWCO-1")
 
 
+def test_ingesting_the_same_mail_again_does_not_grow_triage(scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Issue 23, bug: each re-run of `handoff ingest` stored triage messages again.
+    unknown = write(
+        tmp_path,
+        "u.eml",
+        message(sender="Ann <ann@newco.example>", cc="partners+newco@ours.example"),
+    )
+    forged = write(tmp_path, "f.eml", message(sender="Mallory <mallory@evil.example>"))
+    for _ in range(3):
+        kinds = [r["kind"] for r in scenario.ingest(unknown, forged)]
+        assert kinds == ["unknown_partner", "rejected"]
+    assert sorted(r["kind"] for r in scenario.json("triage")) == ["rejected", "unknown_partner"]
+    # Placed at last, a message leaves triage: its row is the placed one now.
+    scenario("partners", "add", "newco", "--name", "NewCo", "--domain", "newco.example")
+    [placed, _] = scenario.ingest(unknown, forged)
+    assert placed["kind"] == "new_intro"
+    assert [r["kind"] for r in scenario.json("triage")] == ["rejected"]
+
+
+def test_triage_done_takes_a_message_out_for_good(scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    forged = write(tmp_path, "f.eml", message(sender="Mallory <mallory@evil.example>"))
+    scenario.ingest(forged)
+    [row] = scenario.json("triage")
+    out = scenario("triage", "done", str(row["id"]), "--note", "phishing,  reported to IT")
+    assert out == f"#{row['id']} done: phishing, reported to IT; it left triage (kept)\n"
+    assert scenario.json("triage") == []
+    assert "From: Mallory <mallory@evil.example>" in scenario("triage", "show", str(row["id"]))
+    [again] = scenario.ingest(forged)
+    assert again["kind"] == "duplicate" and scenario.json("triage") == []
+    scenario("triage", "done", str(row["id"]), expect=2)
+    assert f"message #{row['id']} is not waiting in triage" in scenario.err
+
+
 def test_dry_run_stores_nothing(scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = write(tmp_path, "a.eml", message())
     [dry] = scenario.ingest(path, dry_run=True)
