@@ -215,11 +215,15 @@ class Nudger:
             if row is None:
                 return None
             if row.kind == NudgeKind.INACTIVE_PARTNERS:
-                quiet = await self._still_quiet(conn, row.detail, now)
+                # As of the sweep's own instant (`jobs run --now` may name another than the
+                # wall clock's): the note then says what the job counted, less any partner
+                # whose referral came in since.
+                as_of = row.created_at
+                quiet = await self._still_quiet(conn, row.detail, as_of)
                 if not quiet:
                     return f"slack: weekly partner note #{row.id} dropped: every partner is active"
                 post = inactive_post(
-                    quiet, now=now, after=format_duration(self.settings.inactive_after)
+                    quiet, now=as_of, after=format_duration(self.settings.inactive_after)
                 )
                 place = None
             else:

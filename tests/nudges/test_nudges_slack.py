@@ -229,6 +229,24 @@ async def test_jobs_run_prints_sends_and_never_repeats(
     }
 
 
+async def test_jobs_run_inactive_partners_dms_what_it_counted_as_of_now(
+    engine: AsyncEngine, handoff: Handoff, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 23, bug: the DM was checked against the wall clock, not --now, and dropped partners
+    # the job had counted.
+    acme = await add_partner(engine)
+    last = (datetime.now(UTC) - timedelta(days=30)).replace(microsecond=0)
+    await add_referral(engine, acme, received=last)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+    monkeypatch.setenv("HANDOFF_MANAGERS", "UMGR1")
+    at = (last + timedelta(days=75)).strftime("%Y-%m-%dT%H:%M:%SZ")  # 45 days from now
+    out = await asyncio.to_thread(handoff, "jobs", "run", "inactive-partners", "--now", at)
+    assert "sent 1 nudge(s)" in out and out.rstrip().endswith("delivered"), out
+    [dm] = slack.dms("UMGR1")
+    assert "(acme): last referral" in text_of(dm) and "75d 0h ago" in text_of(dm)
+
+
 async def test_jobs_run_explains_what_it_cannot_do(handoff: Handoff, db_url: str) -> None:
     await asyncio.to_thread(handoff, "jobs", "run", "nudge-everyone", expect=2)
     assert "no job 'nudge-everyone' (one of: unclaimed, first-response" in handoff.err
