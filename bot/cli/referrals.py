@@ -138,20 +138,14 @@ async def triage_done(args: argparse.Namespace, engine: AsyncEngine, settings: S
     """Mark one triage entry done: it leaves the list; re-ingesting it is then a duplicate."""
     import getpass
 
-    from bot.db import session_factory
     from bot.models import utcnow
-    from bot.referrals import lookup
+    from bot.referrals import triage
 
     note = " ".join((args.note or "").split()) or None
-    async with session_factory(engine)() as session:
-        done = await lookup.triage_done(
-            session=session,
-            message_id=args.id,
-            by=f"cli:{getpass.getuser()}",
-            note=note,
-            at=utcnow(),
+    async with engine.begin() as conn:
+        done = await triage.mark_done(
+            conn, message_id=args.id, by=f"cli:{getpass.getuser()}", note=note, at=utcnow()
         )
-        await session.commit()
     if not done:
         raise UsageError(f"message #{args.id} is not waiting in triage (see: handoff triage)")
     print(f"#{args.id} done" + (f": {note}" if note else "") + "; it left triage (kept)")

@@ -156,9 +156,11 @@ class Home:
     totals: tuple[int, int, int]  # the full counts; the lists hold at most HOME_LIMIT each
     overdue: list[Card] = field(default_factory=list)  # next steps past their day (managers)
     overdue_total: int = 0
-    # Managers: partner contacts whose mail bounced or was refused, and partners' replies that
-    # were not applied (forged, wrong sender, naming no referral): (what, why) pairs.
+    # Managers: partner contacts whose mail bounced or was refused, and the mail that waits in
+    # triage (partners' replies not applied, unknown partners, rejected): (what, why) pairs.
     attention: list[tuple[str, str]] = field(default_factory=list)
+    # Managers: the stored messages among them that wait in triage, by id (their Dismiss).
+    triage: list[int] = field(default_factory=list)
 
 
 async def home(
@@ -201,13 +203,16 @@ async def home(
     late = referral.c.next_step_due < today
     overdue_query = base.where(late).order_by(referral.c.next_step_due).limit(HOME_LIMIT)
     overdue = [_card(r) for r in (await conn.execute(overdue_query)).all()]
-    return Home(
-        mine, unclaimed, disputed, totals, overdue, await total(late), await _attention(conn)
-    )
+    attention, waiting = await _attention(conn)
+    return Home(mine, unclaimed, disputed, totals, overdue, await total(late), attention, waiting)
 
 
-async def _attention(conn: AsyncConnection) -> list[tuple[str, str]]:
-    """Mail problems for managers: contacts not reached, digest replies not applied."""
+TRIAGE_SHOWN = 5  # each with its Dismiss button in App Home
+
+
+async def _attention(conn: AsyncConnection) -> tuple[list[tuple[str, str]], list[int]]:
+    """Mail problems for managers: contacts not reached, and mail waiting in triage (newest
+    first); with the ids of the latter."""
     bounced = await conn.execute(
         sa.select(partner.c.slug, address.c.value, address.c.bounce_reason)
         .join(partner, partner.c.id == address.c.partner_id)
@@ -216,17 +221,20 @@ async def _attention(conn: AsyncConnection) -> list[tuple[str, str]]:
         .limit(HOME_LIMIT)
     )
     found = [(f"{r.slug}: {r.value}", r.bounce_reason or "bounced") for r in bounced]
-    replies = await conn.execute(
-        sa.select(inbound.c.id, inbound.c.sender, inbound.c.reason)
-        .where(inbound.c.kind == str(Kind.DIGEST_REPLY), waits_for_triage(inbound))
-        .order_by(inbound.c.id.desc())
-        .limit(HOME_LIMIT)
-    )
+    waiting = (
+        await conn.execute(
+            sa.select(inbound.c.id, inbound.c.kind, inbound.c.sender, inbound.c.reason)
+            .where(waits_for_triage(inbound))
+            .order_by(inbound.c.id.desc())
+            .limit(HOME_LIMIT)
+        )
+    ).all()
     found += [
         (
-            f"reply #{r.id} from {r.sender or '(no From)'}",
-            f"{r.reason} (handoff triage show {r.id})",
+            f"{'reply' if r.kind == Kind.DIGEST_REPLY else r.kind} #{r.id} "
+            f"from {r.sender or '(no From)'}",
+            f"{r.reason or 'waits for a person'} (handoff triage show {r.id})",
         )
-        for r in replies
+        for r in waiting
     ]
-    return found
+    return found, [r.id for r in waiting[:TRIAGE_SHOWN]]

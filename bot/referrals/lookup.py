@@ -116,16 +116,3 @@ async def raw_message(*, session: AsyncSession, message_id: int) -> bytes | None
     table = InboundMessage.__table__  # type: ignore[attr-defined]
     query = sa.select(table.c.raw).where(table.c.id == message_id)
     return (await (await session.connection()).execute(query)).scalar_one_or_none()
-
-
-async def triage_done(
-    *, session: AsyncSession, message_id: int, by: str, note: str | None, at: datetime
-) -> bool:
-    """Take one message out of triage, with who and why; False if it is not waiting there."""
-    table = InboundMessage.__table__  # type: ignore[attr-defined]
-    done = await (await session.connection()).execute(
-        sa.update(table)
-        .where(table.c.id == message_id, waits_for_triage(table))
-        .values(dismissed_at=at, dismissed_by=by[:400], dismissed_note=note)
-    )
-    return done.rowcount == 1

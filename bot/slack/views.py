@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     DatePickerElement,
     DividerBlock,
@@ -45,7 +47,9 @@ NEXT_STEP_MAX = 500
 # lines a manager's Home has at most 3 + 2 + 3 + 40 + 25 + 25 = 98, anyone else's 92.
 MINE_SHOWN = 90
 MANAGER_MINE_SHOWN = 25
-MANAGER_LIST_SHOWN = 20  # three lists: 25 + 3 x 20 lines and their headers stay under 100 blocks
+# Three lists: 25 + 3 x 20 lines, their headers and the triage buttons stay under 100 blocks.
+MANAGER_LIST_SHOWN = 20
+TRIAGE_DISMISS = "triage_dismiss"
 ATTENTION_SHOWN = 10  # mail problems: one section, within its 3,000 characters
 
 
@@ -157,6 +161,7 @@ def home_view(
     overdue: list[Card] | None = None,
     overdue_total: int | None = None,
     attention: list[tuple[str, str]] | None = None,
+    triage: list[int] | None = None,
 ) -> dict[str, Any]:
     """The views.publish payload of the App Home: one's own referrals, and managers' queues.
 
@@ -208,6 +213,17 @@ def home_view(
             ],
             "Every partner contact is reached and every reply was placed.",
         )
+        if triage:
+            # Dealt with: out of triage, the message kept (`handoff triage done`).
+            buttons = [
+                ButtonElement(
+                    text=f"Dismiss #{message_id}",
+                    action_id=f"{TRIAGE_DISMISS}:{message_id}",
+                    value=str(message_id),
+                )
+                for message_id in triage
+            ]
+            blocks.append(ActionsBlock(elements=buttons))
     return View(type="home", blocks=blocks).to_dict()
 
 

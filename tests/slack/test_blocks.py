@@ -505,6 +505,7 @@ def home(count: int, *, manager: bool) -> dict[str, Any]:
         now=NOW,
         overdue=many,
         attention=problems,
+        triage=list(range(count))[:5],
     )
     View(**view).validate_json()
     assert view["type"] == "home"

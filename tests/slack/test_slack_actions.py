@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from tests.support.intros import (
     stage_is,
     stage_values,
 )
+from tests.support.messages import message, write
 from tests.support.slackbot import running_bot, text_of
 
 
@@ -177,6 +179,32 @@ async def test_app_home_shows_a_reps_referrals_and_a_managers_queues(
     assert "Unclaimed" in boss and "GLOBEX-1" in boss and "Disputed" in boss
     overdue = boss[boss.index("Overdue next steps") :]
     assert "ACME-1" in overdue and "Joint demo" in overdue and "due Fri 2024-05-03" in overdue
+
+
+async def test_a_manager_dismisses_what_waits_in_triage_from_app_home(
+    engine: AsyncEngine, scenario: Handoff, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    forged = message(sender="Mallory <mallory@evil.example>")
+    await ingest(scenario, write(tmp_path, "forged.eml", forged))
+    [waiting] = await asyncio.to_thread(scenario.json, "triage")
+    button = f"triage_dismiss:{waiting['id']}"
+    async with running_bot(engine, managers="U0BOSS") as bot:
+        for user in ("U0BOSS", "U0REP1"):
+            bot.slack.users[user] = {"id": user, "name": user.lower(), "tz": "UTC"}
+        await bot.event({"type": "app_home_opened", "user": "U0BOSS", "tab": "home"})
+        await bot.until("the manager's home", lambda: "U0BOSS" in bot.slack.views)
+        home = json.dumps(bot.slack.views["U0BOSS"], ensure_ascii=False)
+        assert f"rejected #{waiting['id']} from mallory@evil.example" in home and button in home
+        # A rep may not; a manager may.
+        await bot.click(button, user="U0REP1", value=str(waiting["id"]))
+        refusal = await bot.until("the refusal", lambda: bot.slack.dms("U0REP1"))
+        assert "Only partner managers can dismiss" in text_of(refusal[0])
+        await bot.click(button, user="U0BOSS", value=str(waiting["id"]))
+        await bot.until(
+            "the home without it",
+            lambda: button not in json.dumps(bot.slack.views["U0BOSS"]),
+        )
+    assert await asyncio.to_thread(scenario.json, "triage") == []
 
 
 async def test_attribution_answers_with_help_not_an_error(
