@@ -76,16 +76,7 @@ async def apply(
             f"HubSpot moved the deal to {change.stage} at {change.modified_at:%Y-%m-%d %H:%M} "
             f"UTC; the later change here ({known.stage}) is kept and written back"
         )
-        async with engine.begin() as conn:
-            await timeline.record(
-                conn,
-                known.id,
-                EventKind.CRM_CONFLICT,
-                actor=CRM.name,
-                at=change.modified_at,
-                detail=detail,
-            )
-            await records.queue_push(conn, known.id)
+        await _conflict(engine, known.id, change.modified_at, detail, push=True)
         await records.keep(engine, known.id, **seen)
         return f"{known.ref}: {detail}"
     if ours_at is not None and known.stage != target:
@@ -109,15 +100,7 @@ async def apply(
         await records.keep(engine, known.id, **seen)
         return f"{known.ref}: {exc}"
     if note:
-        async with engine.begin() as conn:
-            await timeline.record(
-                conn,
-                known.id,
-                EventKind.CRM_CONFLICT,
-                actor=CRM.name,
-                at=change.modified_at,
-                detail=note,
-            )
+        await _conflict(engine, known.id, change.modified_at, note, push=False)
     # The deal shows the referral's stage now: a push need not write it back.
     await records.keep(engine, known.id, **seen, pushed_stage=str(target))
     if outcome.note:  # at that stage already
@@ -125,6 +108,19 @@ async def apply(
     return f"{known.ref}: {target} from HubSpot" + (
         f" ({amount:,.2f} {currency})" if amount else ""
     )
+
+
+async def _conflict(
+    engine: AsyncEngine, referral_id: int, at: datetime, detail: str, *, push: bool
+) -> None:
+    """A stage changed on both sides: which one was kept, on the record; `push`: ours goes
+    back to the deal."""
+    async with engine.begin() as conn:
+        await timeline.record(
+            conn, referral_id, EventKind.CRM_CONFLICT, actor=CRM.name, at=at, detail=detail
+        )
+        if push:
+            await records.queue_push(conn, referral_id)
 
 
 async def _changed_here_since(

@@ -73,6 +73,18 @@ async def claimed(engine: AsyncEngine, scenario: Handoff, tmp_path, n: int = 1) 
     return ref
 
 
+async def with_deal(
+    engine: AsyncEngine, scenario: Handoff, hubspot: HubSpotStandIn, crm: Wires, tmp_path: Any
+) -> tuple[str, dict[str, Any]]:
+    """A claimed referral and the deal its push made."""
+    ref = await claimed(engine, scenario, tmp_path)
+    assert crm.crm is not None
+    await crm.crm.drain()
+    deal = hubspot.deal_by("handoff_ref", ref)
+    assert deal is not None
+    return ref, deal
+
+
 async def show(scenario: Handoff, ref: str) -> dict[str, Any]:
     return await asyncio.to_thread(scenario.json, "referrals", "show", ref)  # type: ignore[return-value]
 
@@ -105,11 +117,7 @@ async def test_a_claim_makes_the_deal_with_handoffs_fields_and_both_associations
     engine: AsyncEngine, scenario: Handoff, hubspot: HubSpotStandIn, crm: Wires, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     owner = hubspot.add_owner("sam@ours.example", "Sam", "Rivera")
-    ref = await claimed(engine, scenario, tmp_path)
-    assert crm.crm is not None
-    await crm.crm.drain()
-    deal = hubspot.deal_by("handoff_ref", ref)
-    assert deal is not None
+    ref, deal = await with_deal(engine, scenario, hubspot, crm, tmp_path)
     props = deal["properties"]
     assert props["dealname"] == "ACME-1 · Jane Doe (Hooli)"
     assert (props["pipeline"], props["dealstage"]) == ("default", "appointmentscheduled")
@@ -142,11 +150,7 @@ async def test_a_claim_makes_the_deal_with_handoffs_fields_and_both_associations
 async def test_a_deal_won_in_hubspot_comes_back_won_with_its_amount(
     engine: AsyncEngine, scenario: Handoff, hubspot: HubSpotStandIn, crm: Wires, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    ref = await claimed(engine, scenario, tmp_path)
-    assert crm.crm is not None
-    await crm.crm.drain()
-    deal = hubspot.deal_by("handoff_ref", ref)
-    assert deal is not None
+    ref, deal = await with_deal(engine, scenario, hubspot, crm, tmp_path)
     # A forecast typed on the open deal moves nothing: only a won deal's amount is revenue.
     hubspot.update_deal(deal["id"], amount="30000")
     await asyncio.to_thread(scenario, "hubspot", "sync")
@@ -232,11 +236,7 @@ async def test_a_prospect_hubspot_has_with_an_open_deal_is_reported(
 async def test_a_stage_changed_on_both_sides_keeps_the_later_and_records_both(
     engine: AsyncEngine, scenario: Handoff, hubspot: HubSpotStandIn, crm: Wires, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    ref = await claimed(engine, scenario, tmp_path)
-    assert crm.crm is not None
-    await crm.crm.drain()
-    deal = hubspot.deal_by("handoff_ref", ref)
-    assert deal is not None
+    ref, deal = await with_deal(engine, scenario, hubspot, crm, tmp_path)
     hubspot.update_deal(deal["id"], dealstage="closedlost")
     # Marked won here a moment after HubSpot's change, before any sync.
     later = utcnow() + timedelta(seconds=5)
@@ -254,11 +254,7 @@ async def test_a_stage_changed_on_both_sides_keeps_the_later_and_records_both(
 async def test_a_stage_set_in_hubspot_is_not_undone_by_a_push_about_something_else(
     engine: AsyncEngine, scenario: Handoff, hubspot: HubSpotStandIn, crm: Wires, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    ref = await claimed(engine, scenario, tmp_path)
-    assert crm.crm is not None
-    await crm.crm.drain()
-    deal = hubspot.deal_by("handoff_ref", ref)
-    assert deal is not None
+    ref, deal = await with_deal(engine, scenario, hubspot, crm, tmp_path)
     hubspot.update_deal(deal["id"], dealstage="contractsent")  # reads as opportunity
     await asyncio.to_thread(scenario, "hubspot", "sync")
     assert (await show(scenario, ref))["stage"] == "opportunity"
@@ -287,11 +283,7 @@ async def test_a_stage_set_in_hubspot_is_not_undone_by_a_push_about_something_el
 async def test_a_deal_deleted_in_hubspot_is_made_again(
     engine: AsyncEngine, scenario: Handoff, hubspot: HubSpotStandIn, crm: Wires, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    ref = await claimed(engine, scenario, tmp_path)
-    assert crm.crm is not None
-    await crm.crm.drain()
-    deal = hubspot.deal_by("handoff_ref", ref)
-    assert deal is not None
+    ref, deal = await with_deal(engine, scenario, hubspot, crm, tmp_path)
     hubspot.delete("deals", deal["id"])
     await actions.set_stage(
         engine=engine,
@@ -319,11 +311,7 @@ async def test_an_old_read_of_the_deal_moves_nothing(
     engine: AsyncEngine, scenario: Handoff, hubspot: HubSpotStandIn, crm: Wires, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     # A pull that read the deal before the last push wrote it must not undo the push.
-    ref = await claimed(engine, scenario, tmp_path)
-    assert crm.crm is not None
-    await crm.crm.drain()
-    deal = hubspot.deal_by("handoff_ref", ref)
-    assert deal is not None
+    ref, deal = await with_deal(engine, scenario, hubspot, crm, tmp_path)
     before = {"id": deal["id"], "properties": dict(deal["properties"]), "updated_at": None}
     await actions.set_stage(
         engine=engine,

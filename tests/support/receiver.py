@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from tests.support.slackbot import until
 
 
 @dataclass
@@ -101,13 +102,4 @@ class Receiver:
 
     async def until(self, what: str, check: Any, seconds: float = 20.0) -> Any:
         """Wait for check() to be true (or a coroutine returning it); fail saying `what`."""
-        deadline = time.monotonic() + seconds
-        while True:
-            value = check()
-            if asyncio.iscoroutine(value):
-                value = await value
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; got {self.got}")
-            await asyncio.sleep(0.01)
+        return await until(f"{what} (received: {[g.type for g in self.got]})", check, seconds)

@@ -140,16 +140,21 @@ class Bot:
 
     async def until(self, what: str, check: Any, seconds: float = 10.0) -> Any:
         """Wait for check() to return something truthy (it may be async), and return it."""
-        deadline = time.monotonic() + seconds
-        while True:
-            value = check()
-            if asyncio.iscoroutine(value):
-                value = await value
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            await asyncio.sleep(0.02)
+        return await until(what, check, seconds)
+
+
+async def until(what: str, check: Any, seconds: float = 10.0) -> Any:
+    """Wait for check() to return something truthy (it may be async), and return it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 def text_of(message: dict[str, Any]) -> str:
