@@ -50,6 +50,7 @@ class Partner(SQLModel, table=True):
     digest_cron: str | None = Field(default=None, max_length=100)
     timezone: str | None = Field(default=None, max_length=64)
     stage_emails: bool = False
+    protection_days: int | None = None  # else HANDOFF_PROTECTION_DAYS
 
 
 class PartnerAddress(SQLModel, table=True):
@@ -105,6 +106,8 @@ class Referral(SQLModel, table=True):
     slack_channel: str | None = Field(default=None, max_length=64)
     slack_ts: str | None = Field(default=None, max_length=64)
     conflict_with_id: int | None = Field(default=None, foreign_key="referral.id")
+    # The partner's protection ends then (its window, or HANDOFF_PROTECTION_DAYS, at arrival).
+    protected_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Reminders put off by their owner ("Snooze 1 day"); cleared when their cause changes.
     response_snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -77,6 +77,12 @@ def add(commands: Commands) -> None:
         default=None,
         help="email its contacts at once when a referral gets a meeting, is won or lost",
     )
+    new.add_argument(
+        "--protection",
+        metavar="DAYS",
+        help="how long its referrals are protected from a second partner's intro of the same "
+        "prospect, e.g. 60d (default HANDOFF_PROTECTION_DAYS)",
+    )
     listing = actions.add_parser("list", help="list partners")
     listing.set_defaults(run=list_partners)
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -101,6 +107,7 @@ async def add_partner(args: argparse.Namespace, engine: AsyncEngine, settings: S
                 digest=args.digest,
                 timezone=args.timezone,
                 stage_emails=args.stage_emails,
+                protection=args.protection,
             )
             await session.commit()
     except partners.PartnerError as exc:

@@ -138,10 +138,12 @@ async def _facts(
     prospect: Prospect | None,
     arrival: datetime,
     protection: timedelta,
+    size: int,
 ) -> Facts:
     ids = _thread_ids(parsed)
     values = {
         "key": parsed.dedupe_key,
+        "size": size,
         "email": prospect.email if prospect else None,
         "since": arrival - protection,
         "until": arrival + protection,
@@ -211,10 +213,25 @@ async def _dispatch(
     may_touch_referral = noise is None and (prospect is not None or _thread_ids(parsed))
     if may_touch_referral and not dry_run:
         await _serialize(conn, prospect.email if prospect else parsed.dedupe_key)
-    facts = await _facts(conn, parsed, prospect, message.arrival_at, protection)
+    # Each rival referral is protected by its own partner's window: look as far as the
+    # widest, then keep those whose window covers this arrival.
+    facts = await _facts(
+        conn,
+        parsed,
+        prospect,
+        message.arrival_at,
+        directory.widest(protection),
+        len(message.raw),
+    )
+    arrival = message.arrival_at
+    facts.open[:] = [
+        r
+        for r in facts.open
+        if abs(arrival - r.received_at) <= directory.protection_of(r.partner_id, protection)
+    ]
     if facts.tried and not dry_run:
         # Tried again: this delivery's row, stored with what it comes to now, replaces them.
-        await conn.execute(q.DELETE_TRIED, {"ids": facts.tried})
+        await conn.execute(q.DELETE_TRIED, {"ids": facts.tried, "raw": message.raw})
 
     if facts.prior is not None:
         prior = facts.prior
@@ -263,7 +280,10 @@ async def _dispatch(
         return await outcomes.thread_reply(conn, message, facts.thread, directory)
 
     partner, prospect = an_intro(parsed, match, prospect, directory)
-    return await outcomes.new_intro(conn, message, partner, prospect, match.via or "", facts.open)
+    window = directory.protection_of(partner.id, protection)
+    return await outcomes.new_intro(
+        conn, message, partner, prospect, match.via or "", facts.open, protection=window
+    )
 
 
 def _defects(parsed: ParsedMessage) -> str:

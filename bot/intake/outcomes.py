@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,6 +102,8 @@ async def new_intro(
     prospect: Prospect,
     via: str,
     existing: list[sa.Row[Any]],
+    *,
+    protection: timedelta,
 ) -> Decision:
     parsed, arrival = message.parsed, message.arrival_at
     same = next((r for r in existing if r.partner_id == partner.id), None)
@@ -138,6 +141,7 @@ async def new_intro(
                 "stage": str(Stage.NEW),
                 "role": str(Role.DISPUTED) if disputed else None,
                 "conflict_with_id": rival.row_id if rival is not None and disputed else None,
+                "protected_until": arrival + protection,
                 "created_at": utcnow(),
             },
         )

@@ -76,8 +76,9 @@ _OPEN = sa.select(sa.literal("open"), referral.c.id, *_REFERRAL_FACTS).where(
     referral.c.received_at >= bindparam("since"),
     referral.c.received_at <= bindparam("until"),
 )
-# Earlier deliveries of the same message still waiting in triage: this one, tried again,
-# takes their place (whatever it comes to now), so that triage does not grow on each re-run.
+# Earlier deliveries of the same message (the same bytes) still waiting in triage: this one,
+# tried again, takes their place (whatever it comes to now), so that triage does not grow on
+# each re-run. Another message under the same Message-ID is kept beside it.
 _NO_ID = sa.cast(sa.null(), sa.Integer)
 _TRIED = sa.select(
     sa.literal("tried"),
@@ -93,12 +94,15 @@ _TRIED = sa.select(
     inbound.c.kind.in_([str(k) for k in TRIAGE_KINDS]),
     inbound.c.referral_id.is_(None),
     inbound.c.dismissed_at.is_(None),
+    inbound.c.size == bindparam("size"),
 )
 FACTS = sa.union_all(_PRIOR, _TRIED, _THREAD, _OPEN)
 # A message that names no Message-ID to answer (most intros) skips the thread lookup, whose
 # list of ids is expanded into the SQL on every execution.
 FACTS_NO_THREAD = sa.union_all(_PRIOR, _TRIED, _OPEN)
-DELETE_TRIED = sa.delete(inbound).where(inbound.c.id.in_(bindparam("ids", expanding=True)))
+DELETE_TRIED = sa.delete(inbound).where(
+    inbound.c.id.in_(bindparam("ids", expanding=True)), inbound.c.raw == bindparam("raw")
+)
 
 # PostgreSQL only: serialize intake decisions about one prospect across workers and replicas.
 LOCK_KEY = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(bindparam("key"), 0)))

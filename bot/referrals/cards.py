@@ -47,6 +47,7 @@ class Card:
     disputed: bool = False  # this referral came later and its dispute is open
     conflict_settled: bool = False  # a manager settled it (or set the later one's role)
     closed_by: str | None = None
+    protected_until: datetime | None = None  # the partner's protection ends (at arrival)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def _card(row: sa.Row[Any]) -> Card:
         subject=row.subject,
         excerpt=row.intro_excerpt,
         received_at=row.received_at,
+        protected_until=row.protected_until,
         stage=row.stage,
         role=row.role,
         owner=row.owner,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -74,6 +75,7 @@ class PartnerInfo:
     aliases: frozenset[str] = frozenset()
     contacts: frozenset[str] = frozenset()
     domains: frozenset[str] = frozenset()
+    protection: timedelta | None = None  # its own window; else HANDOFF_PROTECTION_DAYS
 
     @property
     def ref_prefix(self) -> str:
@@ -114,6 +116,15 @@ class Directory:
 
     def is_internal(self, address: str) -> bool:
         return _in_domains(address, self.internal_domains)
+
+    def protection_of(self, partner_id: int, default: timedelta) -> timedelta:
+        """The partner's protection window (`partners add --protection`), else the default."""
+        info = self.partners.get(partner_id)
+        return info.protection if info is not None and info.protection is not None else default
+
+    def widest(self, default: timedelta) -> timedelta:
+        """The longest window any partner has: how far back intake looks for a rival."""
+        return max([default, *(p.protection for p in self.partners.values() if p.protection)])
 
     def plus_tag(self, address: str) -> str | None:
         """`partners+acme@ours.example` -> `acme` for the configured partner mailbox."""
@@ -176,6 +187,7 @@ async def load_directory(
             aliases=frozenset(grouped[p.id][AddressKind.ALIAS]),
             contacts=frozenset(grouped[p.id][AddressKind.CONTACT]),
             domains=frozenset(grouped[p.id][AddressKind.DOMAIN]),
+            protection=timedelta(days=p.protection_days) if p.protection_days is not None else None,
         )
         for p in partners
         if p.id is not None

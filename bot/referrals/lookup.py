@@ -44,6 +44,7 @@ def _referral_json(referral: Referral, slug: str, conflict_ref: str | None) -> d
         "conflict_with": conflict_ref,
         "slack": {"channel": referral.slack_channel, "ts": referral.slack_ts},
         "crm_existing": referral.crm_existing,
+        "protected_until": _iso(referral.protected_until),
     }
 
 

@@ -37,6 +37,7 @@ class PartnerView:
     digest: str | None = None  # its cron line, or "off"; None: HANDOFF_DIGEST_SCHEDULE
     timezone: str | None = None  # None: HANDOFF_TIMEZONE
     stage_emails: bool = False
+    protection: str | None = None  # e.g. "60d"; None: HANDOFF_PROTECTION_DAYS
     # Contacts that get no mail, and why: {"dana@…": "unsubscribed 2026-11-20", …}
     not_mailed: dict[str, str] | None = None
 
@@ -69,6 +70,24 @@ def _checked(values: list[str], pattern: re.Pattern[str], what: str) -> list[str
     return list(dict.fromkeys(cleaned))
 
 
+MAX_PROTECTION_DAYS = 3650
+
+
+def protection_days(text: str) -> int:
+    """`--protection 60d` (or 8w, or a plain number of days) as whole days."""
+    value = text.strip().lower()
+    try:
+        days = int(value) if value.isdigit() else parse_duration(value).total_seconds() / 86400
+    except ValueError as exc:
+        raise PartnerError(f"--protection: {exc}") from None
+    if days != int(days) or not 0 <= days <= MAX_PROTECTION_DAYS:
+        raise PartnerError(
+            f"--protection {text!r}: a whole number of days from 0 to {MAX_PROTECTION_DAYS}, "
+            "e.g. 60d"
+        )
+    return int(days)
+
+
 async def add_partner(
     *,
     session: AsyncSession,
@@ -82,6 +101,7 @@ async def add_partner(
     digest: str | None = None,
     timezone: str | None = None,
     stage_emails: bool | None = None,
+    protection: str | None = None,
 ) -> tuple[Partner, bool]:
     """Create the partner, or add to an existing one; returns (partner, created)."""
     slug = check_slug(slug)
@@ -135,6 +155,8 @@ async def add_partner(
         partner.digest_cron = text.lower() if text.lower() == "off" else text
     if stage_emails is not None:
         partner.stage_emails = stage_emails
+    if protection is not None:
+        partner.protection_days = protection_days(protection)
     assert partner.id is not None  # flushed above
     for kind, value in wanted:
         owner = (
@@ -184,6 +206,7 @@ async def list_partners(*, session: AsyncSession) -> list[PartnerView]:
                 digest=p.digest_cron,
                 timezone=p.timezone,
                 stage_emails=p.stage_emails,
+                protection=f"{p.protection_days}d" if p.protection_days is not None else None,
                 not_mailed={
                     r.value: (
                         f"unsubscribed {r.unsubscribed_at:%Y-%m-%d}"

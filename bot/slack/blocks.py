@@ -191,9 +191,16 @@ def _fields(card: Card) -> list[str]:
         f"*Prospect*\n{prospect}{_esc(card.prospect_email, 400)}",
         f"*Company*\n{company}",
         f"*Partner*\n{_esc(card.partner_name, 1000)}",
-        f"*Received*\n{when(card.received_at)}",
+        f"*Received*\n{when(card.received_at)}" + _protected(card),
         f"*Subject*\n{_esc(card.subject, FIELD_TEXT - 20)}",
     ]
+
+
+def _protected(card: Card) -> str:
+    """When the partner's protection of an open referral ends (deal registration)."""
+    if card.protected_until is None or card.stage in CLOSED_STAGES:
+        return ""
+    return f"\nprotected until {day(card.protected_until.date())}"
 
 
 def _quote(excerpt: str) -> str:
