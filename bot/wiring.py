@@ -12,6 +12,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -317,8 +318,12 @@ class Service:
 
 
 async def crm_set_up(engine: AsyncEngine) -> bool:
-    """Whether `handoff hubspot setup` ran against this database."""
-    return await sync_row(engine) is not None
+    """Whether `handoff hubspot setup` ran against this database (False when it cannot be
+    asked now: this is a warning at start, never a reason not to start)."""
+    try:
+        return await sync_row(engine) is not None
+    except (OSError, sa.exc.SQLAlchemyError):
+        return False
 
 
 async def serve(

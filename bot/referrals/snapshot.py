@@ -67,5 +67,6 @@ async def snapshot(conn: AsyncConnection, referral_id: int) -> dict[str, Any]:
         "claimed_at": iso(row.claimed_at),
         "first_response_at": iso(row.first_response_at),
         "next_step": step,
+        "protected_until": iso(row.protected_until),
         "slack": {"channel": row.slack_channel, "ts": row.slack_ts} if row.slack_ts else None,
     }
