@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     first_response_sla: timedelta = timedelta(hours=24)  # owner DM, then 2x: managers
     overdue_every: timedelta = timedelta(days=2)  # overdue next steps, reminded again
     inactive_after: timedelta = timedelta(days=60)  # a partner this quiet is noted weekly
+    # A referral whose partner did nothing recorded for this long is in the attached lane.
+    attached_after: timedelta = timedelta(days=60)
+    # Issue 23's partner mail: a logged referral's "did you introduce …?" waits this long for
+    # an answer before its rep hears; protection lapsing is announced this long before.
+    confirm_wait: timedelta = timedelta(days=7)
+    expiry_notice: timedelta = timedelta(days=7)
     sweep_every: timedelta = timedelta(minutes=1)  # how often the sweeps look
     timezone: str = "UTC"  # reports' periods; reminders for people whose zone Slack won't say
     # Partner digests and notices by email (bot/digests/sweep.py, bot/mail/).
@@ -155,6 +161,9 @@ class Settings(BaseSettings):
         "first_response_sla",
         "overdue_every",
         "inactive_after",
+        "attached_after",
+        "confirm_wait",
+        "expiry_notice",
         "sweep_every",
         "webhook_retry_for",
         "webhook_pause_after",

@@ -51,6 +51,8 @@ class Partner(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     stage_emails: bool = False
     protection_days: int | None = None  # else HANDOFF_PROTECTION_DAYS
+    # An email to its contacts at once when an intro is registered, claimed or disputed.
+    receipts: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class PartnerAddress(SQLModel, table=True):
@@ -83,7 +85,7 @@ class Referral(SQLModel, table=True):
     prospect_email: str = Field(max_length=320, index=True)
     prospect_name: str | None = Field(default=None, max_length=300)
     prospect_company: str | None = Field(default=None, max_length=300)
-    prospect_domain: str | None = Field(default=None, max_length=255)
+    prospect_domain: str | None = Field(default=None, max_length=255, index=True)
     subject: str = Field(default="", sa_type=sa.Text)
     intro_excerpt: str = Field(default="", sa_type=sa.Text)
     intro_message_id: str | None = Field(default=None, max_length=1000)
@@ -114,6 +116,27 @@ class Referral(SQLModel, table=True):
     step_snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The CRM had the prospect's contact or company with an open deal when the deal was made.
     crm_existing: str | None = Field(default=None, sa_type=sa.Text)
+    # What the partner did (vocabulary.ActionType; None: the intro email itself) and when;
+    # a referral logged in Slack keeps its message's permalink as proof, and who logged it.
+    action_type: str | None = Field(default=None, max_length=32)
+    action_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    proof_url: str | None = Field(default=None, sa_type=sa.Text)
+    logged_by: str | None = Field(default=None, max_length=64)
+    # A logged referral: the partner was asked "did you introduce …?" and answered (the answer's
+    # Message-ID is the proof).
+    confirm_asked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    confirm_message_id: str | None = Field(default=None, max_length=1000)
+    # The partner's latest recorded action (intro, email in the thread, reply): the attached
+    # lane begins HANDOFF_ATTACHED_AFTER later.
+    partner_action_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Another partner's referral of someone at the same company, inside the window.
+    overlap_with_id: int | None = Field(default=None, foreign_key="referral.id")
+    expiry_warned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The meeting a calendar invitation booked (its start, its UID), or its cancellation.
+    meeting_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    meeting_uid: str | None = Field(default=None, max_length=1000)
+    meeting_cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Event(SQLModel, table=True):

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import ConfigError, Settings
 from bot.crm.stages import StageMap
 from bot.digests.notices import Notices
+from bot.digests.partner_mail import PartnerMail, no_mail
 from bot.hubspot.api import HubSpot
 from bot.hubspot.push import Pusher
 from bot.mail.outgoing import Postman
@@ -26,6 +27,7 @@ from bot.slack.nudges import Nudger
 from bot.slack.people import People
 from bot.slack.poster import Poster
 from bot.slack.roster import Roster
+from bot.vocabulary import JobKind
 from bot.webhooks.sending import Policy, Sender
 
 
@@ -103,6 +105,10 @@ def wire_outbox(
         mailer = wires.mailer = Mailer(settings.smtp)
         handlers |= Postman(engine, mailer, settings).handlers()
         handlers |= Notices(engine, settings, wires.people).handlers()
+        handlers |= PartnerMail(engine, settings, wires.people).handlers()
+    elif mail:
+        # Receipts are on by default: without SMTP they are let go, not kept waiting forever.
+        handlers[JobKind.PARTNER_MAIL] = no_mail
     lease = timedelta(seconds=settings.outbox_lease_seconds)
     if handlers:
         wires.outbox = Outbox(engine, handlers, lease=lease, clock=clock)

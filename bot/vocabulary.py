@@ -127,10 +127,49 @@ class EventKind(StrEnum):
     CRM_EXISTING = "crm_existing"
     # A stage changed on both sides between two syncs: the later change was kept (bot/crm/).
     CRM_CONFLICT = "crm_conflict"
+    # A referral a rep logged in Slack (no intro email): its first event, as INTRO_RECEIVED is.
+    LOGGED = "logged"
+    # The partner answered "did you introduce …?" (the answer's Message-ID is the proof), or
+    # did not within HANDOFF_CONFIRM_WAIT and the rep was told.
+    CONFIRMED = "confirmed"
+    UNCONFIRMED = "unconfirmed"
+    # Another partner's open referral of someone at the same company: for managers to judge.
+    OVERLAP = "overlap"
+    # A calendar invitation or acceptance in the mailbox booked a meeting; or cancelled it.
+    MEETING = "meeting"
+    MEETING_CANCELLED = "meeting_cancelled"
+    # Protection lapses within HANDOFF_EXPIRY_NOTICE: the owner and the partner were asked.
+    EXPIRY_NOTICE = "expiry_notice"
 
 
 # Events whose line goes into the referral's Slack thread (the intro is the post itself).
-THREADED_EVENTS = frozenset(EventKind) - {EventKind.INTRO_RECEIVED, EventKind.SNOOZED}
+THREADED_EVENTS = frozenset(EventKind) - {
+    EventKind.INTRO_RECEIVED,
+    EventKind.LOGGED,
+    EventKind.SNOOZED,
+}
+# Events that are the partner's own doing: each restores a referral's lane (attached after
+# HANDOFF_ATTACHED_AFTER without one).
+PARTNER_ACTIONS = frozenset({EventKind.PARTNER_REPLY, EventKind.CONFIRMED})
+
+
+class ActionType(StrEnum):
+    """What the partner did for a referral logged in Slack (an emailed one is the intro itself)."""
+
+    INTRO_EMAIL = "intro_email"
+    INTRO_CALL = "intro_call"
+    EVENT = "event"
+    SHARED_ACCOUNT = "shared_account"
+    CO_SELLING_MEETING = "co_selling_meeting"
+
+
+ACTION_LABELS = {
+    ActionType.INTRO_EMAIL: "Intro email",
+    ActionType.INTRO_CALL: "Intro call",
+    ActionType.EVENT: "Event",
+    ActionType.SHARED_ACCOUNT: "Shared account",
+    ActionType.CO_SELLING_MEETING: "Co-selling meeting",
+}
 
 
 class JobKind(StrEnum):
@@ -142,6 +181,9 @@ class JobKind(StrEnum):
     SLACK_NUDGE = "slack_nudge"  # one nudge to one place: the post's thread or someone's DM
     EMAIL = "email"  # one recorded outgoing email (mail.id) to its one recipient
     STAGE_NOTICE = "stage_notice"  # record the partner's emails about one stage change (event)
+    # Record the partner's emails about one event (bot/digests/letters.py): the receipt of an
+    # intro, its claim, "did you introduce …?", "still active?".
+    PARTNER_MAIL = "partner_mail"
     WEBHOOK = "webhook"  # one event to one endpoint (webhook_delivery), in a lane of its own
     CRM_PUSH = "crm_push"  # write the referral onto its CRM deal as it is now (bot/hubspot/)
 
@@ -158,6 +200,9 @@ class DeliveryStatus(StrEnum):
 class MailKind(StrEnum):
     DIGEST = "digest"  # the partner's periodic status digest
     STAGE = "stage"  # a referral reached a meeting, or was won or lost
+    RECEIPT = "receipt"  # an intro registered (or found registered already), or claimed
+    CONFIRM = "confirm"  # "did you introduce …?" about a referral logged in Slack
+    EXPIRY = "expiry"  # protection lapses soon: "still active?"
 
 
 class MailStatus(StrEnum):

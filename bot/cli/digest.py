@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from bot.digests.sweep import DigestRun, Planned
     from bot.outbox import Outbox
 
+# The partner emails besides the digest (bot/digests/partner_mail.PREVIEWS; kept here so that
+# `--help` imports no feature).
+PREVIEWS = ("receipt", "disputed", "claimed", "confirm", "expiry")
 DELIVERY_SECONDS = 60.0  # how long a command waits for what it sends before it exits
 
 
@@ -32,10 +35,23 @@ def add(commands: Commands) -> None:
     )
     actions = digest.add_subparsers(dest="action", metavar="ACTION", required=True)
     preview = actions.add_parser(
-        "preview", help="print the digest the partner would get now (nothing is sent)"
+        "preview",
+        help="print the digest (or another partner email) the partner would get now; "
+        "nothing is sent",
     )
     preview.set_defaults(run=preview_digest)
     preview.add_argument("slug", metavar="SLUG", help="the partner, e.g. acme")
+    preview.add_argument(
+        "--kind",
+        choices=("digest", *PREVIEWS),
+        default="digest",
+        help="which email: the digest (default); receipt (an intro registered), disputed "
+        '(registered by another partner first), claimed (who owns it), confirm ("did you '
+        'introduce …?" about a referral logged in Slack), expiry ("still active?")',
+    )
+    preview.add_argument(
+        "--ref", metavar="REF", help="the referral the email is about (default: the latest)"
+    )
     preview.add_argument("--html", action="store_true", help="print the HTML version")
     preview.add_argument("--now", metavar="ISO-8601", type=instant, help="as of this instant")
     send = actions.add_parser(
@@ -57,8 +73,14 @@ async def preview_digest(args: argparse.Namespace, engine: AsyncEngine, settings
 
     # Owners named as Slack names them, when a token is set (users.info, read-only).
     client = web_client(settings) if settings.slack_bot_token is not None else None
-    digests = Digests(engine, settings, People(engine, client, None))
-    rendered = await digests.preview(args.slug, as_of=args.now)
+    names = People(engine, client, None)
+    if args.kind != "digest":
+        from bot.digests.partner_mail import PartnerMail
+
+        letters = PartnerMail(engine, settings, names)
+        rendered = await letters.preview(args.slug, args.kind, args.ref)
+    else:
+        rendered = await Digests(engine, settings, names).preview(args.slug, as_of=args.now)
     out = sys.stdout
     if args.html:
         out.write(rendered.html)

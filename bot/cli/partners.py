@@ -83,6 +83,13 @@ def add(commands: Commands) -> None:
         help="how long its referrals are protected from a second partner's intro of the same "
         "prospect, e.g. 60d (default HANDOFF_PROTECTION_DAYS)",
     )
+    new.add_argument(
+        "--receipts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="email its contacts at once when an intro of theirs is registered (or was "
+        "registered by another partner first) and when a rep claims it (default: on)",
+    )
     listing = actions.add_parser("list", help="list partners")
     listing.set_defaults(run=list_partners)
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -108,6 +115,7 @@ async def add_partner(args: argparse.Namespace, engine: AsyncEngine, settings: S
                 timezone=args.timezone,
                 stage_emails=args.stage_emails,
                 protection=args.protection,
+                receipts=args.receipts,
             )
             await session.commit()
     except partners.PartnerError as exc:

@@ -150,7 +150,9 @@ async def new_intro(
     await enqueue(conn, JobKind.SLACK_POST, referral_id)
     if forwarded and parsed.sender:
         via += f"; forwarded ({forwarded.via}) by {parsed.sender.email}"
-    await _event(conn, referral_id, EventKind.INTRO_RECEIVED, message, via)
+    await _event(
+        conn, referral_id, EventKind.INTRO_RECEIVED, message, via, receipts=partner.receipts
+    )
     if rival is not None:
         if not disputed:
             # A backfill brought an older intro: the one we had is the later one after all.
@@ -181,6 +183,7 @@ async def _event(
     message: Received,
     detail: str,
     actor: str | None = None,
+    receipts: bool | None = None,
 ) -> None:
     """One line of the referral's timeline, with the message as proof (and in its Slack thread)."""
     sender = message.parsed.sender
@@ -193,6 +196,7 @@ async def _event(
         message_id=message.parsed.message_id,
         detail=detail,
         threaded=kind in THREADED_EVENTS,
+        receipts=receipts,
     )
 
 

@@ -76,6 +76,7 @@ class PartnerInfo:
     contacts: frozenset[str] = frozenset()
     domains: frozenset[str] = frozenset()
     protection: timedelta | None = None  # its own window; else HANDOFF_PROTECTION_DAYS
+    receipts: bool = True  # its contacts hear at once of an intro registered (partners add)
 
     @property
     def ref_prefix(self) -> str:
@@ -188,6 +189,7 @@ async def load_directory(
             contacts=frozenset(grouped[p.id][AddressKind.CONTACT]),
             domains=frozenset(grouped[p.id][AddressKind.DOMAIN]),
             protection=timedelta(days=p.protection_days) if p.protection_days is not None else None,
+            receipts=p.receipts,
         )
         for p in partners
         if p.id is not None

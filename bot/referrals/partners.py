@@ -38,6 +38,7 @@ class PartnerView:
     timezone: str | None = None  # None: HANDOFF_TIMEZONE
     stage_emails: bool = False
     protection: str | None = None  # e.g. "60d"; None: HANDOFF_PROTECTION_DAYS
+    receipts: bool = True  # its contacts hear at once of each intro registered and claimed
     # Contacts that get no mail, and why: {"dana@…": "unsubscribed 2026-11-20", …}
     not_mailed: dict[str, str] | None = None
 
@@ -102,6 +103,7 @@ async def add_partner(
     timezone: str | None = None,
     stage_emails: bool | None = None,
     protection: str | None = None,
+    receipts: bool | None = None,
 ) -> tuple[Partner, bool]:
     """Create the partner, or add to an existing one; returns (partner, created)."""
     slug = check_slug(slug)
@@ -157,6 +159,8 @@ async def add_partner(
         partner.stage_emails = stage_emails
     if protection is not None:
         partner.protection_days = protection_days(protection)
+    if receipts is not None:
+        partner.receipts = receipts
     assert partner.id is not None  # flushed above
     for kind, value in wanted:
         owner = (
@@ -207,6 +211,7 @@ async def list_partners(*, session: AsyncSession) -> list[PartnerView]:
                 timezone=p.timezone,
                 stage_emails=p.stage_emails,
                 protection=f"{p.protection_days}d" if p.protection_days is not None else None,
+                receipts=p.receipts,
                 not_mailed={
                     r.value: (
                         f"unsubscribed {r.unsubscribed_at:%Y-%m-%d}"

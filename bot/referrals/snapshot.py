@@ -58,7 +58,17 @@ async def snapshot(conn: AsyncConnection, referral_id: int) -> dict[str, Any]:
             "domain": row.prospect_domain,
         },
         "received_at": iso(row.received_at),
-        "proof": {"message_id": row.intro_message_id, "subject": row.subject},
+        "proof": {
+            "message_id": row.intro_message_id,
+            "subject": row.subject,
+            "url": row.proof_url,
+        },
+        "partner_action": {
+            "type": row.action_type or "intro_email",
+            "at": iso(row.action_at or row.received_at),
+        },
+        "confirmed_at": iso(row.confirmed_at),
+        "meeting_at": iso(row.meeting_at),
         "conflict_with": row.rival_ref,
         "owner": owner,
         "role": row.role,

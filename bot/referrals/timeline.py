@@ -1,6 +1,7 @@
 """A referral's timeline: every change is an event (DESIGN "Domain words"), and most of them
-are also a line in the referral's Slack thread, a webhook (bot/webhooks/) and an update of its
-CRM deal (bot/crm/), queued in the same transaction."""
+are also a line in the referral's Slack thread, a webhook (bot/webhooks/), an update of its
+CRM deal (bot/crm/) and, for some, an email to the partner (bot/digests/partner_mail.py),
+queued in the same transaction."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.crm import records as crm
+from bot.digests import partner_mail
 from bot.models import Event
 from bot.outbox import enqueue
 from bot.vocabulary import EventKind, JobKind
@@ -29,8 +31,12 @@ async def record(
     detail: str,
     message_id: str | None = None,
     threaded: bool = True,
+    receipts: bool | None = None,
 ) -> int:
-    """One event with its actor and proof; when `threaded`, a line in the post's thread too."""
+    """One event with its actor and proof; when `threaded`, a line in the post's thread too.
+
+    `receipts`: the partner's setting, when the caller knows it (else it is read if needed).
+    """
     event_id = await conn.scalar(
         INSERT_EVENT,
         {
@@ -55,4 +61,5 @@ async def record(
         detail=detail,
         message_id=message_id,
     )
+    await partner_mail.queue(conn, kind, referral_id, int(event_id), receipts=receipts, at=at)
     return int(event_id)

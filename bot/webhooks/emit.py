@@ -49,6 +49,13 @@ TYPES: dict[EventKind, str] = {
     EventKind.PARTNER_REPLY: "referral.partner_replied",
     EventKind.ACTIVITY: "referral.activity",
     EventKind.REINTRODUCED: "referral.reintroduced",
+    EventKind.LOGGED: "referral.created",
+    EventKind.CONFIRMED: "referral.confirmed",
+    EventKind.UNCONFIRMED: "referral.unconfirmed",
+    EventKind.OVERLAP: "referral.overlap",
+    EventKind.MEETING: "referral.meeting",
+    EventKind.MEETING_CANCELLED: "referral.meeting_cancelled",
+    EventKind.EXPIRY_NOTICE: "referral.expiring",
 }
 PARTNER_CREATED = "partner.created"
 PING = "ping"

@@ -70,6 +70,10 @@ class World:
             await mailer.close()
 
     async def ingest(self, raw: bytes) -> IngestResult:
+        return await self.ingest_at(raw, None)
+
+    async def ingest_at(self, raw: bytes, arrival: datetime | None) -> IngestResult:
+        """Intake of one message that arrived then (None: now)."""
         async with session_factory(self.engine)() as session:
             directory = await load_directory(
                 session=session,
@@ -80,7 +84,7 @@ class World:
         async with Intake.open(
             engine=self.engine, directory=directory, protection=timedelta(days=90)
         ) as intake:
-            return await intake.ingest(raw)
+            return await intake.ingest(raw, arrival_at=arrival)
 
     async def events(self, kind: str = "partner_reply") -> list[tuple[str, str]]:
         """(ref, detail) of every event of this kind."""
