@@ -22,7 +22,7 @@ from bot.intake import outcomes, rules
 from bot.intake import queries as q
 from bot.intake.rules import PartnerMatch, Prospect
 from bot.intake.store import Decision, IngestResult, Received
-from bot.referrals.directory import Directory, PartnerInfo
+from bot.referrals.directory import FREEMAIL, Directory, PartnerInfo
 from bot.replies import answers
 from bot.vocabulary import Kind
 
@@ -124,6 +124,7 @@ class Facts:
     prior: sa.Row[Any] | None  # the first settled delivery of the same message
     thread: sa.Row[Any] | None  # the referral whose thread the message answers
     open: list[sa.Row[Any]]  # the prospect's open referrals in the window, oldest first
+    company: list[sa.Row[Any]]  # others' open referrals at the prospect's company, oldest first
     tried: list[int]  # the same message's rows still waiting in triage
 
 
@@ -145,6 +146,7 @@ async def _facts(
         "key": parsed.dedupe_key,
         "size": size,
         "email": prospect.email if prospect else None,
+        "domain": prospect.domain if prospect and prospect.domain not in FREEMAIL else None,
         "since": arrival - protection,
         "until": arrival + protection,
     }
@@ -158,6 +160,9 @@ async def _facts(
         prior=min(prior, key=lambda r: r.row_id) if prior else None,
         thread=min(thread, key=lambda r: r.row_id) if thread else None,
         open=sorted((r for r in rows if r.what == "open"), key=lambda r: (r.received_at, r.row_id)),
+        company=sorted(
+            (r for r in rows if r.what == "company"), key=lambda r: (r.received_at, r.row_id)
+        ),
         tried=[r.row_id for r in rows if r.what == "tried"],
     )
 
@@ -224,11 +229,12 @@ async def _dispatch(
         len(message.raw),
     )
     arrival = message.arrival_at
-    facts.open[:] = [
-        r
-        for r in facts.open
-        if abs(arrival - r.received_at) <= directory.protection_of(r.partner_id, protection)
-    ]
+    for found in (facts.open, facts.company):
+        found[:] = [
+            r
+            for r in found
+            if abs(arrival - r.received_at) <= directory.protection_of(r.partner_id, protection)
+        ]
     if facts.tried and not dry_run:
         # Tried again: this delivery's row, stored with what it comes to now, replaces them.
         await conn.execute(q.DELETE_TRIED, {"ids": facts.tried, "raw": message.raw})
@@ -281,8 +287,16 @@ async def _dispatch(
 
     partner, prospect = an_intro(parsed, match, prospect, directory)
     window = directory.protection_of(partner.id, protection)
+    overlap = next((r for r in facts.company if r.partner_id != partner.id), None)
     return await outcomes.new_intro(
-        conn, message, partner, prospect, match.via or "", facts.open, protection=window
+        conn,
+        message,
+        partner,
+        prospect,
+        match.via or "",
+        facts.open,
+        protection=window,
+        overlap=overlap,
     )
 
 

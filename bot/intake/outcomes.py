@@ -104,7 +104,11 @@ async def new_intro(
     existing: list[sa.Row[Any]],
     *,
     protection: timedelta,
+    overlap: sa.Row[Any] | None = None,
 ) -> Decision:
+    """A new referral, unless this partner introduced the prospect already; the later of two
+    partners' intros of one prospect is disputed, another person at the same company is a
+    possible overlap (`overlap`: the earliest such referral of another partner)."""
     parsed, arrival = message.parsed, message.arrival_at
     same = next((r for r in existing if r.partner_id == partner.id), None)
     if same is not None:
@@ -142,6 +146,8 @@ async def new_intro(
                 "role": str(Role.DISPUTED) if disputed else None,
                 "conflict_with_id": rival.row_id if rival is not None and disputed else None,
                 "protected_until": arrival + protection,
+                "partner_action_at": arrival,
+                "overlap_with_id": overlap.row_id if overlap and rival is None else None,
                 "created_at": utcnow(),
             },
         )
@@ -166,6 +172,14 @@ async def new_intro(
             await _event(conn, target, EventKind.CONFLICT, message, note, actor="system")
         # The rival's post gains the warning that names this referral.
         await enqueue(conn, JobKind.SLACK_UPDATE, rival.row_id)
+    elif overlap is not None:
+        # Not the same person: a manager judges whether it is the same deal (no dispute).
+        note = (
+            f"possible overlap with {overlap.ref}: {ref} and {overlap.ref} introduce people at "
+            f"{prospect.domain}"
+        )
+        for target in (referral_id, overlap.row_id):
+            await _event(conn, target, EventKind.OVERLAP, message, note, actor="system")
     result = IngestResult(
         Kind.NEW_INTRO,
         partner=partner.slug,

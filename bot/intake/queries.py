@@ -76,6 +76,15 @@ _OPEN = sa.select(sa.literal("open"), referral.c.id, *_REFERRAL_FACTS).where(
     referral.c.received_at >= bindparam("since"),
     referral.c.received_at <= bindparam("until"),
 )
+# Another person's open referral at the prospect's company (its own domain, never freemail:
+# None matches nothing) inside the window: a possible overlap, for managers to judge.
+_COMPANY = sa.select(sa.literal("company"), referral.c.id, *_REFERRAL_FACTS).where(
+    referral.c.prospect_domain == bindparam("domain"),
+    referral.c.prospect_email != bindparam("email"),
+    referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
+    referral.c.received_at >= bindparam("since"),
+    referral.c.received_at <= bindparam("until"),
+)
 # Earlier deliveries of the same message (the same bytes) still waiting in triage: this one,
 # tried again, takes their place (whatever it comes to now), so that triage does not grow on
 # each re-run. Another message under the same Message-ID is kept beside it.
@@ -96,10 +105,10 @@ _TRIED = sa.select(
     inbound.c.dismissed_at.is_(None),
     inbound.c.size == bindparam("size"),
 )
-FACTS = sa.union_all(_PRIOR, _TRIED, _THREAD, _OPEN)
+FACTS = sa.union_all(_PRIOR, _TRIED, _THREAD, _OPEN, _COMPANY)
 # A message that names no Message-ID to answer (most intros) skips the thread lookup, whose
 # list of ids is expanded into the SQL on every execution.
-FACTS_NO_THREAD = sa.union_all(_PRIOR, _TRIED, _OPEN)
+FACTS_NO_THREAD = sa.union_all(_PRIOR, _TRIED, _OPEN, _COMPANY)
 DELETE_TRIED = sa.delete(inbound).where(
     inbound.c.id.in_(bindparam("ids", expanding=True)), inbound.c.raw == bindparam("raw")
 )

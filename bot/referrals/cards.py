@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Event, InboundMessage, Partner, PartnerAddress, Referral, utcnow
+from bot.referrals import lanes
 from bot.vocabulary import CLOSED_STAGES, EventKind, Kind, Role, waits_for_triage
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
@@ -48,6 +49,16 @@ class Card:
     conflict_settled: bool = False  # a manager settled it (or set the later one's role)
     closed_by: str | None = None
     protected_until: datetime | None = None  # the partner's protection ends (at arrival)
+    overlap_ref: str | None = None  # another partner's referral at the same company
+    overlap_partner: str | None = None
+    meeting_at: datetime | None = None  # the meeting a calendar invitation booked
+    meeting_cancelled: bool = False
+    action_type: str | None = None  # logged in Slack: what the partner did; None: an email
+    action_at: datetime | None = None
+    proof_url: str | None = None  # logged in Slack: the message it came from
+    logged_by: str | None = None
+    confirmed_at: datetime | None = None  # the partner confirmed it by email
+    partner_action_at: datetime | None = None  # the partner's latest recorded action
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,7 @@ class Placed:
 def _cards_query() -> sa.Select[Any]:
     """Referral, partner, the rival it conflicts with (either way) and who closed it."""
     rival, rival_partner = referral.alias("rival"), partner.alias("rival_partner")
+    overlap, overlap_partner = referral.alias("overlap"), partner.alias("overlap_partner")
     # The later of two intros points at the earlier; the earlier is found by the reverse link.
     other = referral.alias("later")
     later = (
@@ -90,10 +102,14 @@ def _cards_query() -> sa.Select[Any]:
             rival.c.role.label("rival_role"),
             rival_partner.c.name.label("rival_partner"),
             closer.label("closed_by"),
+            overlap.c.ref.label("overlap_ref"),
+            overlap_partner.c.name.label("overlap_partner"),
         )
         .join(partner, partner.c.id == referral.c.partner_id)
         .outerjoin(rival, rival.c.id == sa.func.coalesce(referral.c.conflict_with_id, later))
         .outerjoin(rival_partner, rival_partner.c.id == rival.c.partner_id)
+        .outerjoin(overlap, overlap.c.id == referral.c.overlap_with_id)
+        .outerjoin(overlap_partner, overlap_partner.c.id == overlap.c.partner_id)
     )
 
 
@@ -126,6 +142,16 @@ def _card(row: sa.Row[Any]) -> Card:
         conflict_settled=row.rival_ref is not None
         and (row.role if later else row.rival_role) != Role.DISPUTED,
         closed_by=closed_by,
+        overlap_ref=row.overlap_ref,
+        overlap_partner=row.overlap_partner,
+        meeting_at=row.meeting_at,
+        meeting_cancelled=row.meeting_cancelled_at is not None,
+        action_type=row.action_type,
+        action_at=row.action_at,
+        proof_url=row.proof_url,
+        logged_by=row.logged_by,
+        confirmed_at=row.confirmed_at,
+        partner_action_at=row.partner_action_at,
     )
 
 
@@ -163,12 +189,22 @@ class Home:
     attention: list[tuple[str, str]] = field(default_factory=list)
     # Managers: the stored messages among them that wait in triage, by id (their Dismiss).
     triage: list[int] = field(default_factory=list)
+    # Managers: referrals flagged as a possible overlap with another partner's (same company),
+    # and referrals in the attached lane (their partner quiet for HANDOFF_ATTACHED_AFTER).
+    overlaps: list[Card] = field(default_factory=list)
+    attached: list[Card] = field(default_factory=list)
+    attached_total: int = 0
 
 
 async def home(
-    conn: AsyncConnection, *, user: str, manager: bool, now: datetime | None = None
+    conn: AsyncConnection,
+    *,
+    user: str,
+    manager: bool,
+    now: datetime | None = None,
+    attached_after: timedelta | None = None,
 ) -> Home:
-    """A rep's open referrals (next step first due first); for managers the two queues too."""
+    """A rep's open referrals (next step first due first); for managers the queues too."""
     open_ = referral.c.stage.notin_([str(s) for s in CLOSED_STAGES])
     base = _cards_query().where(open_)
     mine_query = (
@@ -206,7 +242,32 @@ async def home(
     overdue_query = base.where(late).order_by(referral.c.next_step_due).limit(HOME_LIMIT)
     overdue = [_card(r) for r in (await conn.execute(overdue_query)).all()]
     attention, waiting = await _attention(conn)
-    return Home(mine, unclaimed, disputed, totals, overdue, await total(late), attention, waiting)
+    overlap_query = (
+        base.where(referral.c.overlap_with_id.is_not(None))
+        .order_by(referral.c.received_at.desc())
+        .limit(HOME_LIMIT)
+    )
+    overlaps = [_card(r) for r in (await conn.execute(overlap_query)).all()]
+    attached: list[Card] = []
+    attached_total = 0
+    if attached_after is not None:
+        quiet = lanes.lapsed((now or utcnow()) - attached_after)
+        attached_query = base.where(quiet).order_by(lanes.last_partner_action()).limit(HOME_LIMIT)
+        attached = [_card(r) for r in (await conn.execute(attached_query)).all()]
+        attached_total = await total(quiet) if len(attached) == HOME_LIMIT else len(attached)
+    return Home(
+        mine,
+        unclaimed,
+        disputed,
+        totals,
+        overdue,
+        await total(late),
+        attention,
+        waiting,
+        overlaps,
+        attached,
+        attached_total,
+    )
 
 
 TRIAGE_SHOWN = 5  # each with its Dismiss button in App Home

@@ -18,7 +18,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _referral_json(referral: Referral, slug: str, conflict_ref: str | None) -> dict[str, Any]:
+def _referral_json(
+    referral: Referral, slug: str, conflict_ref: str | None, overlap_ref: str | None = None
+) -> dict[str, Any]:
     return {
         "ref": referral.ref,
         "partner": slug,
@@ -45,15 +47,30 @@ def _referral_json(referral: Referral, slug: str, conflict_ref: str | None) -> d
         "slack": {"channel": referral.slack_channel, "ts": referral.slack_ts},
         "crm_existing": referral.crm_existing,
         "protected_until": _iso(referral.protected_until),
+        "overlap_with": overlap_ref,
+        "partner_action": {
+            "type": referral.action_type or "intro_email",
+            "at": _iso(referral.action_at or referral.received_at),
+            "last_at": _iso(referral.partner_action_at or referral.received_at),
+        },
+        "proof_url": referral.proof_url,
+        "logged_by": referral.logged_by,
+        "confirm_asked_at": _iso(referral.confirm_asked_at),
+        "confirmed_at": _iso(referral.confirmed_at),
+        "confirm_message_id": referral.confirm_message_id,
+        "meeting_at": _iso(referral.meeting_at),
+        "meeting_cancelled_at": _iso(referral.meeting_cancelled_at),
+        "expiry_warned_at": _iso(referral.expiry_warned_at),
     }
 
 
 def _with_partner_and_conflict():  # type: ignore[no-untyped-def]
-    rival = aliased(Referral)
+    rival, overlap = aliased(Referral), aliased(Referral)
     return (
-        select(Referral, Partner.slug, rival.ref)
+        select(Referral, Partner.slug, rival.ref, overlap.ref)
         .join(Partner, col(Partner.id) == Referral.partner_id)
         .outerjoin(rival, col(rival.id) == Referral.conflict_with_id)
+        .outerjoin(overlap, col(overlap.id) == Referral.overlap_with_id)
     )
 
 
@@ -65,7 +82,7 @@ async def list_referrals(
     if partner:
         query = query.where(Partner.slug == partner.lower())
     rows = (await session.exec(query)).all()
-    return [_referral_json(referral, slug, conflict) for referral, slug, conflict in rows]
+    return [_referral_json(*row) for row in rows]
 
 
 async def show_referral(*, session: AsyncSession, ref: str) -> dict[str, Any] | None:
@@ -75,7 +92,7 @@ async def show_referral(*, session: AsyncSession, ref: str) -> dict[str, Any] | 
     ).first()
     if row is None:
         return None
-    referral, slug, conflict = row
+    referral = row[0]
     events = (
         await session.exec(
             select(Event)
@@ -83,7 +100,7 @@ async def show_referral(*, session: AsyncSession, ref: str) -> dict[str, Any] | 
             .order_by(col(Event.at), col(Event.id))
         )
     ).all()
-    data = _referral_json(referral, slug, conflict)
+    data = _referral_json(*row)
     data["events"] = [
         {
             "kind": e.kind,

@@ -23,7 +23,15 @@ from slack_sdk.models.blocks import (
 
 from bot.referrals.cards import Card
 from bot.text import day, duration, stage_label
-from bot.vocabulary import CLOSED_STAGES, ROLE_LABELS, Role, Stage, role_label
+from bot.vocabulary import (
+    ACTION_LABELS,
+    CLOSED_STAGES,
+    ROLE_LABELS,
+    ActionType,
+    Role,
+    Stage,
+    role_label,
+)
 
 # Action ids, and the callback ids of the modals they open (bot/slack/views.py).
 CLAIM_SOURCED = "claim_sourced"
@@ -171,6 +179,9 @@ def intro_post(card: Card, *, now: datetime) -> Post:
         blocks.append(SectionBlock(text=_md(_quote(card.excerpt))))
     if card.conflict_ref:
         blocks.append(ContextBlock(elements=[_md(_conflict(card))]))
+    notes = _notes(card)
+    if notes:
+        blocks.append(ContextBlock(elements=[_md(fit(" · ".join(notes), CONTEXT_TEXT))]))
     blocks += _state(card, now)
     return Post(text=_fallback(card), blocks=[block.to_dict() for block in blocks])
 
@@ -213,6 +224,34 @@ def _quote(excerpt: str) -> str:
         if line or (lines and lines[-1] != ">"):  # one empty quoted line between paragraphs
             lines.append(f"> {escape(line)}" if line else ">")
     return fit("\n".join(lines), SECTION_TEXT)
+
+
+def _notes(card: Card) -> list[str]:
+    """What else a reader of the post must know: a possible overlap, how it came (logged in
+    Slack, confirmed by the partner or not yet), the meeting an invitation booked."""
+    notes = []
+    if card.overlap_ref:
+        other = escape(card.overlap_ref)
+        if card.overlap_partner:
+            other += f" ({escape(card.overlap_partner)})"
+        notes.append(f":mag: Possible overlap with {other}: another person at this company")
+    if card.action_type:
+        what = ACTION_LABELS.get(ActionType(card.action_type), card.action_type)
+        on = f" on {day(card.action_at.date())}" if card.action_at else ""
+        by = f" by {mention(card.logged_by)}" if card.logged_by else ""
+        url = card.proof_url or ""
+        linkable = url.startswith("https://") and not any(c in url for c in "|<> ")
+        source = f"<{url}|logged in Slack>" if linkable else "logged in Slack"
+        notes.append(f":memo: {what}{on}, {source}{by}")
+        if card.confirmed_at:
+            notes.append(":white_check_mark: confirmed by the partner")
+        else:
+            notes.append(":hourglass: awaiting the partner's confirmation")
+    if card.meeting_at and not card.meeting_cancelled:
+        notes.append(f":calendar: Meeting {when(card.meeting_at)}")
+    elif card.meeting_at:
+        notes.append(":calendar: Meeting cancelled")
+    return notes
 
 
 def _conflict(card: Card) -> str:
@@ -316,59 +355,3 @@ def _claimed_controls(card: Card) -> list[InteractiveElement]:
         ),
     ]
     return controls
-
-
-# --- the thread -------------------------------------------------------------------------
-
-_EVENTS = {
-    "first_response": (":speech_balloon:", "sent the first response"),
-    "activity": (":incoming_envelope:", "wrote"),
-    "reintroduced": (":repeat:", "introduced this prospect again"),
-    "conflict": (":warning:", "flagged a conflict"),
-    "claimed": (":raising_hand:", "claimed it"),
-    "released": (":leftwards_arrow_with_hook:", "released it"),
-    "role_changed": (":label:", "changed the partner role"),
-    "stage_changed": (":arrow_forward:", "updated the stage"),
-    "next_step": (":calendar:", "set the next joint step"),
-    "reassigned": (":busts_in_silhouette:", "reassigned it"),
-    "not_a_fit": (":no_entry_sign:", "marked it Not a fit"),
-    "step_done": (":white_check_mark:", "completed the next joint step"),
-    "partner_reply": (":envelope_with_arrow:", "replied by email"),
-    "role_overridden": (":scales:", "set the partner role"),
-    "dispute_resolved": (":scales:", "settled the dispute"),
-    "crm_existing": (":card_index:", "already has this prospect"),
-    "crm_conflict": (":twisted_rightwards_arrows:", "changed the stage too"),
-}
-
-
-def actor_label(actor: str) -> str:
-    """<@U…> for "slack:U…", the escaped address for "email:…", "Handoff" for "system",
-    "HubSpot" for the CRM."""
-    source, _, name = actor.partition(":")
-    if source == "slack" and name:
-        return mention(name)
-    if source == "email" and name:
-        return _esc(name, 320)
-    if actor == "hubspot":
-        return "HubSpot"
-    return "Handoff" if actor == "system" else _esc(actor, 320)
-
-
-def thread_line(kind: str, actor: str, detail: str | None, owner: str | None = None) -> str:
-    """One mrkdwn line for an event in the post's thread, within a section's 3,000.
-
-    A partner's reply mentions the referral's owner: it is theirs to answer.
-    """
-    # An unknown kind still renders: an event must never fail to reach the timeline.
-    emoji, phrase = _EVENTS.get(kind, (":memo:", _esc(kind, 80)))
-    head = f"{emoji} {actor_label(actor)} {phrase}"
-    if kind == "partner_reply" and owner:
-        head += f" ({mention(owner)})"
-    text = clean(detail or "").strip()
-    if not text:
-        return head
-    budget = SECTION_TEXT - len(head) - 4
-    if "\n" not in text:
-        return f"{head}: {fit(escape(text), budget)}"
-    quoted = "\n".join(f"> {escape(line.strip())}" for line in text.split("\n"))
-    return f"{head}:\n{fit(quoted, budget)}"

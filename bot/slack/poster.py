@@ -17,8 +17,9 @@ from bot.models import Referral, utcnow
 from bot.outbox import Defer, Handler, Job
 from bot.referrals import cards
 from bot.slack import once
-from bot.slack.blocks import intro_post, thread_line
+from bot.slack.blocks import intro_post
 from bot.slack.calls import slack_call
+from bot.slack.thread import thread_line
 from bot.vocabulary import JobKind
 
 log = logging.getLogger("handoff.slack")

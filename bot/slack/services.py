@@ -127,7 +127,13 @@ class Services:
     async def home(self, *, user: str, manager: bool) -> cards.Home:
         """What the user's App Home lists: their open referrals; for managers the queues too."""
         async with self.engine.connect() as conn:
-            return await cards.home(conn, user=user, manager=manager, now=self.clock())
+            return await cards.home(
+                conn,
+                user=user,
+                manager=manager,
+                now=self.clock(),
+                attached_after=self.settings.attached_after,
+            )
 
     async def report(
         self, asked: attribution.Asked, *, user: str, manager: bool

@@ -162,18 +162,32 @@ def home_view(
     overdue_total: int | None = None,
     attention: list[tuple[str, str]] | None = None,
     triage: list[int] | None = None,
+    overlaps: list[Card] | None = None,
+    attached: list[Card] | None = None,
+    attached_total: int = 0,
 ) -> dict[str, Any]:
     """The views.publish payload of the App Home: one's own referrals, and managers' queues.
 
     `totals` are the full counts of the three lists when the lists given are only their start.
     """
     total_mine, total_unclaimed, total_disputed = totals or (None, None, None)
+    # Overlaps and the attached lane, shown when there are any: the 100 blocks a view may have
+    # are spent to the last by the full lists, so the manager's own list gives way to them.
+    lanes: list[Block] = []
+    if manager and overlaps:
+        lines = [overlap_line(card) for card in overlaps]
+        lanes += [DividerBlock(), *_lines("Possible overlaps (same company)", lines, "")]
+    if manager and attached:
+        more = max(attached_total - len(attached), 0)
+        lines = [attached_line(card, now) for card in attached]
+        lines += [f"…and {more} more"] if more else []
+        lanes += [DividerBlock(), *_lines("Attached lane (partner quiet)", lines, "")]
     blocks = _listing(
         "Your open referrals",
         mine,
         lambda card: _mine_line(card, now),
         "Nothing open right now. Claim an intro in the channel and it shows up here.",
-        MANAGER_MINE_SHOWN if manager else MINE_SHOWN,
+        MANAGER_MINE_SHOWN - len(lanes) if manager else MINE_SHOWN,
         total_mine,
     )
     if manager:
@@ -224,6 +238,7 @@ def home_view(
                 for message_id in triage
             ]
             blocks.append(ActionsBlock(elements=buttons))
+        blocks += lanes
     return View(type="home", blocks=blocks).to_dict()
 
 
@@ -282,6 +297,26 @@ def overdue_line(card: Card, now: datetime) -> str:
     late = f"due {day(due)}" if due else "no date"
     step = fit(escape(one_line(card.next_step or "")), 1500)
     return f"*{escape(card.ref)}* · {who(card)} · {owner} · {late}\n{step}"
+
+
+def overlap_line(card: Card) -> str:
+    """A referral flagged as a possible overlap: who else brought someone at that company."""
+    other = escape(card.overlap_ref or "")
+    if card.overlap_partner:
+        other += f" ({escape(card.overlap_partner)})"
+    return (
+        f":mag: *{escape(card.ref)}* · {who(card)} · {escape(card.partner_name)}: "
+        f"possible overlap with {other}"
+    )
+
+
+def attached_line(card: Card, now: datetime) -> str:
+    """A referral in the attached lane: since when its partner has been quiet."""
+    last = card.partner_action_at or card.received_at
+    return (
+        f"*{escape(card.ref)}* · {who(card)} · {escape(card.partner_name)} · "
+        f"last partner action {duration(now - last)} ago"
+    )
 
 
 def _disputed_line(card: Card) -> str:

@@ -319,7 +319,7 @@ async def test_a_partner_who_asked_hears_of_a_meeting_at_once(world: World) -> N
 
 
 def test_a_partner_reply_in_the_thread_mentions_the_owner_and_stays_inert() -> None:
-    from bot.slack.blocks import thread_line
+    from bot.slack.thread import thread_line
 
     line = thread_line(
         "partner_reply",

@@ -32,8 +32,8 @@ from bot.slack.blocks import (
     fit,
     intro_post,
     parse_value,
-    thread_line,
 )
+from bot.slack.thread import thread_line
 from bot.slack.views import home_view, next_step_modal, reassign_modal, stage_modal
 from bot.text import duration
 

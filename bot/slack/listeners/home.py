@@ -55,6 +55,9 @@ async def publish_home(services: Services, user: str) -> None:
         overdue_total=lists.overdue_total,
         attention=lists.attention,
         triage=lists.triage,
+        overlaps=lists.overlaps,
+        attached=lists.attached,
+        attached_total=lists.attached_total,
     )
     try:
         await services.client.views_publish(user_id=user, view=view)

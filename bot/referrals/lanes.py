@@ -1,0 +1,32 @@
+"""The two-lane model's attached lane, computed: a referral whose partner has done nothing
+recorded (the intro, an email in its thread, a reply, a confirmation) for HANDOFF_ATTACHED_AFTER
+is attached, whatever role a claim gave it; the partner's next action restores that role. A role
+a manager set, a dispute and "unattributed" never lapse."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from bot.models import Referral
+from bot.vocabulary import Role
+
+referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
+
+LAPSING = (str(Role.SOURCED), str(Role.INFLUENCED), str(Role.ASSISTED_CLOSE))
+ATTACHED = str(Role.ATTACHED)
+
+
+def last_partner_action() -> sa.ColumnElement[datetime]:
+    """When the partner last did something recorded for the referral."""
+    return sa.func.coalesce(referral.c.partner_action_at, referral.c.received_at)
+
+
+def lapsed(attached_before: datetime) -> sa.ColumnElement[bool]:
+    """The referral is in the attached lane: its partner's last action is older than that."""
+    return sa.and_(
+        referral.c.role_overridden_at.is_(None),
+        sa.or_(referral.c.role.is_(None), referral.c.role.in_(LAPSING)),
+        last_partner_action() < attached_before,
+    )
