@@ -29,8 +29,10 @@ def add(commands: Commands) -> None:
         "report",
         help="what each partner brought in a period and what became of it (as /attribution)",
         description="Referrals received in the period, per partner, and what became of them: "
-        "claims, time to claim and to first response, meetings, roles, opportunities, won and "
-        "lost, revenue. Periods are in HANDOFF_TIMEZONE.",
+        "claims, time to claim and to first response, meetings, roles (attached after "
+        "HANDOFF_ATTACHED_AFTER without a partner action), opportunities, won and lost, revenue "
+        "and won revenue by role, referrals logged in Slack and confirmed; partner activation. "
+        "Periods are in HANDOFF_TIMEZONE.",
     )
     rep.set_defaults(run=run)
     rep.add_argument(
@@ -103,7 +105,9 @@ async def report(
             else:
                 out.write("\n".join(render.items_table(items, period.zone, now)) + "\n")
             return 0
-        found = await summary(conn, period, now=now, partners=chosen)
+        found = await summary(
+            conn, period, now=now, partners=chosen, attached_after=settings.attached_after
+        )
         items = await referrals(conn, period, partner_slug=partner_slug) if partner_slug else []
     if output == "json":
         data = render.summary_json(found) | {"currency": settings.currency}
@@ -148,4 +152,7 @@ def _item_json(item: Item) -> dict[str, object]:
         if isinstance(value, datetime):
             values[key] = value.isoformat()
     values["role_overridden"] = values.pop("role_overridden_at") is not None
+    # As the CSV export has them: the partner's action, else the intro email when it came.
+    values["partner_action_date"] = item.partner_action_date.isoformat()
+    values["partner_action_type"] = item.partner_action_type
     return values

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.db import as_utc
 from bot.reports.periods import Period
 from bot.reports.summary import event, in_period, partner, referral, seconds_between
-from bot.vocabulary import role_label
+from bot.vocabulary import ActionType, role_label
 
 rival = referral.alias("rival")
 
@@ -45,12 +45,26 @@ class Item:
     next_step_due: datetime | None
     conflict_with: str | None
     last_activity_at: datetime | None
+    action_type: str | None  # what the partner did, for a referral logged in Slack
+    action_at: datetime | None
+    confirmed_at: datetime | None  # the partner confirmed a logged referral by email
+    meeting_at: datetime | None  # the meeting a calendar invitation booked
 
     @property
     def role_shown(self) -> str:
         """ "Influenced (overridden)" when a manager set it; "—" before a claim."""
         shown = role_label(self.role, none="—")
         return f"{shown} (overridden)" if self.role_overridden_at else shown
+
+    @property
+    def partner_action_type(self) -> str:
+        """What the partner did: the logged action, or the intro email itself."""
+        return self.action_type or str(ActionType.INTRO_EMAIL)
+
+    @property
+    def partner_action_date(self) -> datetime:
+        """When the partner did it: the logged action's time, or the intro's arrival."""
+        return self.action_at or self.received_at
 
 
 def _query(period: Period) -> sa.Select[Any]:
@@ -88,6 +102,10 @@ def _query(period: Period) -> sa.Select[Any]:
             referral.c.next_step_due,
             rival.c.ref.label("conflict_with"),
             last_activity.label("last_activity_at"),
+            referral.c.action_type,
+            referral.c.action_at,
+            referral.c.confirmed_at,
+            referral.c.meeting_at,
         )
         .join(partner, partner.c.id == referral.c.partner_id)
         .outerjoin(rival, rival.c.id == referral.c.conflict_with_id)
@@ -143,6 +161,10 @@ def _item(row: sa.Row[Any]) -> Item:
         next_step_due=as_utc(row.next_step_due),
         conflict_with=row.conflict_with,
         last_activity_at=as_utc(row.last_activity_at),
+        action_type=row.action_type,
+        action_at=as_utc(row.action_at),
+        confirmed_at=as_utc(row.confirmed_at),
+        meeting_at=as_utc(row.meeting_at),
     )
 
 
@@ -171,6 +193,11 @@ CSV_COLUMNS = (
     "next_step_due",
     "conflict_with",
     "last_activity_at",
+    # Added later, at the end so that the earlier columns keep their places.
+    "partner_action_date",
+    "partner_action_type",
+    "confirmed_at",
+    "meeting_at",
 )
 
 

@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.reports.listing import Item
-from bot.reports.summary import Line, Summary
+from bot.reports.summary import NO_ROLE, Line, Summary
+from bot.reports.summary import ROLES as ROLE_NAMES
+
+REVENUE_ROLES = (*ROLE_NAMES, NO_ROLE)  # won revenue by role; NO_ROLE: won without a role
 
 KEYS = (
     "partner",
@@ -39,6 +42,11 @@ KEYS = (
     "registered_at",
     "first_referral_at",
     "days_to_first_referral",
+    # Added later, at the end so that the CSV's earlier columns keep their places.
+    "logged",
+    "confirmed",
+    "unconfirmed",
+    *(f"revenue_{role}" for role in REVENUE_ROLES),
 )
 
 
@@ -53,7 +61,10 @@ def line_json(line: Line, as_of: datetime) -> dict[str, Any]:
         "average_deal": None if line.average_deal is None else round(line.average_deal, 2),
         "days_since_last_referral": _days(line.days_since_last_referral(as_of)),
         "days_to_first_referral": _days(line.days_to_first_referral()),
+        "unconfirmed": line.unconfirmed,
     }
+    for role in REVENUE_ROLES:
+        values[f"revenue_{role}"] = round(line.role_revenue.get(role, 0.0), 2)
     for key in KEYS:
         if key not in values:
             value = getattr(line, key)
@@ -62,7 +73,7 @@ def line_json(line: Line, as_of: datetime) -> dict[str, Any]:
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:
-    period = summary.period
+    period, after = summary.period, summary.attached_after
     return {
         "period": {
             "label": period.label,
@@ -73,6 +84,13 @@ def summary_json(summary: Summary) -> dict[str, Any]:
             "end": period.end.isoformat(),
         },
         "as_of": summary.as_of.isoformat(),
+        "attached_after_days": None if after is None else _days(after.total_seconds() / 86400),
+        "activation": {
+            "partners_registered": summary.partners_registered,
+            "partners_activated": summary.partners_activated,
+            "activation_rate": _ratio(summary.activation_rate),
+            "median_days_to_first_referral": summary.median_days_to_first_referral,
+        },
         "partners": [line_json(line, summary.as_of) for line in summary.lines],
         "totals": line_json(summary.totals, summary.as_of),
     }
@@ -152,8 +170,24 @@ ROLES: tuple[Column, ...] = (
     ("Unattr.", lambda x, _: str(x.unattributed)),
     ("Disputed", lambda x, _: str(x.disputed)),
     ("Overridden", lambda x, _: str(x.overridden)),
+    ("Logged", lambda x, _: str(x.logged)),
+    ("Confirmed", lambda x, _: str(x.confirmed)),
     ("Last ref", lambda x, at: days(x.days_since_last_referral(at))),
     ("To 1st ref", lambda x, _: days(x.days_to_first_referral())),
+)
+
+
+def _won_by(role: str) -> Callable[[Line, datetime], str]:
+    return lambda x, _: money(x.role_revenue.get(role, 0.0))
+
+
+REVENUE: tuple[Column, ...] = tuple(
+    (title, _won_by(role))
+    for title, role in zip(
+        ("Sourced", "Influenced", "Assisted", "Attached", "Unattr.", "Disputed", "No role"),
+        REVENUE_ROLES,
+        strict=True,
+    )
 )
 
 
@@ -183,10 +217,15 @@ def table(
 
 
 def summary_tables(summary: Summary, *, per_partner: bool = True) -> list[tuple[str, list[str]]]:
-    """Two tables (pipeline; roles and activity), each a title and its lines; totals last."""
+    """Three tables (pipeline; roles and activity; won revenue by role), each a title and its
+    lines; totals last."""
     lines = summary.lines if per_partner else []
     tables = []
-    for title, columns in (("Pipeline", PIPELINE), ("Roles and activity", ROLES)):
+    for title, columns in (
+        ("Pipeline", PIPELINE),
+        ("Roles and activity", ROLES),
+        ("Won revenue by role", REVENUE),
+    ):
         rows = [["Partner", *(name for name, _ in columns)]]
         for line in [*lines, summary.totals]:
             label = line.partner or "Total"
@@ -226,9 +265,33 @@ def items_table(items: Sequence[Item], zone: Any, now: datetime) -> list[str]:
     return table(rows, left=frozenset({0, 1, 2, 3, 4, 6}))
 
 
+def summary_notes(summary: Summary) -> list[str]:
+    """The figures of the whole report, one sentence each: partner activation, referrals
+    logged in Slack and their partner's confirmation, and what the attached lane means."""
+    median = summary.median_days_to_first_referral
+    notes = [
+        f"Partner activation: {summary.partners_activated} of {summary.partners_registered} "
+        f"registered partners have brought a referral ({percent(summary.activation_rate)}); "
+        f"median {days(median)} from registration to the first."
+    ]
+    totals = summary.totals
+    notes.append(
+        f"Logged in Slack: {totals.logged} referrals, {totals.confirmed} confirmed by the "
+        f"partner, {totals.unconfirmed} unconfirmed."
+    )
+    if summary.attached_after is not None:
+        notes.append(
+            "Attached also counts the referrals whose partner has done nothing recorded for "
+            f"{summary.attached_after.total_seconds() / 86400:g} days (unless a manager set "
+            "the role, or it is disputed or unattributed)."
+        )
+    return notes
+
+
 def text_report(summary: Summary, *, title: str) -> str:
     """The summary as the CLI prints it."""
     out = [title, ""]
     for name, lines in summary_tables(summary):
         out += [name, *lines, ""]
+    out += summary_notes(summary)
     return "\n".join(out).rstrip() + "\n"

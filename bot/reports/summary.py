@@ -5,14 +5,20 @@ meetings, won, revenue) is what has happened to that cohort as of now. Medians a
 SQL with window functions (SQLite has no percentile function), and time spans with
 `seconds_between`, compiled for each backend. Three queries make a summary whatever the size:
 the counts per partner, the medians per partner and overall, and each partner's first and
-last referral (index lookups on (partner_id, received_at)).
+last referral (index lookups on (partner_id, received_at)); partner activation is worked out
+from that last one (activation.py).
+
+The attached lane is computed, never stored: given HANDOFF_ATTACHED_AFTER, a referral whose
+partner has no recorded action (partner_action_at, else the intro) for that long before the
+report's instant counts as attached, unless a manager set its role or it is disputed or
+unattributed. The partner's next action moves partner_action_at and so restores its role.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +28,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from bot.db import as_utc
 from bot.models import Event, Partner, Referral
+from bot.referrals import lanes
+from bot.reports.activation import activation
 from bot.reports.periods import Period
 from bot.vocabulary import EventKind, Role, Stage
 
@@ -33,6 +41,10 @@ ROLES = tuple(str(r) for r in Role)  # sourced, influenced, assisted_close, …,
 WON, LOST = str(Stage.WON), str(Stage.LOST)
 # Events that are a manager's word on a partner's role: the report marks the role overridden.
 OVERRIDES = (str(EventKind.ROLE_OVERRIDDEN), str(EventKind.DISPUTE_RESOLVED))
+# The roles a partner's long silence turns into attached (None: not claimed yet). A manager's
+# word, a dispute and an unattributed referral stay as they are.
+ATTACHED = lanes.ATTACHED
+NO_ROLE = "none"  # the revenue of won referrals nobody gave a role
 
 
 class seconds_between(FunctionElement[float]):  # noqa: N801 - reads as the SQL it becomes
@@ -83,6 +95,10 @@ class Line:
     won: int = 0
     lost: int = 0
     revenue: float = 0.0
+    logged: int = 0  # logged in Slack by a rep (no intro email)
+    confirmed: int = 0  # of those, the partner confirmed by email
+    # Won revenue by role (the attached lane applied), and NO_ROLE for won ones without a role.
+    role_revenue: dict[str, float] = field(default_factory=dict)
     registered_at: datetime | None = None
     first_referral_at: datetime | None = None  # ever, not only in the period
     last_referral_at: datetime | None = None  # ever, up to the report's instant
@@ -105,6 +121,10 @@ class Line:
     @property
     def unclaimed(self) -> int:
         return self.received - self.claimed
+
+    @property
+    def unconfirmed(self) -> int:
+        return self.logged - self.confirmed
 
     def days_to_first_referral(self) -> float | None:
         if self.registered_at is None or self.first_referral_at is None:
@@ -130,6 +150,17 @@ class Summary:
     as_of: datetime  # now, or the period's end when it is over
     lines: list[Line]
     totals: Line
+    attached_after: timedelta | None = None  # the attached lane's threshold, when applied
+    # Of the partners in the report: registered before as_of, with a referral before as_of, and
+    # the median days from registration to the first referral among the latter.
+    partners_registered: int = 0
+    partners_activated: int = 0
+    median_days_to_first_referral: float | None = None
+
+    @property
+    def activation_rate(self) -> float | None:
+        registered = self.partners_registered
+        return self.partners_activated / registered if registered else None
 
     def line(self, slug: str) -> Line | None:
         return next((line for line in self.lines if line.partner == slug), None)
@@ -143,25 +174,41 @@ def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.sum(sa.case((condition, 1), else_=0))
 
 
-def _counts(where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+def role_as_of(attached_before: datetime | None) -> sa.ColumnElement[str | None]:
+    """The referral's role as the report counts it: attached when its partner has done nothing
+    recorded since `attached_before` (and its role may lapse); its stored role otherwise."""
+    if attached_before is None:
+        return referral.c.role
+    return sa.case((lanes.lapsed(attached_before), sa.literal(ATTACHED)), else_=referral.c.role)
+
+
+def _won_sum(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[float]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, referral.c.amount), else_=0.0)), 0.0)
+
+
+def _counts(where: sa.ColumnElement[bool], attached_before: datetime | None) -> sa.Select[Any]:
     """Everything countable, one row per partner with referrals in the period."""
     met = referral.c.met_at.is_not(None)
     won = referral.c.stage == WON
-    sourced = referral.c.role == str(Role.SOURCED)
-    influenced = referral.c.role == str(Role.INFLUENCED)
+    role = role_as_of(attached_before)
+    sourced = role == str(Role.SOURCED)
+    influenced = role == str(Role.INFLUENCED)
+    logged = referral.c.action_type.is_not(None)
     columns: list[Any] = [
         referral.c.partner_id,
         sa.func.count().label("received"),
         sa.func.count(referral.c.claimed_at).label("claimed"),
         _count(met).label("meetings"),
-        *(_count(referral.c.role == role).label(role) for role in ROLES),
+        *(_count(role == name).label(name) for name in ROLES),
         sa.func.count(referral.c.role_overridden_at).label("overridden"),
         sa.func.count(referral.c.opportunity_at).label("opportunities"),
         _count(won).label("won"),
         _count(referral.c.stage == LOST).label("lost"),
-        sa.func.coalesce(sa.func.sum(sa.case((won, referral.c.amount), else_=0.0)), 0.0).label(
-            "revenue"
-        ),
+        _won_sum(won).label("revenue"),
+        _count(logged).label("logged"),
+        _count(sa.and_(logged, referral.c.confirmed_at.is_not(None))).label("confirmed"),
+        *(_won_sum(sa.and_(won, role == name)).label(f"revenue_{name}") for name in ROLES),
+        _won_sum(sa.and_(won, role.is_(None))).label(f"revenue_{NO_ROLE}"),
     ]
     for name, condition in (("received", sa.true()), ("meetings", met), ("won", won)):
         columns.append(_count(sa.and_(condition, sourced)).label(f"{name}_sourced"))
@@ -239,15 +286,21 @@ async def summary(
     *,
     now: datetime,
     partners: Iterable[str] | None = None,
+    attached_after: timedelta | None = None,
 ) -> Summary:
-    """Each partner's line for the period (all partners, or those named), and the totals."""
+    """Each partner's line for the period (all partners, or those named), and the totals.
+
+    With `attached_after` (HANDOFF_ATTACHED_AFTER), referrals whose partner did nothing for that
+    long before the report's instant count as attached; without it, every stored role as it is.
+    """
     as_of = min(now, period.end)
+    attached_before = None if attached_after is None else as_of - attached_after
     chosen = list(partners) if partners is not None else None
     rows = (await conn.execute(_partners(chosen, as_of))).all()
     where = in_period(period)
     if chosen is not None:
         where = sa.and_(where, referral.c.partner_id.in_([r.id for r in rows]))
-    counts = {r.partner_id: r for r in await conn.execute(_counts(where))}
+    counts = {r.partner_id: r for r in await conn.execute(_counts(where, attached_before))}
     medians = {(r.what, r.partner_id): r.seconds for r in await conn.execute(_medians(where))}
 
     lines = []
@@ -271,6 +324,8 @@ async def summary(
         for name in COUNTED:
             setattr(totals, name, getattr(totals, name) + getattr(line, name))
         totals.revenue += line.revenue
+        for name, amount in line.role_revenue.items():
+            totals.role_revenue[name] = totals.role_revenue.get(name, 0.0) + amount
         for lane, (s, i) in line.lanes.items():
             before = totals.lanes.get(lane, (0, 0))
             totals.lanes[lane] = (before[0] + s, before[1] + i)
@@ -280,7 +335,17 @@ async def summary(
     lasts = [line.last_referral_at for line in lines if line.last_referral_at]
     totals.first_referral_at = min(firsts) if firsts else None
     totals.last_referral_at = max(lasts) if lasts else None
-    return Summary(period, as_of, lines, totals)
+    registered, activated, median_days = activation(lines, as_of)
+    return Summary(
+        period,
+        as_of,
+        lines,
+        totals,
+        attached_after=attached_after,
+        partners_registered=registered,
+        partners_activated=activated,
+        median_days_to_first_referral=median_days,
+    )
 
 
 def _fill(line: Line, row: sa.Row[Any]) -> None:
@@ -288,6 +353,9 @@ def _fill(line: Line, row: sa.Row[Any]) -> None:
         if name in row._fields:
             setattr(line, name, int(getattr(row, name) or 0))
     line.revenue = float(row.revenue or 0.0)
+    line.role_revenue = {
+        name: float(getattr(row, f"revenue_{name}") or 0.0) for name in (*ROLES, NO_ROLE)
+    }
     for lane in ("received", "meetings", "won"):
         line.lanes[lane] = (
             int(getattr(row, f"{lane}_sourced") or 0),

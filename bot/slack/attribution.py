@@ -60,7 +60,8 @@ ROWS_SHOWN = 200  # referrals listed in Slack; the export has them all
 
 HELP = f"""*{COMMAND}*: what each partner brought, and what became of it.
 • `{COMMAND}` the summary for this quarter: received, claimed, time to claim and to first \
-response, meetings, roles, opportunities, won and lost, revenue; totals last
+response, meetings, roles, opportunities, won and lost, revenue (and by role), referrals logged \
+in Slack and confirmed by the partner, partner activation; totals last
 • `{COMMAND} last quarter`, `2026-Q3`, `this month`, `2026-10`, `this year`, `last 90d`, \
 `2026-10-01..2026-12-31`: another period (days in the team's time zone)
 • `{COMMAND} partner acme [period]` (or `{COMMAND} acme`): one partner and its referrals
@@ -159,6 +160,7 @@ def summary_answer(found: Summary, mine: list[Item] | None, now: datetime) -> An
     ]
     for title, lines in render.summary_tables(found, per_partner=mine is None):
         blocks += [_md(f"*{title}*"), *_code(lines)]
+    blocks.append(_md("\n".join(render.summary_notes(found))))
     if mine is not None:
         blocks += _items_blocks("Your referrals in the period", mine, period, now)
     text = (
@@ -362,7 +364,8 @@ async def build(
                 f"`{COMMAND}` shows you the totals and your own referrals."
             )
         period = period_of(" ".join(words) or None, settings.tz, now)
-        return await chart_answer(await summary(conn, period, now=now))
+        found = await summary(conn, period, now=now, attached_after=settings.attached_after)
+        return await chart_answer(found)
     slug, rest = None, " ".join(words) or None
     if asked.form == "partner" or words:
         try:
@@ -379,14 +382,16 @@ async def build(
                     else f"Which partner? `{COMMAND} partner acme`"
                 ) from None
     period = period_of(rest, settings.tz, now)
+    chosen = [slug] if slug and manager else None  # others see the totals of every partner
+    found = await summary(
+        conn, period, now=now, partners=chosen, attached_after=settings.attached_after
+    )
     if manager:
-        found = await summary(conn, period, now=now, partners=[slug] if slug else None)
         answer = summary_answer(found, None, now)
         if slug:
             items = await referrals(conn, period, partner_slug=slug)
             answer.blocks += _items_blocks(f"Referrals of {slug}", items, period, now)
         return answer
-    found = await summary(conn, period, now=now)
     mine = await referrals(conn, period, partner_slug=slug, owner=user)
     return summary_answer(found, mine, now)
 
