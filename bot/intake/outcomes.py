@@ -18,7 +18,7 @@ from bot.intake.rules import Prospect
 from bot.intake.store import Decision, IngestResult, Received
 from bot.models import utcnow
 from bot.outbox import enqueue
-from bot.referrals import timeline
+from bot.referrals import lanes, timeline
 from bot.referrals.actions import MARK_FIRST_RESPONSE
 from bot.referrals.directory import Directory, PartnerInfo
 from bot.replies import answers
@@ -81,6 +81,7 @@ async def thread_reply(
         who = "internal" if to_prospect else "internal (not to the prospect)"
     elif partner and partner.owns_person(sender):
         who = "partner"
+        await lanes.partner_acted(conn, thread.referral_id, message.arrival_at)
     else:
         who = "prospect" if sender == thread.prospect_email else "external"
     kind = EventKind.FIRST_RESPONSE if first else EventKind.ACTIVITY

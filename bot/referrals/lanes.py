@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Referral
 from bot.vocabulary import Role
@@ -29,4 +30,17 @@ def lapsed(attached_before: datetime) -> sa.ColumnElement[bool]:
         referral.c.role_overridden_at.is_(None),
         sa.or_(referral.c.role.is_(None), referral.c.role.in_(LAPSING)),
         last_partner_action() < attached_before,
+    )
+
+
+async def partner_acted(conn: AsyncConnection, referral_id: int, at: datetime) -> None:
+    """The partner did something for the referral then: its lane is restored (never moved back
+    by an older message arriving late)."""
+    await conn.execute(
+        sa.update(referral)
+        .where(
+            referral.c.id == referral_id,
+            sa.or_(referral.c.partner_action_at.is_(None), referral.c.partner_action_at < at),
+        )
+        .values(partner_action_at=at)
     )

@@ -14,7 +14,8 @@ from bot.crm import records as crm
 from bot.digests import partner_mail
 from bot.models import Event
 from bot.outbox import enqueue
-from bot.vocabulary import EventKind, JobKind
+from bot.referrals import lanes
+from bot.vocabulary import PARTNER_ACTIONS, EventKind, JobKind
 from bot.webhooks import emit as webhooks
 
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]
@@ -50,6 +51,8 @@ async def record(
     )
     if threaded:
         await enqueue(conn, JobKind.SLACK_THREAD, referral_id, event_id=event_id)
+    if kind in PARTNER_ACTIONS:
+        await lanes.partner_acted(conn, referral_id, at)
     await crm.changed(conn, kind, referral_id, actor)
     await webhooks.referral_event(
         conn,
