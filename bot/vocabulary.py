@@ -71,6 +71,7 @@ class Kind(StrEnum):
     REJECTED = "rejected"
     UNFETCHABLE = "unfetchable"  # the mail server would not hand it over (bot/intake/unfetchable)
     SENDER_UNVERIFIED = "sender_unverified"  # our server did not vouch for its From (RFC 8601)
+    MEETING = "meeting"  # a calendar invitation, acceptance or cancellation about a referral
 
 
 # Triage kinds are stored for a person to look at; re-ingesting them tries again.

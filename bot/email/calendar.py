@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
-from email.message import EmailMessage, Message
+from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,7 +57,7 @@ class Meeting:
     accepted_by: tuple[str, ...]  # REPLY only: the attendees who accepted
 
 
-def meetings_in(msg: EmailMessage) -> list[Meeting]:
+def meetings_in(msg: Message) -> list[Meeting]:
     """Every VEVENT in the message's calendar parts and .ics attachments; [] when none reads."""
     found: list[Meeting] = []
     try:

@@ -6,17 +6,21 @@ import email
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from bot.email import boundaries
 from bot.email.forwards import find_forward_blocks, is_forward_subject
 from bot.email.headers import Address, addresses, clean, decode, decode_bytes, raw_text
 from bot.email.html import html_to_text
+
+if TYPE_CHECKING:
+    from bot.email.calendar import Meeting
 
 boundaries.install()  # no regex compiled per multipart message (bot/email/boundaries.py)
 
@@ -52,6 +56,9 @@ _MAX_TEXT = 256 * 1024  # characters of body text kept for rules and excerpts
 _MAX_PARTS = 1000  # MIME boundary lines read; the bytes are kept whole whatever the count
 _MAX_DEPTH = 3  # message/rfc822 nesting followed (flanker's enclosed-endless.eml nests forever)
 _MSGID = re.compile(r"<([^<>\s]+)>")
+# Mail that may carry a calendar (RFC 6047 iMIP: text/calendar, or an .ics attachment): only
+# that is handed to the calendar reader.
+_CALENDAR = re.compile(rb"text/calendar|application/ics|\.ics\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,8 @@ class ParsedMessage:
     html: str = ""  # the HTML body as sent, when there is one (reply extraction reads its quotes)
     # Every Authentication-Results header, topmost first (bot/email/authresults.py).
     auth_results: tuple[str, ...] = ()
+    # The calendar invitations, replies and cancellations it carries (bot/email/calendar.py).
+    meetings: tuple[Meeting, ...] = ()
 
     @property
     def forwarded(self) -> Forwarded | None:
@@ -143,7 +152,13 @@ def _parse(raw: bytes) -> ParsedMessage:
     msg = email.message_from_bytes(readable, policy=policy.compat32)
     defects = [type(d).__name__ for d in _all_defects(msg)] + cut
     text, html = _body_text(msg)
-    return _facts(raw, msg, text, html, _rfc822_forward(msg), defects)
+    parsed = _facts(raw, msg, text, html, _rfc822_forward(msg), defects)
+    if _CALENDAR.search(readable):
+        from bot.email.calendar import meetings_in  # icalendar: only for calendar mail
+
+        meetings = tuple(meetings_in(msg))
+        parsed = replace(parsed, meetings=meetings) if meetings else parsed
+    return parsed
 
 
 def _first_parts(raw: bytes) -> tuple[bytes, list[str]]:

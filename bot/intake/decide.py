@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.email.authresults import verdict
 from bot.email.parse import ParsedMessage
-from bot.intake import outcomes, rules
+from bot.intake import meetings, outcomes, rules
 from bot.intake import queries as q
 from bot.intake.rules import PartnerMatch, Prospect
 from bot.intake.store import Decision, IngestResult, Received
@@ -264,7 +264,10 @@ async def _dispatch(
         result = IngestResult(Kind.UNSUBSCRIBE, partner=who.slug if who else None, reason=note)
         return result, who.id if who else None, None
 
-    if noise is not None:
+    # Calendar mail (an invitation, its acceptance) is sent by calendar servers that may mark it
+    # as automatic; it still tells of a meeting.
+    meeting = meetings.relevant(parsed.meetings) if parsed.meetings else None
+    if noise is not None and meeting is None:
         raise Noise(*noise)
 
     if directory.authserv_id is not None:
@@ -281,6 +284,13 @@ async def _dispatch(
     token = answers.token_of(parsed, match.digest_token)
     if token is not None:
         return await outcomes.answered(conn, message, token, directory)
+
+    if meeting is not None:
+        booked = await meetings.place(conn, message, meeting, facts.thread, partner, directory)
+        if booked is not None:
+            return booked
+        if noise is not None:
+            raise Noise(*noise)
 
     if facts.thread is not None:
         return await outcomes.thread_reply(conn, message, facts.thread, directory)
