@@ -25,10 +25,12 @@ from bot.config import Settings
 from bot.digests.sweep import DIGESTS, DigestRun, Digests
 from bot.nudges import due as rules
 from bot.nudges.sweeps import (
+    EXPIRING,
     FIRST_RESPONSE,
     INACTIVE_PARTNERS,
     NEXT_STEPS,
     UNCLAIMED,
+    UNCONFIRMED,
     Sweeper,
     SweepResult,
 )
@@ -84,6 +86,20 @@ def job_specs(settings: Settings, *, nudges: bool = True, digests: bool = True) 
                 each,
                 "next joint step due: the owner at 09:00 their time; overdue: again every "
                 f"{format_duration(settings.overdue_every)}",
+            ),
+            JobSpec(
+                EXPIRING,
+                interval,
+                each,
+                f"protection ending within {format_duration(settings.expiry_notice)} on a "
+                "referral whose stage has not moved: the owner, and the partner by email",
+            ),
+            JobSpec(
+                UNCONFIRMED,
+                interval,
+                each,
+                "a referral logged in Slack that its partner has not confirmed in "
+                f"{format_duration(settings.confirm_wait)}: the rep",
             ),
             JobSpec(
                 INACTIVE_PARTNERS,

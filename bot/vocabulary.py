@@ -53,6 +53,9 @@ CLOSED_STAGES = frozenset({Stage.WON, Stage.LOST, Stage.DISQUALIFIED})
 # A referral at a meeting or an opportunity has been answered, whether or not a click said so:
 # it gets no "no first response" reminders.
 TALKING_STAGES = frozenset({Stage.MEETING, Stage.OPPORTUNITY})
+# Stages where a deal has not moved since it arrived or was claimed: protection lapsing on one
+# is worth a question (issue 23, expiry).
+UNMOVED_STAGES = frozenset({Stage.NEW, Stage.CLAIMED})
 # Stages a partner who asked for them (Partner.stage_emails) hears about by email at once.
 NOTICE_STAGES = frozenset({Stage.MEETING, Stage.WON, Stage.LOST})
 
@@ -223,6 +226,11 @@ class NudgeKind(StrEnum):
     FIRST_RESPONSE = "first_response"  # level 1: the owner; level 2: the managers
     NEXT_STEP = "next_step"  # level 0 on the due day, then one per HANDOFF_OVERDUE_EVERY
     INACTIVE_PARTNERS = "inactive_partners"  # a weekly note to the managers
+    # Protection lapses within HANDOFF_EXPIRY_NOTICE on a referral whose stage has not moved:
+    # the owner (or, unclaimed, the thread); the partner is asked by email.
+    EXPIRING = "expiring"
+    # A referral logged in Slack that its partner has not confirmed in HANDOFF_CONFIRM_WAIT.
+    UNCONFIRMED = "unconfirmed"
 
 
 # HubSpot's default sales pipeline, its stage ids read back as Handoff's stages

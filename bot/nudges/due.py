@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.text import previous_fire
-from bot.vocabulary import CLOSED_STAGES, TALKING_STAGES, NudgeKind
+from bot.vocabulary import CLOSED_STAGES, TALKING_STAGES, UNMOVED_STAGES, NudgeKind
 
 REMINDER_TIME = time(9, 0)  # next steps are reminded at 09:00 in their owner's time zone
 # 09:00 falls between 19:00 UTC the day before (UTC+14) and 21:00 UTC the day itself (UTC-12).
@@ -161,6 +161,14 @@ def gone(kind: str, *, cycle_at: datetime, level: int, target: str | None, row: 
         if level == 1 and target != row.owner:
             return f"{row.ref} now belongs to {row.owner}"
         return None
+    if kind == NudgeKind.EXPIRING:
+        if row.stage not in UNMOVED_STAGES:
+            return f"{row.ref} moved to {row.stage}"
+        if row.protected_until != cycle_at:
+            return f"{row.ref}'s protection changed"
+        return None
+    if kind == NudgeKind.UNCONFIRMED:
+        return f"{row.ref} was confirmed by its partner" if row.confirmed_at else None
     if kind == NudgeKind.NEXT_STEP:
         if row.next_step_due is None:
             return f"{row.ref}'s next step is done"

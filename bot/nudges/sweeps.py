@@ -25,7 +25,9 @@ from bot.config import Settings
 from bot.db import as_utc, upsert_insert
 from bot.models import Event, Nudge, Partner, Referral, utcnow
 from bot.nudges import due as rules
+from bot.nudges import registration
 from bot.nudges.due import Due, To
+from bot.nudges.registration import EXPIRING, UNCONFIRMED
 from bot.outbox import INSERT_JOB, job_row
 from bot.runs import Run, record_failure, record_run
 from bot.vocabulary import CLOSED_STAGES, TALKING_STAGES, EventKind, JobKind, NudgeKind, Stage
@@ -40,7 +42,7 @@ UNCLAIMED = "unclaimed"
 FIRST_RESPONSE = "first-response"
 NEXT_STEPS = "next-steps"
 INACTIVE_PARTNERS = "inactive-partners"
-SWEEPS = (UNCLAIMED, FIRST_RESPONSE, NEXT_STEPS, INACTIVE_PARTNERS)
+SWEEPS = (UNCLAIMED, FIRST_RESPONSE, NEXT_STEPS, INACTIVE_PARTNERS, EXPIRING, UNCONFIRMED)
 _OPEN = referral.c.stage.notin_([str(s) for s in CLOSED_STAGES])
 
 
@@ -87,6 +89,12 @@ class Sweeper:
             FIRST_RESPONSE: self._first_response,
             NEXT_STEPS: self._next_steps,
             INACTIVE_PARTNERS: self._inactive_partners,
+            EXPIRING: lambda conn, as_of: registration.expiring(
+                conn, as_of, settings.expiry_notice
+            ),
+            UNCONFIRMED: lambda conn, as_of: registration.unconfirmed(
+                conn, as_of, settings.confirm_wait
+            ),
         }
 
     async def run(
@@ -170,6 +178,7 @@ class Sweeper:
             else:
                 targets = tuple(managers)
             result.planned.append(Planned(d, targets))
+            await registration.recorded(conn, d, result.as_of, wait=self.settings.confirm_wait)
             jobs += [
                 job_row(JobKind.SLACK_NUDGE, d.subject or None, nudge_id=nudge_id, target=t)
                 for t in targets

@@ -123,6 +123,20 @@ def nudge_post(
             ButtonElement(action_id=STEP_SNOOZE, text="Snooze 1 day", value=card.ref),
             ButtonElement(action_id=STEP_RESCHEDULE, text="Reschedule", value=card.ref),
         ]
+    elif kind == NudgeKind.EXPIRING:
+        until = day(card.protected_until.date()) if card.protected_until else "soon"
+        text = (
+            f":hourglass: The partner's protection of {about} ends {until}, and its stage has not "
+            f"moved since it came in. {escape(one_line(card.partner_name))} was asked by email "
+            "whether it is still active; their answer will show in the thread. Move the stage "
+            "if it is, or close it."
+        )
+    elif kind == NudgeKind.UNCONFIRMED:
+        text = (
+            f":grey_question: {escape(one_line(card.partner_name))} has not confirmed {about}, "
+            "which was logged in Slack, since they were asked by email. Check with them, or "
+            "keep it as logged (reports show it unconfirmed)."
+        )
     else:
         raise ValueError(f"no message for a {kind} nudge of level {level}")
     blocks: list[Block] = [SectionBlock(text=_md(fit(text, SECTION_TEXT)))]

@@ -226,6 +226,8 @@ async def test_jobs_run_prints_sends_and_never_repeats(
         "first-response",
         "next-steps",
         "inactive-partners",
+        "expiring",
+        "unconfirmed",
     }
 
 
