@@ -50,7 +50,14 @@ def test_the_bot_scopes_are_exactly_those_the_code_needs() -> None:
 
 def test_the_manifest_has_the_command_interactivity_home_and_events() -> None:
     features, settings = MANIFEST["features"], MANIFEST["settings"]
-    assert [c["command"] for c in features["slash_commands"]] == ["/attribution"]
+    assert [c["command"] for c in features["slash_commands"]] == ["/attribution", "/referral"]
+    # The message shortcut the code listens for (bot/slack/log_modal.py).
+    from bot.slack.log_modal import LOG_COMMAND, LOG_SHORTCUT
+
+    assert [(s["type"], s["callback_id"]) for s in features["shortcuts"]] == [
+        ("message", LOG_SHORTCUT)
+    ]
+    assert LOG_COMMAND in [c["command"] for c in features["slash_commands"]]
     assert features["app_home"]["home_tab_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]

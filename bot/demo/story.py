@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -30,8 +30,13 @@ from bot.nudges.sweeps import FIRST_RESPONSE, INACTIVE_PARTNERS, NEXT_STEPS, UNC
 from bot.referrals.partners import add_partner
 from bot.slack import blocks, nudges
 from bot.slack.attribution import DISPUTE_MODAL, DISPUTE_WINNER
+from bot.slack.log_modal import LOG_MODAL, LOG_SHORTCUT
 
 SWEEPS = (UNCLAIMED, FIRST_RESPONSE, NEXT_STEPS, INACTIVE_PARTNERS, DIGESTS)
+LOGGED_NOTE = (
+    "Hank from Globex introduced me to Laurie Bream (laurie@raviga.example) at their summit "
+    "last night. She wants a demo next week."
+)
 SECRET = "demo-reply-token-secret-0123456789"
 NEXT = """\
 [bold]Where to go next[/bold]
@@ -160,6 +165,10 @@ async def _story(w: World, monday: datetime) -> None:
     w.at(on(0, 14, 30), "Priya calls Richard and records the first response with a click")
     await w.click(PRIYA.user, blocks.FIRST_RESPONSE, "INITECH-1")
 
+    w.at(on(1, 9, 5), "Sam books the joint demo in Google Calendar, partners+acme@ a guest")
+    w.say("A calendar invitation in the mailbox counts the meeting: nobody clicks anything.")
+    await w.arrive(_invitation(w, on(2, 11, 0)), "meeting", source="Google Calendar invitation")
+
     w.at(on(1, 10, 30), "Tuesday: a day since Priya claimed ACME-2, and no first response")
     w.say("Nobody claimed Globex's disputed intro either: its thread, then the manager, hear.")
     await w.sweeps(*SWEEPS)
@@ -193,7 +202,11 @@ async def _story(w: World, monday: datetime) -> None:
     await w.sweeps(*SWEEPS)
 
     w.at(on(7, 9, 20), "Dana answers her digest inline, under each referral, by simply replying")
-    digest = next(m for m in w.inbox() if "dana@" in str(m["To"]))
+    digest = next(
+        m
+        for m in w.inbox()
+        if "dana@" in str(m["To"]) and str(m["Subject"]).startswith("Acme Consulting:")
+    )
     answers = {
         "ACME-1": "Jane loved the demo. Hooli wants a proposal by Friday.",
         "ACME-2": "Thanks Priya! They are comparing two vendors, decision mid-month.",
@@ -202,6 +215,16 @@ async def _story(w: World, monday: datetime) -> None:
 
     w.at(on(7, 9, 30), f"{MORGAN.name} looks at the quarter")
     await w.command(MORGAN.user, "/attribution", "")
+
+    w.at(on(7, 10, 0), f"{PRIYA.name} logs an intro Hank made at Globex's event, from Slack")
+    w.say("No email came: the message shortcut turns her note into a referral, same rules.")
+    view = await w.shortcut(PRIYA.user, LOG_SHORTCUT, LOGGED_NOTE)
+    await w.submit(PRIYA.user, LOG_MODAL, view["private_metadata"], _logged(on(6, 18, 0)))
+
+    w.at(on(7, 10, 40), "Hank answers the question by simply replying: yes")
+    asked = next(m for m in w.inbox() if str(m["Subject"]).startswith("Did you introduce"))
+    answer = _answer(asked, "Yes, I introduced Laurie to Priya at our summit. Glad to help!")
+    await w.arrive(answer, "digest_reply", source="Hank's answer")
 
 
 def _deal(w: World, ref: str) -> None:
@@ -277,3 +300,74 @@ def _reply(w: World, digest: EmailMessage, answers: dict[str, str]) -> bytes:
             lines += ["", answers[ref], ""]
     reply.set_content("\n".join([*lines, "", "Sent from my iPhone", ""]))
     return reply.as_bytes()
+
+
+def _logged(happened: datetime) -> dict[str, Any]:
+    """The log-a-referral modal as Priya fills it in."""
+
+    def picked(value: str) -> dict[str, Any]:
+        return {"type": "static_select", "selected_option": {"value": value}}
+
+    def typed(value: str) -> dict[str, Any]:
+        return {"type": "plain_text_input", "value": value}
+
+    return {
+        "partner": {"partner": picked("globex")},
+        "email": {"email": typed("laurie@raviga.example")},
+        "name": {"name": typed("Laurie Bream")},
+        "company": {"company": typed("Raviga")},
+        "action": {"action": picked("event")},
+        "when": {"date": {"type": "datepicker", "selected_date": happened.date().isoformat()}},
+        "note": {"note": typed(LOGGED_NOTE)},
+        "claim": {"claim": picked("sourced")},
+    }
+
+
+def _answer(asked: EmailMessage, text: str) -> bytes:
+    """Hank's reply to "did you introduce …?": to its Reply-To, threaded, the question quoted."""
+    body = asked.get_body(preferencelist=("plain",))
+    quoted = "\n".join(f"> {line}" for line in str(body.get_content() if body else "").splitlines())
+    reply = EmailMessage()
+    reply["From"] = "Hank Scorpio <hank@globexpartners.example>"
+    reply["To"] = str(asked["Reply-To"])
+    reply["Subject"] = f"Re: {asked['Subject']}"
+    reply["Message-ID"] = make_msgid(domain="globexpartners.example")
+    reply["In-Reply-To"] = str(asked["Message-ID"])
+    reply["References"] = str(asked["Message-ID"])
+    reply.set_content(f"{text}\n\nHank\n\n{asked['From']} wrote:\n{quoted}\n")
+    return reply.as_bytes()
+
+
+def _invitation(w: World, start: datetime) -> bytes:
+    """What Google Calendar sends the guests when Sam invites Jane, Dana and partners+acme@."""
+    stamp = start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    end = (start + timedelta(minutes=45)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    now = w.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    guests = [
+        ("Jane Doe", "jane.doe@hooli.example"),
+        ("Dana Whitfield", "dana@acmeconsulting.example"),
+        ("partners+acme@ours.example", "partners+acme@ours.example"),
+    ]
+    attendees = "".join(
+        f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE;"
+        f"CN={name}:mailto:{address}\r\n"
+        for name, address in guests
+    )
+    calendar = (
+        "BEGIN:VCALENDAR\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\n"
+        "VERSION:2.0\r\nCALSCALE:GREGORIAN\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\n"
+        f"DTSTART:{stamp}\r\nDTEND:{end}\r\nDTSTAMP:{now}\r\n"
+        "ORGANIZER;CN=Sam Rivera:mailto:sam.rivera@ours.example\r\n"
+        f"UID:{stamp}-joint-demo@google.com\r\n{attendees}"
+        "SEQUENCE:0\r\nSTATUS:CONFIRMED\r\nSUMMARY:Joint demo: Hooli x Ours (with Acme)\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    invite = EmailMessage()
+    invite["From"] = "Sam Rivera <sam.rivera@ours.example>"
+    invite["To"] = ", ".join(address for _, address in guests)
+    invite["Subject"] = "Invitation: Joint demo: Hooli x Ours (with Acme)"
+    invite["Message-ID"] = make_msgid(domain="google.com")
+    invite["Date"] = format_datetime(w.clock())
+    invite.set_content("Sam Rivera has invited you to: Joint demo: Hooli x Ours (with Acme)\n")
+    invite.add_alternative(calendar, subtype="calendar", params={"method": "REQUEST"})
+    return invite.as_bytes()

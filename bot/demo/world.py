@@ -33,7 +33,13 @@ from bot.db import open_database, session_factory
 from bot.demo import screen
 from bot.demo.cast import MAILBOX, PEOPLE, ZONE
 from bot.demo.standin.hubspot import HubSpotStandIn
-from bot.demo.standin.signing import block_actions, signed_headers, slash_command, view_submission
+from bot.demo.standin.signing import (
+    block_actions,
+    message_action,
+    signed_headers,
+    slash_command,
+    view_submission,
+)
 from bot.demo.standin.slack import SlackStandIn
 from bot.demo.standin.smtp import SmtpServer
 from bot.hubspot.setup import set_up
@@ -183,6 +189,35 @@ class World:
         """`user` fills a modal in and presses its submit button."""
         await self._send(view_submission(callback_id, ref, values, user=user))
         await self.settle()
+
+    async def shortcut(self, user: str, callback_id: str, text: str) -> dict[str, Any]:
+        """`user` writes `text` in the intro channel, then uses a message shortcut on it; the
+        modal it opened (its view, as views.open got it)."""
+        channel = self.slack.channels[self.settings.slack_channel]
+        ts = self.slack.say(channel, user, text)
+        self.console.print(
+            screen.message(
+                {"text": text}, where=f"#{self.settings.slack_channel}", names=self.names
+            )
+        )
+        opened = len(self.slack.calls_to("views.open"))
+        url = self._response_url(f"{self._where(channel, None)}: only visible to {user}")
+        await self._send(
+            message_action(
+                callback_id,
+                user=user,
+                channel=channel,
+                message_ts=ts,
+                text=text,
+                author=user,
+                response_url=url,
+            )
+        )
+        await self.settle()
+        calls = self.slack.calls_to("views.open")
+        if len(calls) <= opened:
+            raise RuntimeError(f"the {callback_id} shortcut opened no modal")
+        return dict(calls[-1]["view"])
 
     async def command(self, user: str, command: str, text: str) -> None:
         """`user` types a slash command in the intro channel."""

@@ -9,7 +9,7 @@ and unsubscribe. A retried job finds its emails recorded already and records non
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -186,7 +186,8 @@ class PartnerMail:
                     a, received_at=f.received_at, protected_until=f.protected_until
                 )
             if kind == EventKind.LOGGED:
-                happened = f.action_at.astimezone(zone).date() if f.action_at else None
+                # A day, kept as its UTC midnight: the same day wherever the partner is.
+                happened = f.action_at.astimezone(UTC).date() if f.action_at else None
                 return letters.confirm_ask(a, action=f.action_type, happened_on=happened, rep=owner)
             if kind == EventKind.EXPIRY_NOTICE:
                 until = f.protected_until or f.received_at

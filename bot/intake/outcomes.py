@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,7 +18,7 @@ from bot.intake.rules import Prospect
 from bot.intake.store import Decision, IngestResult, Received
 from bot.models import utcnow
 from bot.outbox import enqueue
-from bot.referrals import lanes, timeline
+from bot.referrals import confirmations, lanes, timeline
 from bot.referrals.actions import MARK_FIRST_RESPONSE
 from bot.referrals.directory import Directory, PartnerInfo
 from bot.replies import answers
@@ -49,6 +49,15 @@ async def answered(
     sender = message.parsed.sender.email if message.parsed.sender else "(unknown)"
     for landed in found.landed:
         await _event(conn, landed.referral_id, EventKind.PARTNER_REPLY, message, landed.text)
+        # An answer about a referral logged in Slack is the partner's confirmation of it.
+        await confirmations.confirm(
+            conn,
+            landed.referral_id,
+            text=landed.text,
+            actor=f"email:{sender}",
+            at=message.arrival_at,
+            message_id=message.parsed.message_id,
+        )
     if found.referrals:
         log.info(
             "intake: reply from %s lands on %s", sender, ", ".join(r for _, r in found.referrals)
@@ -120,12 +129,81 @@ async def new_intro(
             Kind.DUPLICATE, partner=partner.slug, referral=same.ref, reason=reason
         )
         return result, partner.id, same.row_id
+    forwarded = parsed.forwarded
+    subject = forwarded.subject if forwarded and forwarded.subject else parsed.subject
+    if forwarded and parsed.sender:
+        via += f"; forwarded ({forwarded.via}) by {parsed.sender.email}"
+
+    async def record(
+        referral_id: int,
+        kind: EventKind,
+        detail: str,
+        actor: str | None = None,
+        receipts: bool | None = None,
+    ) -> None:
+        await _event(conn, referral_id, kind, message, detail, actor=actor, receipts=receipts)
+
+    referral_id, ref, rival = await register(
+        conn,
+        partner=partner,
+        prospect=prospect,
+        arrival=arrival,
+        existing=existing,
+        overlap=overlap,
+        protection=protection,
+        values={
+            "dedupe_key": parsed.dedupe_key,
+            "subject": _strip_forward_prefix(subject)[:2000],
+            "intro_excerpt": excerpt(forwarded.text if forwarded else parsed.text),
+            "intro_message_id": parsed.message_id,
+            "sender": parsed.sender.email if parsed.sender else None,
+            "partner_action_at": arrival,
+        },
+        first=(EventKind.INTRO_RECEIVED, via),
+        record=record,
+    )
+    result = IngestResult(
+        Kind.NEW_INTRO,
+        partner=partner.slug,
+        referral=ref,
+        prospect=prospect,
+        conflict_with=rival.ref if rival else None,
+    )
+    return result, partner.id, referral_id
+
+
+class Record(Protocol):
+    """Writes one event of the new referral's (or its rival's) timeline."""
+
+    async def __call__(
+        self,
+        referral_id: int,
+        kind: EventKind,
+        detail: str,
+        actor: str | None = None,
+        receipts: bool | None = None,
+    ) -> None: ...
+
+
+async def register(
+    conn: AsyncConnection,
+    *,
+    partner: PartnerInfo,
+    prospect: Prospect,
+    arrival: datetime,
+    existing: list[sa.Row[Any]],
+    overlap: sa.Row[Any] | None,
+    protection: timedelta,
+    values: dict[str, Any],
+    first: tuple[EventKind, str],
+    record: Record,
+) -> tuple[int, str, sa.Row[Any] | None]:
+    """A new referral of the prospect from the partner, however it came (email, Slack): the
+    later of two partners' referrals is disputed, another person at the same company is a
+    possible overlap; its post and first event queued. (id, ref, the rival if any)."""
     rival = next((r for r in existing if r.partner_id != partner.id), None)
     # First in time wins, by arrival (never the sender's Date header): the later one is disputed.
     disputed = rival is not None and rival.received_at <= arrival
-
-    forwarded = parsed.forwarded
-    subject = forwarded.subject if forwarded and forwarded.subject else parsed.subject
     inserted = (
         await conn.execute(
             q.INSERT_REFERRAL,
@@ -133,33 +211,24 @@ async def new_intro(
                 "prefix": partner.ref_prefix,
                 "partner_id": partner.id,
                 "b_partner": partner.id,
-                "dedupe_key": parsed.dedupe_key,
                 "prospect_email": prospect.email,
                 "prospect_name": prospect.name,
                 "prospect_company": prospect.company,
                 "prospect_domain": prospect.domain,
-                "subject": _strip_forward_prefix(subject)[:2000],
-                "intro_excerpt": excerpt(forwarded.text if forwarded else parsed.text),
-                "intro_message_id": parsed.message_id,
-                "sender": parsed.sender.email if parsed.sender else None,
                 "received_at": arrival,
                 "stage": str(Stage.NEW),
                 "role": str(Role.DISPUTED) if disputed else None,
                 "conflict_with_id": rival.row_id if rival is not None and disputed else None,
                 "protected_until": arrival + protection,
-                "partner_action_at": arrival,
                 "overlap_with_id": overlap.row_id if overlap and rival is None else None,
                 "created_at": utcnow(),
-            },
+            }
+            | values,
         )
     ).one()
     referral_id, ref = inserted.id, inserted.ref
     await enqueue(conn, JobKind.SLACK_POST, referral_id)
-    if forwarded and parsed.sender:
-        via += f"; forwarded ({forwarded.via}) by {parsed.sender.email}"
-    await _event(
-        conn, referral_id, EventKind.INTRO_RECEIVED, message, via, receipts=partner.receipts
-    )
+    await record(referral_id, first[0], first[1], receipts=partner.receipts)
     if rival is not None:
         if not disputed:
             # A backfill brought an older intro: the one we had is the later one after all.
@@ -170,7 +239,7 @@ async def new_intro(
             f"{earlier} came first, {later} is disputed"
         )
         for target in (referral_id, rival.row_id):
-            await _event(conn, target, EventKind.CONFLICT, message, note, actor="system")
+            await record(target, EventKind.CONFLICT, note, actor="system")
         # The rival's post gains the warning that names this referral.
         await enqueue(conn, JobKind.SLACK_UPDATE, rival.row_id)
     elif overlap is not None:
@@ -180,15 +249,8 @@ async def new_intro(
             f"{prospect.domain}"
         )
         for target in (referral_id, overlap.row_id):
-            await _event(conn, target, EventKind.OVERLAP, message, note, actor="system")
-    result = IngestResult(
-        Kind.NEW_INTRO,
-        partner=partner.slug,
-        referral=ref,
-        prospect=prospect,
-        conflict_with=rival.ref if rival else None,
-    )
-    return result, partner.id, referral_id
+            await record(target, EventKind.OVERLAP, note, actor="system")
+    return referral_id, ref, rival
 
 
 async def _event(

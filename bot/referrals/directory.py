@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -213,3 +214,10 @@ async def settings_directory(engine: AsyncEngine, settings: Settings) -> Directo
             secret=settings.secret_bytes,
             authserv_id=settings.trusted_authserv_id,
         )
+
+
+async def choices(conn: AsyncConnection) -> list[tuple[str, str]]:
+    """Every partner as (slug, name), ordered by name (a modal's choices)."""
+    table = Partner.__table__  # type: ignore[attr-defined]
+    rows = await conn.execute(sa.select(table.c.slug, table.c.name).order_by(table.c.name))
+    return [(r.slug, r.name) for r in rows]

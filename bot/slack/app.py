@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
-from bot.slack.listeners import claims, commands, home, modals, reminders
+from bot.slack.listeners import claims, commands, home, logged, modals, reminders
 from bot.slack.services import Services, acting_team
 
 log = logging.getLogger("handoff.slack")
@@ -87,6 +87,6 @@ def build_app(
 
     app.use(only_our_team)
     app.use(provide_services)
-    for group in (claims, modals, home, commands, reminders):
+    for group in (claims, modals, home, commands, reminders, logged):
         group.register(app)
     return app

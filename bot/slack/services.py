@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.outbox import Outbox
-from bot.referrals import cards, pending
+from bot.referrals import cards, directory, pending
 from bot.referrals.acting import Outcome, Refused
 from bot.slack import attribution
 from bot.slack.roster import Roster
@@ -118,6 +118,11 @@ class Services:
         except SlackApiError as exc:
             # Only the acting user would have seen it; the action itself stands or was refused.
             log.warning("slack: could not tell %s %r: %s", user, text, exc.response.get("error"))
+
+    async def partner_choices(self) -> list[tuple[str, str]]:
+        """Every partner as (slug, name), by name: the choices of the "log a referral" modal."""
+        async with self.engine.connect() as conn:
+            return await directory.choices(conn)
 
     async def card(self, ref: str) -> cards.Placed | None:
         """The referral's card and where it is posted; None if there is no such referral."""

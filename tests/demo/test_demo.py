@@ -144,3 +144,35 @@ def test_the_story_is_set_after_now_on_a_monday() -> None:
     # Monday morning itself is too close: the next one.
     later = story.first_monday(datetime(2026, 11, 23, 13, 0, tzinfo=UTC))
     assert later.date().isoformat() == "2026-11-30"
+
+
+def test_partners_get_receipts_at_once(told: str) -> None:
+    registered = read(told, "Dana at Acme introduces")
+    assert "To: dana@acmeconsulting.example" in registered
+    assert "Subject: ACME-1 registered: Jane Doe (Hooli)" in registered
+    assert re.search(r"registered to Acme Consulting at \w{3} [\d-]+ 09:12 EST", registered)
+    assert "protected until" in registered
+    claimed = read(told, "Sam Rivera claims ACME-1")
+    assert "Subject: ACME-1: Sam Rivera owns it" in claimed
+    disputed = read(told, "Hank at Globex")
+    assert "To: hank@globexpartners.example" in disputed
+    assert "This prospect was already registered with us on" in disputed
+    assert "Acme" not in disputed.split("Subject: Jane Doe (Hooli): already registered")[1]
+
+
+def test_a_calendar_invitation_counts_the_meeting(told: str) -> None:
+    booked = read(told, "Sam books the joint demo")
+    assert "intake: meeting → ACME-1" in booked
+    assert "stage claimed → meeting" in booked and "saw a meeting booked" in booked
+    assert "Stage: Meeting" in booked and "Meeting 20" in booked
+
+
+def test_a_referral_logged_in_slack_is_confirmed_by_the_partners_reply(told: str) -> None:
+    logged = read(told, "logs an intro Hank made")
+    assert "a form opens: Log partner referral" in logged
+    assert "GLOBEX-2 · Globex Partners" in logged and "Laurie Bream" in logged
+    assert "awaiting the partner's confirmation" in logged
+    assert "Subject: Did you introduce Laurie Bream (Raviga)? (GLOBEX-2)" in logged
+    confirmed = read(told, "Hank answers the question")
+    assert "intake: digest_reply → GLOBEX-2" in confirmed
+    assert "confirmed the introduction" in confirmed and "confirmed by the partner" in confirmed

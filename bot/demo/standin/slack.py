@@ -288,6 +288,12 @@ class SlackStandIn(SocketMode):
             raise SlackError("message_not_found")
         return channel, ts, self.messages[channel, ts]
 
+    def say(self, channel: str, user: str, text: str) -> str:
+        """A person's message in a channel (what a message shortcut is used on); its ts."""
+        ts = self.next_ts()
+        self.messages[channel, ts] = {"type": "message", "user": user, "text": text, "ts": ts}
+        return ts
+
     def _post_message(self, args: Args) -> dict[str, Any]:
         channel = self.channel_id(args.get("channel"))
         _need_text(args)
