@@ -291,8 +291,9 @@ async def test_a_bad_day_loses_and_doubles_nothing(
         assert len(slack.thread(*posts[0])) == len(threaded), referral.ref
 
     # Every email once: each recorded mail delivered exactly once, nothing else delivered.
-    mails = await rows(engine, "SELECT message_id, status FROM mail ORDER BY id")
-    assert len(mails) == INTROS  # one meeting notice to Dana per referral
+    mails = await rows(engine, "SELECT message_id, status, kind FROM mail ORDER BY id")
+    # To Dana, per referral: its receipt, who owns it, and its meeting notice.
+    assert Counter(m.kind for m in mails) == {"receipt": 2 * INTROS, "stage": INTROS}
     assert {m.status for m in mails} <= {"sent", "unknown"}
     delivered = Counter(str(d.message["Message-ID"]).strip("<>") for d in smtp.inbox.received)
     assert delivered == Counter({m.message_id: 1 for m in mails})

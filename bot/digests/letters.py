@@ -73,8 +73,16 @@ def already_registered(a: About, *, registered_at: datetime) -> Rendered:
     )
 
 
-def owned(a: About, *, owner: str) -> Rendered:
-    """A rep claimed the referral (or it changed hands)."""
+def owned(a: About, *, owner: str | None) -> Rendered:
+    """A rep claimed the referral (or it changed hands); `owner` None: Slack never named them."""
+    if owner is None:
+        return _letter(
+            a,
+            subject=f"{a.ref}: claimed",
+            lead=f"{a.ref}: {a.who} now has an owner on our team.",
+            lines=["They will be in touch with the prospect, and with you for the next step."],
+            closing=f"Reply to this email to write to them about {a.ref}.",
+        )
     return _letter(
         a,
         subject=f"{a.ref}: {_line(owner)} owns it",

@@ -9,7 +9,7 @@ and unsubscribe. A retried job finds its emails recorded already and records non
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from bot.digests.mailing import Addresses, Signer
 from bot.digests.sweep import _partner, schedule, sender_name
 from bot.digests.view import Names
 from bot.models import Event, Mail, Partner, Referral, utcnow
-from bot.outbox import Handler, Job, enqueue
+from bot.outbox import Handler, Job, Retry
 from bot.vocabulary import EventKind, JobKind, MailKind, Role
 
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
@@ -30,46 +30,11 @@ event: sa.Table = Event.__table__  # type: ignore[attr-defined]
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 mail: sa.Table = Mail.__table__  # type: ignore[attr-defined]
 
-# A backfill (`handoff ingest` of an old mailbox) tells no partner about intros of long ago.
-RECEIPT_FRESH = timedelta(days=2)
-# The events a partner hears about at once, and whether its receipts setting governs it.
-RECEIPTS = frozenset({EventKind.INTRO_RECEIVED, EventKind.CLAIMED, EventKind.REASSIGNED})
-QUESTIONS = frozenset({EventKind.LOGGED, EventKind.EXPIRY_NOTICE})
-# What `handoff partners preview` shows: each kind of partner email.
+# A claim's email waits this many attempts, this far apart, for the rep's name from Slack.
+NAME_ATTEMPTS = 4
+NAME_WAIT = 5.0
+# What `handoff digest preview --kind` shows: each kind of partner email.
 PREVIEWS = ("receipt", "disputed", "claimed", "confirm", "expiry")
-
-
-async def queue(
-    conn: AsyncConnection,
-    kind: EventKind,
-    referral_id: int,
-    event_id: int,
-    *,
-    receipts: bool | None = None,
-    at: datetime | None = None,
-) -> bool:
-    """Queue the partner's email about this event, in its transaction, if it gets one.
-
-    `receipts` is the partner's setting when the caller knows it (else it is read); `at` is
-    the event's time, and an intro older than RECEIPT_FRESH gets no receipt.
-    """
-    if kind in RECEIPTS:
-        if at is not None and at < utcnow() - RECEIPT_FRESH:
-            return False
-        if receipts is None:
-            receipts = bool(
-                await conn.scalar(
-                    sa.select(partner.c.receipts)
-                    .join(referral, referral.c.partner_id == partner.c.id)
-                    .where(referral.c.id == referral_id)
-                )
-            )
-        if not receipts:
-            return False
-    elif kind not in QUESTIONS:
-        return False
-    await enqueue(conn, JobKind.PARTNER_MAIL, referral_id, event_id=event_id)
-    return True
 
 
 async def no_mail(job: Job) -> str:
@@ -93,7 +58,7 @@ class PartnerMail:
             found = await _found(conn, job.event_id)
         if found is None:
             return None
-        letter = await self._letter(found)
+        letter = await self._letter(found, job.attempts)
         if letter is None:
             return None
         kind, render = letter
@@ -154,7 +119,9 @@ class PartnerMail:
         )
         return letter[1](addresses)
 
-    async def _letter(self, f: Any) -> tuple[str, Callable[[Addresses], Rendered]] | None:
+    async def _letter(
+        self, f: Any, attempts: int = NAME_ATTEMPTS
+    ) -> tuple[str, Callable[[Addresses], Rendered]] | None:
         _, zone = schedule(f, self.settings)
         owner = None
         if f.owner == _EXAMPLE_OWNER:
@@ -162,8 +129,13 @@ class PartnerMail:
         elif f.owner:
             owner = (await self.names.names({f.owner})).get(f.owner)
         kind = EventKind(f.kind)
-        if kind in (EventKind.CLAIMED, EventKind.REASSIGNED) and owner is None:
-            return None  # released since, or a name Slack will not give: nothing worth saying
+        if kind in (EventKind.CLAIMED, EventKind.REASSIGNED):
+            if not f.owner:
+                return None  # released since: nothing worth saying
+            if owner is None and attempts < NAME_ATTEMPTS:
+                # Slack did not say the rep's name (an outage): "Sam Rivera owns it" is worth
+                # a little wait; after that, the email says the team does.
+                raise Retry(f"{f.ref}: the owner's name is not known yet", after=NAME_WAIT)
 
         def about(addresses: Addresses) -> letters.About:
             return letters.About(
@@ -192,7 +164,6 @@ class PartnerMail:
             if kind == EventKind.EXPIRY_NOTICE:
                 until = f.protected_until or f.received_at
                 return letters.expiry_ask(a, protected_until=until, owner=owner)
-            assert owner is not None
             return letters.owned(a, owner=owner)
 
         mail_kind = {

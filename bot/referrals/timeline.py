@@ -1,6 +1,6 @@
 """A referral's timeline: every change is an event (DESIGN "Domain words"), and most of them
 are also a line in the referral's Slack thread, a webhook (bot/webhooks/), an update of its
-CRM deal (bot/crm/) and, for some, an email to the partner (bot/digests/partner_mail.py),
+CRM deal (bot/crm/) and, for some, an email to the partner (bot/referrals/receipts.py),
 queued in the same transaction."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.crm import records as crm
-from bot.digests import partner_mail
 from bot.models import Event
 from bot.outbox import enqueue
 from bot.referrals import lanes
+from bot.referrals.receipts import queue as queue_partner_mail
 from bot.vocabulary import PARTNER_ACTIONS, EventKind, JobKind
 from bot.webhooks import emit as webhooks
 
@@ -64,5 +64,5 @@ async def record(
         detail=detail,
         message_id=message_id,
     )
-    await partner_mail.queue(conn, kind, referral_id, int(event_id), receipts=receipts, at=at)
+    await queue_partner_mail(conn, kind, referral_id, int(event_id), receipts=receipts, at=at)
     return int(event_id)

@@ -163,3 +163,45 @@ async def test_receipts_follow_the_partner_setting_and_skip_old_backfilled_intro
     assert await deliver(world) == []
     async with world.engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(mail)) == 0
+
+
+async def test_a_claim_by_a_rep_slack_will_not_name_waits_then_says_the_team_owns_it(
+    world: World,
+) -> None:
+    import pytest
+
+    from bot.outbox import Job, Retry
+    from bot.vocabulary import EventKind
+
+    result = await world.ingest(intro())
+    await deliver(world)
+    assert result.referral is not None
+    await claim(
+        engine=world.engine,
+        ref=result.referral,
+        actor=Actor("UNKNOWN", may_claim=True),
+        role=Role.SOURCED,
+        at=utcnow(),
+        request="claim-2",
+    )
+    async with world.engine.connect() as conn:
+        event_id = await conn.scalar(
+            sa.text("SELECT id FROM event WHERE kind = :k"), {"k": str(EventKind.CLAIMED)}
+        )
+    handler = PartnerMail(world.engine, world.settings, Names())
+
+    def job(attempts: int) -> Job:
+        return Job(1, "partner_mail", None, event_id, attempts, False)
+
+    with pytest.raises(Retry, match="the owner's name is not known yet"):
+        await handler.record(job(1))
+    note = await handler.record(job(4))
+    assert note is not None and "receipt" in note
+    async with world.engine.connect() as conn:
+        subjects = [
+            r.subject
+            for r in await conn.execute(
+                sa.select(mail.c.subject).where(mail.c.event_id == event_id)
+            )
+        ]
+    assert subjects == [f"{result.referral}: claimed"] * 2  # to Dana and to Lee

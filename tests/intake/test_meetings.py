@@ -16,7 +16,7 @@ from bot.referrals.acting import Actor
 from bot.referrals.actions import claim, set_stage
 from bot.slack.blocks import intro_post
 from bot.vocabulary import Role, Stage
-from tests.referrals.test_protection import DAY, FROM_GLOBEX, arrive
+from tests.support.arrivals import DAY, FROM_GLOBEX, arrive
 from tests.support.handoff import Handoff
 from tests.support.messages import message
 

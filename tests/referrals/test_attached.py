@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.models import Referral
 from bot.referrals import cards
 from bot.slack.views import home_view
-from tests.referrals.test_protection import DAY, T0, arrive
+from tests.support.arrivals import DAY, T0, arrive
 from tests.support.handoff import Handoff
 from tests.support.messages import message
 

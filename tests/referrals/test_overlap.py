@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.referrals import cards
 from bot.slack.blocks import intro_post
 from bot.slack.views import home_view
-from tests.referrals.test_protection import DAY, FROM_GLOBEX, T0, arrive
+from tests.support.arrivals import DAY, FROM_GLOBEX, T0, arrive
 from tests.support.handoff import Handoff
 from tests.support.messages import message
 

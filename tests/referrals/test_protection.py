@@ -5,33 +5,16 @@ post says when protection ends."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import session_factory
-from bot.intake.pipeline import Intake
-from bot.referrals.directory import load_directory
 from bot.slack.blocks import intro_post
+from tests.support.arrivals import DAY, FROM_GLOBEX, T0, arrive
 from tests.support.handoff import Handoff
 from tests.support.messages import message
 
-T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
-DAY = timedelta(days=1)
 JANE = "Jane Doe <jane.doe@hooli.example>"
-FROM_GLOBEX = {"sender": "Hank <hank@globexpartners.example>", "cc": "globex-intros@ours.example"}
-
-
-async def arrive(engine: AsyncEngine, raw: bytes, at: datetime) -> dict[str, object]:
-    async with session_factory(engine)() as session:
-        directory = await load_directory(
-            session=session,
-            internal_domains=frozenset({"ours.example"}),
-            mailbox="partners@ours.example",
-        )
-    async with Intake.open(engine=engine, directory=directory, protection=90 * DAY) as intake:
-        return (await intake.ingest(raw, arrival_at=at)).as_json()
 
 
 @pytest.mark.parametrize(("acme_window", "disputed"), [("30d", False), ("8w", True)])
