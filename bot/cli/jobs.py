@@ -87,7 +87,7 @@ async def run_job(args: argparse.Namespace, engine: AsyncEngine, settings: Setti
     """Run the sweep, print what it sends, deliver it; 1 if some could not be delivered yet."""
     from bot.config import ConfigError
     from bot.digests.sweep import DIGESTS
-    from bot.nudges.sweeps import SWEEPS, Sweeper
+    from bot.nudges.sweeps import EXPIRING, SWEEPS, Sweeper
     from bot.outboxes import wire_outbox
 
     name, as_of, dry_run, out = args.name, args.now, args.dry_run, sys.stdout
@@ -111,6 +111,9 @@ async def run_job(args: argparse.Namespace, engine: AsyncEngine, settings: Setti
         f"{name} as of {stamp}: {verb} {len(result.planned)} nudge(s), "
         f"{result.messages} Slack message(s), in {result.seconds:.2f}s"
     )
+    if name == EXPIRING and result.planned and not dry_run:
+        # Recorded with the nudges; sent by `handoff serve` (this command sends to Slack only).
+        summary += "; the partners' \"still active?\" emails are queued for `handoff serve`"
     outbox = wires.outbox
     if dry_run or outbox is None or not result.job_ids:
         out.write(summary + "\n")

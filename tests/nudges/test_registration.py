@@ -113,3 +113,53 @@ async def test_the_owners_dm_says_when_protection_ends_and_that_the_partner_was_
     assert gone("expiring", cycle_at=T0 + 5 * DAY, level=0, target="USAM", row=row) == (
         "ACME-1 moved to meeting"
     )
+
+
+async def test_serve_asks_the_owner_on_slack_and_the_partner_by_email(engine: AsyncEngine) -> None:
+    from datetime import UTC, datetime
+
+    from bot.db import session_factory
+    from bot.demo.standin.smtp import SmtpServer
+    from bot.referrals.partners import add_partner as register
+    from tests.support.slackbot import running_bot, text_of
+
+    async with session_factory(engine)() as session:
+        acme, _ = await register(
+            session=session,
+            slug="acme",
+            name="Acme Consulting",
+            addresses=[],
+            contacts=["dana@acmeconsulting.example"],
+            domains=[],
+        )
+        await session.commit()
+    now = datetime.now(UTC)
+    assert acme.id is not None
+    await add_referral(
+        engine,
+        acme.id,
+        received=now - 85 * DAY,
+        owner="UREP",
+        stage="claimed",
+        claimed_at=now - 84 * DAY,
+        first_response_at=now - 83 * DAY,
+        protected_until=now + 5 * DAY,
+    )
+    smtp = SmtpServer().start()
+    try:
+        async with running_bot(
+            engine,
+            smtp_url=smtp.url,
+            partner_mailbox="partners@ours.example",
+            mail_from="Ours Partnerships <partners@ours.example>",
+            secret="test-secret-" + "x" * 20,
+        ) as bot:
+            bot.slack.users["UREP"] = {"id": "UREP", "name": "rep", "tz": "UTC"}
+            [dm] = await bot.until("the owner's DM", lambda: bot.slack.dms("UREP"), seconds=20)
+            assert "protection of *ACME-1*" in text_of(dm)
+            [asked] = await bot.until("the partner's email", lambda: smtp.inbox.received)
+    finally:
+        smtp.stop()
+    assert asked.rcpt_tos == ["dana@acmeconsulting.example"]
+    assert str(asked.message["Subject"]) == "ACME-1 Prospect 1: still active?"
+    assert "is protected until" in " ".join(asked.part("plain").split())
