@@ -30,7 +30,9 @@ log = logging.getLogger("handoff.outbox")
 outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]
 # A side effect, stored in the transaction that causes it; the worker below carries it out.
 INSERT_JOB = sa.insert(outbox)
-NO_SLACK = "handoff.no_slack"  # set on a connection: queue no Slack side effects (a backfill)
+# Set on a connection: queue no side effects through enqueue (a backfill): no Slack post or
+# line, no partner email.
+NO_SLACK = "handoff.no_slack"
 
 MAX_BACKOFF = timedelta(minutes=15)
 POLL_SECONDS = 1.0  # jobs written by other processes (handoff ingest, replicas) wait at most this

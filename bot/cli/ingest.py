@@ -44,8 +44,8 @@ def add(commands: Commands) -> None:
     ingest.add_argument(
         "--no-slack",
         action="store_true",
-        help="store referrals without posting them or their replies to Slack (for backfills "
-        "of old mail)",
+        help="store referrals without posting them or their replies to Slack, and without "
+        "emailing partners receipts (for backfills of old mail)",
     )
 
 
