@@ -113,7 +113,7 @@ async def run_job(args: argparse.Namespace, engine: AsyncEngine, settings: Setti
     )
     if name == EXPIRING and result.planned and not dry_run:
         # Recorded with the nudges; sent by `handoff serve` (this command sends to Slack only).
-        summary += "; the partners' \"still active?\" emails are queued for `handoff serve`"
+        summary += '; the partners\' "still active?" emails are queued for `handoff serve`'
     outbox = wires.outbox
     if dry_run or outbox is None or not result.job_ids:
         out.write(summary + "\n")

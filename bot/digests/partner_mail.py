@@ -23,7 +23,7 @@ from bot.digests.sweep import _partner, schedule, sender_name
 from bot.digests.view import Names
 from bot.models import Event, Mail, Partner, Referral, utcnow
 from bot.outbox import Handler, Job, Retry
-from bot.vocabulary import EventKind, JobKind, MailKind, Role
+from bot.vocabulary import EventKind, JobKind, MailKind
 
 partner: sa.Table = Partner.__table__  # type: ignore[attr-defined]
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]
@@ -100,10 +100,9 @@ class PartnerMail:
             contacts = await mailing.active_contacts(conn, sample["partner_id"])
         sample |= {"id": 0, "kind": str(_PREVIEWED[kind])}
         if kind == "disputed":
-            sample["role"] = str(Role.DISPUTED)
             sample["rival_received_at"] = sample["rival_received_at"] or sample["received_at"]
         elif kind == "receipt":
-            sample["role"] = None
+            sample["rival_received_at"] = None
         if kind == "confirm":
             sample["action_type"] = sample["action_type"] or "intro_call"
             sample["action_at"] = sample["action_at"] or sample["received_at"]
@@ -152,7 +151,9 @@ class PartnerMail:
         def render(addresses: Addresses) -> Rendered:
             a = about(addresses)
             if kind == EventKind.INTRO_RECEIVED:
-                if f.role == Role.DISPUTED and f.rival_received_at is not None:
+                # It came after another partner's (conflict_with_id is kept once settled: the
+                # receipt says what the intro found when it arrived).
+                if f.rival_received_at is not None:
                     return letters.already_registered(a, registered_at=f.rival_received_at)
                 return letters.receipt(
                     a, received_at=f.received_at, protected_until=f.protected_until

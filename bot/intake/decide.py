@@ -215,7 +215,12 @@ async def _dispatch(
     prospect = rules.find_prospect(parsed, partner, directory) if partner else None
     # Only a message that may touch a referral (an intro, or a reply in a thread) needs the
     # lock; noise and the unplaceable only ever write their own row.
-    may_touch_referral = noise is None and (prospect is not None or _thread_ids(parsed))
+    # Calendar mail (an invitation, its acceptance) is sent by calendar servers that may mark it
+    # as automatic; it still tells of a meeting, and changes a referral.
+    meeting = meetings.relevant(parsed.meetings) if parsed.meetings else None
+    may_touch_referral = (noise is None or meeting is not None) and (
+        prospect is not None or _thread_ids(parsed)
+    )
     if may_touch_referral and not dry_run:
         await _serialize(conn, prospect.email if prospect else parsed.dedupe_key)
     # Each rival referral is protected by its own partner's window: look as far as the
@@ -264,9 +269,6 @@ async def _dispatch(
         result = IngestResult(Kind.UNSUBSCRIBE, partner=who.slug if who else None, reason=note)
         return result, who.id if who else None, None
 
-    # Calendar mail (an invitation, its acceptance) is sent by calendar servers that may mark it
-    # as automatic; it still tells of a meeting.
-    meeting = meetings.relevant(parsed.meetings) if parsed.meetings else None
     if noise is not None and meeting is None:
         raise Noise(*noise)
 

@@ -78,6 +78,8 @@ async def log_referral(
     settings: Settings,
 ) -> Outcome:
     """The referral the rep logged (or the one the partner already has for this prospect)."""
+    if not (actor.may_claim or actor.manager):
+        raise Refused("Only reps and partner managers can log partner referrals.")
     email = logged.email.strip().lower()
     if not _EMAIL.match(email):
         raise Refused(f"{logged.email!r} is not an email address.")

@@ -51,6 +51,8 @@ async def place(
         return None
     parsed, at = message.parsed, message.arrival_at
     sender = parsed.sender.email if parsed.sender else "(unknown)"
+    if not _trusted(sender, meeting, row, directory):
+        return None  # read as any other mail would be: a calendar of anyone's moves nothing
     actor = f"email:{sender}"
     start = meeting.start or at
     when = start.strftime("%Y-%m-%d %H:%M UTC")
@@ -89,14 +91,20 @@ async def place(
                 met_at=sa.func.coalesce(referral.c.met_at, at),
             )
         )
-        if row.first_response_at is None:
-            # A meeting with the prospect answers the intro, whether or not a click said so.
-            await conn.execute(MARK_FIRST_RESPONSE, {"b_id": row.id, "b_at": at})
+        # Each change only if still due (another delivery, or a rep, may have been first):
+        # a meeting answers the intro, and moves a deal that had not got that far.
+        first = await conn.execute(MARK_FIRST_RESPONSE, {"b_id": row.id, "b_at": at})
+        if first.rowcount == 1:
             await record(EventKind.FIRST_RESPONSE, f"meeting booked{title}")
-        if row.stage in BEFORE_MEETING:
-            await conn.execute(
-                sa.update(referral).where(referral.c.id == row.id).values(stage=str(Stage.MEETING))
+        moved = await conn.execute(
+            sa.update(referral)
+            .where(
+                referral.c.id == row.id,
+                referral.c.stage.in_([str(s) for s in BEFORE_MEETING]),
             )
+            .values(stage=str(Stage.MEETING))
+        )
+        if moved.rowcount == 1:
             event_id = await record(EventKind.STAGE_CHANGED, f"stage {row.stage} → meeting")
             if row.stage_emails and Stage.MEETING in NOTICE_STAGES:
                 await enqueue(conn, JobKind.STAGE_NOTICE, row.id, event_id=event_id)
@@ -123,11 +131,12 @@ async def _referral(
         referral.c.first_response_at,
         referral.c.meeting_uid,
         referral.c.partner_id,
+        referral.c.prospect_email,
         partner.c.slug,
         partner.c.stage_emails,
     ).join(partner, partner.c.id == referral.c.partner_id)
     if thread is not None:
-        found = (await conn.execute(query.where(referral.c.id == thread.id))).first()
+        found = (await conn.execute(query.where(referral.c.id == thread.referral_id))).first()
         if found is not None and found.stage not in CLOSED_STAGES:
             return found
         return None
@@ -148,6 +157,18 @@ async def _referral(
             .limit(1)
         )
     ).first()
+
+
+def _trusted(sender: str, meeting: Meeting, row: Any, directory: Directory) -> bool:
+    """Whether the sender may book or cancel this referral's meeting: one of ours, one of the
+    partner's people, or the prospect answering (or sending) an invitation of their own. As
+    with a thread reply, a stranger's mail moves nothing (its From checked by our server when
+    HANDOFF_TRUSTED_AUTHSERV_ID is set)."""
+    partner = directory.partners.get(row.partner_id)
+    ours = directory.is_internal(sender) or (partner is not None and partner.owns_person(sender))
+    if meeting.method == "REPLY":
+        return sender in meeting.accepted_by and (ours or sender == row.prospect_email)
+    return ours or (sender == row.prospect_email and meeting.organizer == sender)
 
 
 def _partner_of(email: str, directory: Directory) -> PartnerInfo | None:

@@ -49,10 +49,11 @@ async def answered(
     sender = message.parsed.sender.email if message.parsed.sender else "(unknown)"
     for landed in found.landed:
         await _event(conn, landed.referral_id, EventKind.PARTNER_REPLY, message, landed.text)
-        # An answer about a referral logged in Slack is the partner's confirmation of it.
+        # An answer to "did you introduce …?" is the partner's confirmation of the referral.
         await confirmations.confirm(
             conn,
             landed.referral_id,
+            answered=found.sent.id if found.sent else None,
             text=landed.text,
             actor=f"email:{sender}",
             at=message.arrival_at,
@@ -250,6 +251,8 @@ async def register(
         )
         for target in (referral_id, overlap.row_id):
             await record(target, EventKind.OVERLAP, note, actor="system")
+        # The earlier referral's post gains the note that names this one.
+        await enqueue(conn, JobKind.SLACK_UPDATE, overlap.row_id)
     return referral_id, ref, rival
 
 

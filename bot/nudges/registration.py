@@ -17,7 +17,7 @@ from bot.models import Nudge, Referral
 from bot.nudges.due import Due, To
 from bot.referrals import timeline
 from bot.text import day, format_duration
-from bot.vocabulary import CLOSED_STAGES, UNMOVED_STAGES, EventKind, NudgeKind
+from bot.vocabulary import CLOSED_STAGES, UNMOVED_STAGES, EventKind, NudgeKind, Role
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 nudge: sa.Table = Nudge.__table__  # type: ignore[attr-defined]
@@ -46,6 +46,8 @@ async def expiring(conn: AsyncConnection, as_of: datetime, notice: timedelta) ->
             referral.c.protected_until > as_of,
             referral.c.protected_until <= as_of + notice,
             referral.c.stage.in_([str(s) for s in UNMOVED_STAGES]),
+            # The later of two partners' intros protects nobody: it is for a manager to settle.
+            sa.or_(referral.c.role.is_(None), referral.c.role != str(Role.DISPUTED)),
             ~_sent(NudgeKind.EXPIRING, referral.c.protected_until),
         )
         .order_by(referral.c.id)

@@ -35,6 +35,11 @@ OPPORTUNITY_OR_LATER = frozenset({Stage.OPPORTUNITY, Stage.WON})
 MEETING_OR_LATER = OPPORTUNITY_OR_LATER | {Stage.MEETING}
 
 # The first response stops the clock once: a click in Slack, or a rep's reply-all (intake).
+# A claim makes a new referral claimed; one a calendar invitation already moved on (a meeting
+# booked before anyone claimed it) keeps its stage.
+CLAIMED_UNLESS_MOVED = sa.case(
+    (referral.c.stage == str(Stage.NEW), str(Stage.CLAIMED)), else_=referral.c.stage
+)
 MARK_FIRST_RESPONSE = (
     sa.update(referral)
     .where(referral.c.id == bindparam("b_id"), referral.c.first_response_at.is_(None))
@@ -68,7 +73,7 @@ async def claim(
                     (referral.c.role_overridden_at.is_not(None), referral.c.role),
                     else_=role,
                 ),
-                stage=str(Stage.CLAIMED),
+                stage=CLAIMED_UNLESS_MOVED,
                 claimed_at=at,
                 response_snoozed_until=None,
             )
@@ -158,7 +163,7 @@ async def reassign(
             raise Refused(f"{row.ref} already belongs to <@{owner}>.")
         values: dict[str, Any] = {"owner": owner}
         if row.owner is None:
-            values.update(claimed_at=at, stage=str(Stage.CLAIMED))
+            values.update(claimed_at=at, stage=CLAIMED_UNLESS_MOVED)
         await conn.execute(sa.update(referral).where(referral.c.id == row.id).values(**values))
         detail = f"reassigned from {row.owner or 'nobody'} to {owner}"
         await changed(conn, row.id, EventKind.REASSIGNED, actor, at, detail)

@@ -84,6 +84,14 @@ def _cards_query() -> sa.Select[Any]:
         .correlate(referral)
         .scalar_subquery()
     )
+    # Overlaps as conflicts: the later names the earlier, the earlier is found by the reverse.
+    near = referral.alias("near")
+    nearby = (
+        sa.select(sa.func.min(near.c.id))
+        .where(near.c.overlap_with_id == referral.c.id)
+        .correlate(referral)
+        .scalar_subquery()
+    )
     closer = (
         sa.select(event.c.actor)
         .where(event.c.referral_id == referral.c.id, event.c.kind == str(EventKind.NOT_A_FIT))
@@ -108,7 +116,7 @@ def _cards_query() -> sa.Select[Any]:
         .join(partner, partner.c.id == referral.c.partner_id)
         .outerjoin(rival, rival.c.id == sa.func.coalesce(referral.c.conflict_with_id, later))
         .outerjoin(rival_partner, rival_partner.c.id == rival.c.partner_id)
-        .outerjoin(overlap, overlap.c.id == referral.c.overlap_with_id)
+        .outerjoin(overlap, overlap.c.id == sa.func.coalesce(referral.c.overlap_with_id, nearby))
         .outerjoin(overlap_partner, overlap_partner.c.id == overlap.c.partner_id)
     )
 

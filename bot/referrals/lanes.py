@@ -1,7 +1,7 @@
 """The two-lane model's attached lane, computed: a referral whose partner has done nothing
 recorded (the intro, an email in its thread, a reply, a confirmation) for HANDOFF_ATTACHED_AFTER
-is attached, whatever role a claim gave it; the partner's next action restores that role. A role
-a manager set, a dispute and "unattributed" never lapse."""
+is attached, whatever role a claim gave it, while it is open; the partner's next action restores
+that role. A role a manager set, a dispute, "unattributed" and a closed deal never lapse."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Referral
-from bot.vocabulary import Role
+from bot.vocabulary import CLOSED_STAGES, Role
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 
@@ -25,8 +25,11 @@ def last_partner_action() -> sa.ColumnElement[datetime]:
 
 
 def lapsed(attached_before: datetime) -> sa.ColumnElement[bool]:
-    """The referral is in the attached lane: its partner's last action is older than that."""
+    """The referral is in the attached lane: open, and its partner's last action is older than
+    that. A closed deal keeps the role it closed with: a report of a past quarter reads the same
+    next year."""
     return sa.and_(
+        referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
         referral.c.role_overridden_at.is_(None),
         sa.or_(referral.c.role.is_(None), referral.c.role.in_(LAPSING)),
         last_partner_action() < attached_before,

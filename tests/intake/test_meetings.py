@@ -123,3 +123,45 @@ async def test_a_meeting_about_nobody_we_know_changes_nothing(
     assert result["kind"] != "meeting"
     listed = await asyncio.to_thread(scenario.json, "referrals", "list")
     assert all(r["meeting_at"] is None for r in listed)  # type: ignore[union-attr, index]
+
+
+async def test_a_strangers_invitation_moves_nothing_and_one_in_the_thread_is_placed(
+    engine: AsyncEngine, scenario: Handoff
+) -> None:
+    intro = message(
+        to="Jordan Lee <jordan@northwind.example>",
+        message_id="<intro-7@mail.acmeconsulting.example>",
+    )
+    await arrive(engine, intro, T0)
+    forged = fixture("01-google-invitation.eml").replace(
+        b"From: Sam Rivera <sam.rivera@ours.example>", b"From: Mallory <mallory@evil.example>"
+    )
+    assert b"mallory@evil.example" in forged
+    result = await arrive(engine, forged, T0 + DAY)
+    assert result["kind"] != "meeting"
+    shown = await show(scenario, "ACME-1")
+    assert (shown["stage"], shown["meeting_at"], shown["first_response_at"]) == ("new", None, None)
+    # Sam's invitation sent as a reply in the intro's thread: placed by the thread.
+    threaded = fixture("01-google-invitation.eml").replace(
+        b"Message-ID: <calendar-0b7e2c4a",
+        b"In-Reply-To: <intro-7@mail.acmeconsulting.example>\r\nMessage-ID: <calendar-1b7e2c4a",
+    )
+    result = await arrive(engine, threaded, T0 + 2 * DAY)
+    assert (result["kind"], result["referral"]) == ("meeting", "ACME-1")
+
+
+async def test_a_meeting_before_anyone_claimed_it_stays_a_meeting_after_the_claim(
+    engine: AsyncEngine, scenario: Handoff
+) -> None:
+    await arrive(engine, message(to="Jordan Lee <jordan@northwind.example>"), T0)
+    await arrive(engine, fixture("01-google-invitation.eml"), T0 + DAY)
+    await claim(
+        engine=engine,
+        ref="ACME-1",
+        actor=Actor("U0SAM"),
+        role=Role.SOURCED,
+        at=T0 + 2 * DAY,
+        request="claim-after-meeting",
+    )
+    shown = await show(scenario, "ACME-1")
+    assert (shown["stage"], shown["owner"]) == ("meeting", "U0SAM")

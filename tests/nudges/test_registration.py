@@ -47,6 +47,15 @@ async def test_protection_about_to_lapse_asks_the_owner_and_the_partner_once(
     )
     await add_referral(engine, acme, received=T0, protected_until=T0 + 90 * DAY, **claimed)
     await add_referral(engine, acme, received=T0 - 95 * DAY, protected_until=T0 - 5 * DAY)
+    # The later of two partners' intros, disputed: no "still active?" for a claim not its own.
+    await add_referral(
+        engine,
+        acme,
+        received=T0 - 85 * DAY,
+        protected_until=T0 + 5 * DAY,
+        role="disputed",
+        stage="new",
+    )
 
     run = await sweeper(engine).run("expiring", as_of=T0)
     assert [(p.due.subject, p.targets) for p in run.planned] == [(lapsing, ("USAM",))]

@@ -45,6 +45,12 @@ async def test_another_person_at_the_same_company_is_a_possible_overlap_not_a_di
     assert placed is not None
     post = str(intro_post(placed.card, now=T0 + 10 * DAY).blocks)
     assert "Possible overlap with ACME-1 (Acme" in post
+    async with engine.connect() as conn:
+        earlier = await cards.placed(conn, ref="ACME-1")
+    assert earlier is not None
+    assert "Possible overlap with GLOBEX-1 (Globex" in str(
+        intro_post(earlier.card, now=T0 + 10 * DAY).blocks
+    )
     assert [c.ref for c in home.overlaps] == ["GLOBEX-1"]
     view = str(
         home_view(

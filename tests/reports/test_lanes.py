@@ -70,9 +70,9 @@ async def quarter(engine: AsyncEngine) -> AsyncEngine:
         stage="won",
         amount=10_000.0,
     )
-    # ACME-2: influenced, won 5,000: attached now.
+    # ACME-2: claimed as attached, won 5,000 (a closed deal keeps the role it closed with).
     await add_referral(
-        engine, acme, received=old, owner="U1", role="influenced", stage="won", amount=5000.0
+        engine, acme, received=old, owner="U1", role="attached", stage="won", amount=5000.0
     )
     await add_referral(engine, acme, received=old, owner="U2", role="assisted_close")  # ACME-3
     # ACME-4: never claimed; a rep logged it in Slack (an event), the partner never confirmed.
@@ -131,6 +131,11 @@ async def test_a_silent_partners_referral_turns_attached_at_the_threshold_and_ba
     acme = await add_partner(engine, "acme", created=at("2026-06-01T00:00:00"))
     received = at("2026-10-10T12:00:00")
     first = await add_referral(engine, acme, received=received, owner="U1", role="sourced")
+    # A deal won as sourced keeps its role however quiet its partner is afterwards.
+    globex = await add_partner(engine, "globex", created=at("2026-06-01T00:00:00"))
+    await add_referral(
+        engine, globex, received=received, owner="U1", role="sourced", stage="won", amount=100.0
+    )
     lapse = received + SIXTY  # 2026-12-09 12:00: sixty days without the partner
 
     at_the_threshold = (await read(engine, now=lapse)).line("acme")
@@ -141,6 +146,8 @@ async def test_a_silent_partners_referral_turns_attached_at_the_threshold_and_ba
     assert (past_it.sourced, past_it.attached) == (0, 1)
     assert past_it.lanes["received"] == (0, 0), "the chart's sourced bar still counts it"
     assert (as_stored.sourced, as_stored.attached) == (1, 0), "no threshold: roles as stored"
+    won = (await read(engine, now=lapse + timedelta(minutes=1))).line("globex")
+    assert won is not None and (won.sourced, won.attached) == (1, 0)
 
     # The partner answers in the thread on Dec 5: sourced again, and for sixty days more.
     await update(engine, first, partner_action_at=at("2026-12-05T10:00:00"))
@@ -159,7 +166,8 @@ async def test_only_a_partners_own_roles_lapse_never_a_managers_a_dispute_or_una
     found = await read(quarter)
     acme, globex = found.line("acme"), found.line("globex")
     assert acme is not None and globex is not None
-    # ACME-1 (a manager's sourced) and ACME-5 (recent) stay; ACME-2, 3 and 4 are attached.
+    # ACME-1 (a manager's sourced) and ACME-5 (recent) stay; ACME-3 and 4 (open) are attached,
+    # ACME-2 was claimed as attached.
     assert roles(acme) == {
         "sourced": 2,
         "influenced": 0,
@@ -183,9 +191,9 @@ async def test_only_a_partners_own_roles_lapse_never_a_managers_a_dispute_or_una
     assert stored.attached_after is None
     assert roles(stored.line("acme")) == {
         "sourced": 2,
-        "influenced": 1,
+        "influenced": 0,
         "assisted_close": 1,
-        "attached": 0,
+        "attached": 1,
         "unattributed": 0,
         "disputed": 0,
     }
@@ -204,7 +212,7 @@ async def test_won_revenue_is_split_by_role_per_partner_and_in_total(
         "sourced": 30_000.0,  # ACME-1 (a manager's) and ACME-5
         "influenced": 0.0,
         "assisted_close": 0.0,
-        "attached": 5000.0,  # ACME-2, influenced until its partner went quiet
+        "attached": 5000.0,  # ACME-2, claimed as attached
         "unattributed": 0.0,
         "disputed": 0.0,
         "none": 2000.0,  # ACME-6, won without a role
@@ -222,8 +230,8 @@ async def test_won_revenue_is_split_by_role_per_partner_and_in_total(
     assert sum(totals.role_revenue.values()) == totals.revenue == 38_000.0
     stored = await read(quarter, after=None)
     assert (stored.totals.role_revenue["influenced"], stored.totals.role_revenue["attached"]) == (
-        5000.0,
         0.0,
+        5000.0,
     )
 
     data = render.summary_json(found)
@@ -416,8 +424,8 @@ async def test_handoff_report_applies_the_attached_after_setting(quarter: AsyncE
     assert default["activation"]["partners_activated"] == 2
     # 120 days before Jan 1 is Sep 3: nothing in the quarter has lapsed yet.
     longer = await summary_json_of(quarter, attached_after=timedelta(days=120))
-    assert longer["totals"]["attached"] == 1  # GLOBEX-3, which a rep claimed as attached
-    assert longer["totals"]["influenced"] == 1
+    assert longer["totals"]["attached"] == 2  # ACME-2 and GLOBEX-3, claimed as attached
+    assert longer["totals"]["assisted_close"] == 1  # ACME-3, as stored
 
 
 def said(answer: attribution.Answer) -> str:

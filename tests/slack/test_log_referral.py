@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.config import load_settings
 from bot.db import session_factory
 from bot.demo.standin.signing import message_action, slash_command
 from bot.demo.standin.smtp import SmtpServer
@@ -192,3 +193,27 @@ async def test_slash_referral_opens_the_modal_with_the_address_given(
     view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
     assert view["callback_id"] == LOG_MODAL
     assert '"initial_value": "ann@initech.example"' in json.dumps(view)
+
+
+async def test_only_reps_and_managers_may_log_a_referral(
+    engine: AsyncEngine, bot: tuple[Bot, SmtpServer]
+) -> None:
+    from bot.intake.logged import Logged, log_referral
+    from bot.referrals.acting import Actor, Refused
+    from bot.vocabulary import ActionType
+
+    slack, _ = bot
+    logged = Logged(
+        "acme", "jane.doe@hooli.example", None, None, ActionType.EVENT, datetime.now(UTC).date()
+    )
+    with pytest.raises(Refused, match="Only reps and partner managers"):
+        await log_referral(
+            engine=engine,
+            actor=Actor("UGUEST", may_claim=False),
+            at=datetime.now(UTC),
+            request="guest-1",
+            logged=logged,
+            settings=load_settings(internal_domains="ours.example"),
+        )
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(referral))).scalar() == 0
