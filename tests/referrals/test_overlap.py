@@ -12,8 +12,10 @@ from bot.referrals import cards
 from bot.slack.blocks import intro_post
 from bot.slack.views import home_view
 from tests.support.arrivals import DAY, FROM_GLOBEX, T0, arrive
+from tests.support.dovecot import Dovecot
 from tests.support.handoff import Handoff
 from tests.support.messages import message
+from tests.support.slackbot import running_bot
 
 JANE = "Jane Doe <jane.doe@hooli.example>"
 BOB = "Bob Ray <bob.ray@hooli.example>"
@@ -79,3 +81,20 @@ async def test_no_overlap_on_freemail_for_the_same_partner_or_outside_the_window
         shown = await asyncio.to_thread(scenario.json, "referrals", "show", str(result["referral"]))
         assert shown["overlap_with"] is None, result  # type: ignore[index]
         assert "overlap" not in [e["kind"] for e in shown["events"]]  # type: ignore[index]
+
+
+async def test_through_serve_both_posts_show_the_overlap(
+    engine: AsyncEngine, scenario: Handoff, dovecot_server: Dovecot, user: str
+) -> None:
+    async with running_bot(engine, imap_url=dovecot_server.url(user)) as bot:
+        await dovecot_server.append(user, message(to=JANE))
+        first = await bot.post_of("ACME-1")
+        await dovecot_server.append(user, message(to=BOB, **FROM_GLOBEX))
+        later = await bot.post_of("GLOBEX-1")
+        assert "Possible overlap with ACME-1" in str(later["blocks"])
+
+        def updated() -> bool:
+            current = bot.slack.messages[(first["channel"], first["ts"])]
+            return "Possible overlap with GLOBEX-1" in str(current["blocks"])
+
+        await bot.until("ACME-1's post to name GLOBEX-1", updated)
