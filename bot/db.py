@@ -276,3 +276,14 @@ async def per_transaction(conn: AsyncConnection, key: str, load: Callable[[], Aw
     value = await load()
     sync.info[key] = (transaction, value)
     return value
+
+
+def stage_is(column: sa.ColumnElement[str], *stages: str) -> sa.ColumnElement[bool]:
+    """`stage = 'new'` or `stage IN ('claimed', 'contacted')`, the values written in the SQL
+    (sorted), not bound: SQLite uses a partial index only for a query whose WHERE holds its
+    index's terms as written (https://sqlite.org/partialindex.html), and a bound value is not
+    known when the plan is made (models.Referral's partial indexes)."""
+    values = sorted(str(s) for s in stages)
+    if len(values) == 1:
+        return column == sa.bindparam(None, values[0], literal_execute=True)
+    return column.in_(sa.bindparam(None, values, expanding=True, literal_execute=True))

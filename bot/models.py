@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from bot.vocabulary import DeliveryStatus, MailStatus, Stage
+from bot.vocabulary import CLOSED_STAGES, DeliveryStatus, MailStatus, Stage
 
 
 def utcnow() -> datetime:
@@ -34,6 +34,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_OPEN_SQL = ", ".join(f"'{s}'" for s in sorted(Stage) if s not in CLOSED_STAGES)
+
+
+def _partial(name: str, column: str, where: str) -> tuple[sa.Index]:
+    """An index of the rows `where` holds, on SQLite and PostgreSQL alike."""
+    condition = sa.text(where)
+    return (sa.Index(name, column, sqlite_where=condition, postgresql_where=condition),)
 
 
 class Partner(SQLModel, table=True):
@@ -74,6 +83,17 @@ class Referral(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("partner_id", "seq", name="uq_referral_partner_seq"),
         sa.Index("ix_referral_partner_received", "partner_id", "received_at"),  # reports
+        # The sweeps' candidates: partial indexes that hold only what can still be due, so that
+        # a sweep's cost follows the open referrals, not the whole history (issue 24).
+        *_partial("ix_referral_unclaimed", "received_at", "owner IS NULL AND stage = 'new'"),
+        *_partial(
+            "ix_referral_awaiting_response",
+            "claimed_at",
+            "first_response_at IS NULL AND stage IN ('claimed', 'contacted')",
+        ),
+        *_partial("ix_referral_open_steps", "next_step_due", f"stage IN ({_OPEN_SQL})"),
+        *_partial("ix_referral_unmoved", "protected_until", "stage IN ('claimed', 'new')"),
+        *_partial("ix_referral_unconfirmed", "confirm_asked_at", "confirmed_at IS NULL"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -50,6 +50,9 @@ class Stage(StrEnum):
 
 
 CLOSED_STAGES = frozenset({Stage.WON, Stage.LOST, Stage.DISQUALIFIED})
+OPEN_STAGES = frozenset(Stage) - CLOSED_STAGES
+# Claimed and not yet at a meeting: where a first response is still awaited.
+AWAITING_STAGES = frozenset({Stage.CLAIMED, Stage.CONTACTED})
 # A referral at a meeting or an opportunity has been answered, whether or not a click said so:
 # it gets no "no first response" reminders.
 TALKING_STAGES = frozenset({Stage.MEETING, Stage.OPPORTUNITY})

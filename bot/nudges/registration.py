@@ -9,10 +9,12 @@ lapsing protection is also the partner's "still active?" email (bot/digests/part
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.db import stage_is
 from bot.models import Nudge, Referral
 from bot.nudges.due import Due, To
 from bot.referrals import timeline
@@ -24,6 +26,12 @@ nudge: sa.Table = Nudge.__table__  # type: ignore[attr-defined]
 
 EXPIRING = "expiring"
 UNCONFIRMED = "unconfirmed"
+
+
+async def candidates(conn: AsyncConnection, query: sa.Select[Any]) -> list[sa.Row[Any]]:
+    """A sweep's candidate rows, in id order: sorted here, since an ORDER BY id would have
+    SQLite walk the whole table in rowid order rather than the sweep's partial index."""
+    return sorted((await conn.execute(query)).all(), key=lambda row: row.id)
 
 
 def _sent(kind: NudgeKind, cycle: sa.ColumnElement[datetime]) -> sa.Exists:
@@ -40,17 +48,15 @@ def _sent(kind: NudgeKind, cycle: sa.ColumnElement[datetime]) -> sa.Exists:
 
 async def expiring(conn: AsyncConnection, as_of: datetime, notice: timedelta) -> list[Due]:
     """Open referrals whose stage has not moved and whose protection ends within `notice`."""
-    query = (
-        sa.select(referral.c.id, referral.c.ref, referral.c.owner, referral.c.protected_until)
-        .where(
-            referral.c.protected_until > as_of,
-            referral.c.protected_until <= as_of + notice,
-            referral.c.stage.in_([str(s) for s in UNMOVED_STAGES]),
-            # The later of two partners' intros protects nobody: it is for a manager to settle.
-            sa.or_(referral.c.role.is_(None), referral.c.role != str(Role.DISPUTED)),
-            ~_sent(NudgeKind.EXPIRING, referral.c.protected_until),
-        )
-        .order_by(referral.c.id)
+    query = sa.select(
+        referral.c.id, referral.c.ref, referral.c.owner, referral.c.protected_until
+    ).where(
+        referral.c.protected_until > as_of,
+        referral.c.protected_until <= as_of + notice,
+        stage_is(referral.c.stage, *UNMOVED_STAGES),  # ix_referral_unmoved
+        # The later of two partners' intros protects nobody: it is for a manager to settle.
+        sa.or_(referral.c.role.is_(None), referral.c.role != str(Role.DISPUTED)),
+        ~_sent(NudgeKind.EXPIRING, referral.c.protected_until),
     )
     return [
         Due(
@@ -63,26 +69,22 @@ async def expiring(conn: AsyncConnection, as_of: datetime, notice: timedelta) ->
             row.ref,
             row.owner,
         )
-        for row in await conn.execute(query)
+        for row in await candidates(conn, query)
     ]
 
 
 async def unconfirmed(conn: AsyncConnection, as_of: datetime, wait: timedelta) -> list[Due]:
     """Referrals logged in Slack whose partner was asked `wait` ago and has not answered."""
-    query = (
-        sa.select(
-            referral.c.id,
-            referral.c.ref,
-            sa.func.coalesce(referral.c.owner, referral.c.logged_by).label("rep"),
-            referral.c.confirm_asked_at,
-        )
-        .where(
-            referral.c.confirm_asked_at <= as_of - wait,
-            referral.c.confirmed_at.is_(None),
-            referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
-            ~_sent(NudgeKind.UNCONFIRMED, referral.c.confirm_asked_at),
-        )
-        .order_by(referral.c.id)
+    query = sa.select(
+        referral.c.id,
+        referral.c.ref,
+        sa.func.coalesce(referral.c.owner, referral.c.logged_by).label("rep"),
+        referral.c.confirm_asked_at,
+    ).where(
+        referral.c.confirm_asked_at <= as_of - wait,
+        referral.c.confirmed_at.is_(None),
+        referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
+        ~_sent(NudgeKind.UNCONFIRMED, referral.c.confirm_asked_at),
     )
     return [
         Due(
@@ -95,7 +97,7 @@ async def unconfirmed(conn: AsyncConnection, as_of: datetime, wait: timedelta) -
             row.ref,
             row.rep,
         )
-        for row in await conn.execute(query)
+        for row in await candidates(conn, query)
     ]
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
 from bot.config import Settings
-from bot.db import as_utc, upsert_insert
+from bot.db import as_utc, stage_is, upsert_insert
 from bot.models import Event, Nudge, Partner, Referral, utcnow
 from bot.nudges import due as rules
 from bot.nudges import registration
@@ -30,7 +30,7 @@ from bot.nudges.due import Due, To
 from bot.nudges.registration import EXPIRING, UNCONFIRMED
 from bot.outbox import INSERT_JOB, job_row
 from bot.runs import Run, record_failure, record_run
-from bot.vocabulary import CLOSED_STAGES, TALKING_STAGES, EventKind, JobKind, NudgeKind, Stage
+from bot.vocabulary import AWAITING_STAGES, OPEN_STAGES, EventKind, JobKind, NudgeKind, Stage
 
 log = logging.getLogger("handoff.jobs")
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
@@ -43,7 +43,9 @@ FIRST_RESPONSE = "first-response"
 NEXT_STEPS = "next-steps"
 INACTIVE_PARTNERS = "inactive-partners"
 SWEEPS = (UNCLAIMED, FIRST_RESPONSE, NEXT_STEPS, INACTIVE_PARTNERS, EXPIRING, UNCONFIRMED)
-_OPEN = referral.c.stage.notin_([str(s) for s in CLOSED_STAGES])
+# Written as IN, not NOT IN: a partial index on open referrals (models.Referral) serves only a
+# query whose WHERE implies the index's own (SQLite's rule; PostgreSQL's planner agrees).
+_OPEN = stage_is(referral.c.stage, *OPEN_STAGES)
 
 
 class People(Protocol):
@@ -202,19 +204,17 @@ class Sweeper:
         )
         escalated = _escalated(NudgeKind.UNCLAIMED, since)
         sla = self.settings.claim_sla
-        query = (
-            sa.select(referral.c.id, referral.c.ref, referral.c.slack_ts, since.label("since"))
-            .where(
-                referral.c.owner.is_(None),
-                referral.c.stage == str(Stage.NEW),
-                referral.c.slack_ts.is_not(None),
-                referral.c.received_at <= as_of - sla,
-                ~escalated,
-            )
-            .order_by(referral.c.id)
+        query = sa.select(
+            referral.c.id, referral.c.ref, referral.c.slack_ts, since.label("since")
+        ).where(
+            referral.c.owner.is_(None),
+            stage_is(referral.c.stage, Stage.NEW),  # ix_referral_unclaimed
+            referral.c.slack_ts.is_not(None),
+            referral.c.received_at <= as_of - sla,
+            ~escalated,
         )
         dues = []
-        for row in await conn.execute(query):
+        for row in await registration.candidates(conn, query):
             posted = _ts_time(row.slack_ts)
             dues += rules.unclaimed(
                 subject=row.id, ref=row.ref, since=row.since, posted_at=posted, now=as_of, sla=sla
@@ -243,15 +243,14 @@ class Sweeper:
                 referral.c.owner.is_not(None),
                 referral.c.claimed_at.is_not(None),
                 referral.c.first_response_at.is_(None),
-                referral.c.stage.notin_([str(s) for s in TALKING_STAGES]),
-                _OPEN,
+                # Open, not talking yet: claimed or contacted (ix_referral_awaiting_response).
+                stage_is(referral.c.stage, *AWAITING_STAGES),
                 ~escalated,
             )
-            .order_by(referral.c.id)
         )
         default = self.settings.first_response_sla
         dues = []
-        for row in await conn.execute(query):
+        for row in await registration.candidates(conn, query):
             sla = default if row.sla is None else timedelta(seconds=row.sla)
             dues += rules.first_response(
                 subject=row.id,
@@ -281,24 +280,20 @@ class Sweeper:
             .correlate(referral)
             .scalar_subquery()
         )
-        query = (
-            sa.select(
-                referral.c.id,
-                referral.c.ref,
-                referral.c.owner,
-                referral.c.next_step_due,
-                referral.c.step_snoozed_until,
-                sent.label("sent"),
-            )
-            .where(
-                referral.c.next_step_due.is_not(None),
-                referral.c.owner.is_not(None),
-                _OPEN,
-                cycle <= as_of - rules.EARLIEST_REMINDER,
-            )
-            .order_by(referral.c.id)
+        query = sa.select(
+            referral.c.id,
+            referral.c.ref,
+            referral.c.owner,
+            referral.c.next_step_due,
+            referral.c.step_snoozed_until,
+            sent.label("sent"),
+        ).where(
+            referral.c.next_step_due.is_not(None),
+            referral.c.owner.is_not(None),
+            _OPEN,
+            cycle <= as_of - rules.EARLIEST_REMINDER,
         )
-        rows = (await conn.execute(query)).all()
+        rows = await registration.candidates(conn, query)
         zones = await self.people.zones({row.owner for row in rows}) if rows else {}
         fallback = self.settings.tz
         dues = []
