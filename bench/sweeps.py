@@ -408,8 +408,10 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     own_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--referrals", type=int, default=scaled(100_000))
-    parser.add_argument("--due", type=int, default=scaled(10_000), help="of those, due now")
+    # Sizes given are scaled too: the tests run README's `--referrals 1000000` at 0.01 of it.
+    size = lambda text: scaled(int(text))  # noqa: E731
+    parser.add_argument("--referrals", type=size, default=scaled(100_000))
+    parser.add_argument("--due", type=size, default=scaled(10_000), help="of those, due now")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument(
         "--postgres-url",
