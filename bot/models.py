@@ -152,7 +152,6 @@ class Referral(SQLModel, table=True):
     partner_action_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Another partner's referral of someone at the same company, inside the window.
     overlap_with_id: int | None = Field(default=None, foreign_key="referral.id")
-    expiry_warned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The meeting a calendar invitation booked (its start, its UID), or its cancellation.
     meeting_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     meeting_uid: str | None = Field(default=None, max_length=1000)

@@ -183,3 +183,46 @@ async def record(
         job = job_row(JobKind.EMAIL, referral_id, mail_id=mail_id)
         job_ids.append(await conn.scalar(INSERT_JOB.returning(INSERT_JOB.table.c.id), job))
     return job_ids
+
+
+async def record_for_event(
+    conn: AsyncConnection,
+    *,
+    settings: Settings,
+    kind: str,
+    partner_id: int,
+    referral_id: int,
+    event_id: int,
+    render: Callable[[Addresses], Rendered],
+    at: datetime,
+) -> int | None:
+    """The partner's emails about one event, once: None when a retried job finds them recorded
+    already; else how many contacts they go to."""
+    done = await conn.scalar(sa.select(sa.func.count()).where(mail.c.event_id == event_id))
+    if done:
+        return None
+    contacts = await active_contacts(conn, partner_id)
+    await record(
+        conn,
+        settings=settings,
+        kind=kind,
+        partner_id=partner_id,
+        contacts=contacts,
+        render=render,
+        at=at,
+        referral_id=referral_id,
+        event_id=event_id,
+    )
+    return len(contacts)
+
+
+def preview_addresses(
+    settings: Settings, *, partner_id: int, contacts: Sequence[Contact], digest_id: int | None
+) -> Addresses:
+    """The addresses a preview shows: its first contact's (or an example's), signed with
+    HANDOFF_SECRET when it is set; nothing is recorded."""
+    assert settings.partner_mailbox is not None
+    secret = settings.secret_bytes or b"preview: HANDOFF_SECRET unset"
+    signer = Signer(settings.partner_mailbox, secret)
+    contact = contacts[0] if contacts else Contact(0, "contact@partner.example")
+    return signer.addresses(mail_id=0, partner_id=partner_id, digest_id=digest_id, contact=contact)

@@ -91,19 +91,16 @@ class Notices:
             )
 
         async with self.engine.begin() as conn:
-            done = await conn.scalar(sa.select(sa.func.count()).where(mail.c.event_id == found.id))
-            if done:
-                return None  # a retried job: its emails are recorded already
-            contacts = await mailing.active_contacts(conn, found.partner_id)
-            await mailing.record(
+            sent = await mailing.record_for_event(
                 conn,
                 settings=self.settings,
                 kind=MailKind.STAGE,
                 partner_id=found.partner_id,
-                contacts=contacts,
-                render=render,
-                at=utcnow(),
                 referral_id=found.referral_id,
                 event_id=found.id,
+                render=render,
+                at=utcnow(),
             )
-        return f"mail: stage notice ({change.group(2)}) queued for {len(contacts)} contact(s)"
+        if sent is None:
+            return None  # a retried job: its emails are recorded already
+        return f"mail: stage notice ({change.group(2)}) queued for {sent} contact(s)"

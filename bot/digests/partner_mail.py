@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.config import ConfigError, Settings
 from bot.digests import letters, mailing
 from bot.digests.content import Rendered
-from bot.digests.mailing import Addresses, Signer
+from bot.digests.mailing import Addresses
 from bot.digests.sweep import _partner, schedule, sender_name
 from bot.digests.view import Names
 from bot.models import Event, Mail, Partner, Referral, utcnow
@@ -63,30 +63,26 @@ class PartnerMail:
             return None
         kind, render = letter
         async with self.engine.begin() as conn:
-            done = await conn.scalar(sa.select(sa.func.count()).where(mail.c.event_id == found.id))
-            if done:
-                return None  # a retried job: its emails are recorded already
-            contacts = await mailing.active_contacts(conn, found.partner_id)
-            await mailing.record(
+            sent = await mailing.record_for_event(
                 conn,
                 settings=self.settings,
                 kind=kind,
                 partner_id=found.partner_id,
-                contacts=contacts,
-                render=render,
-                at=utcnow(),
                 referral_id=found.referral_id,
                 event_id=found.id,
+                render=render,
+                at=utcnow(),
             )
-            if found.kind == EventKind.LOGGED and contacts:
+            if sent and found.kind == EventKind.LOGGED:
+                asked = sa.func.coalesce(referral.c.confirm_asked_at, utcnow())
                 await conn.execute(
                     sa.update(referral)
                     .where(referral.c.id == found.referral_id)
-                    .values(
-                        confirm_asked_at=sa.func.coalesce(referral.c.confirm_asked_at, utcnow())
-                    )
+                    .values(confirm_asked_at=asked)
                 )
-        return f"mail: {kind} about {found.ref} queued for {len(contacts)} contact(s)"
+        if sent is None:
+            return None  # a retried job: its emails are recorded already
+        return f"mail: {kind} about {found.ref} queued for {sent} contact(s)"
 
     async def preview(self, slug: str, kind: str, ref: str | None = None) -> Rendered:
         """One kind of partner email about the partner's latest referral (or `ref`, or an
@@ -110,11 +106,8 @@ class PartnerMail:
             sample["owner"] = _EXAMPLE_OWNER
         letter = await self._letter(_Row(sample))
         assert letter is not None
-        secret = self.settings.secret_bytes or b"preview: HANDOFF_SECRET unset"
-        signer = Signer(self.settings.partner_mailbox, secret)
-        contact = contacts[0] if contacts else mailing.Contact(0, "contact@partner.example")
-        addresses = signer.addresses(
-            mail_id=0, partner_id=sample["partner_id"], digest_id=None, contact=contact
+        addresses = mailing.preview_addresses(
+            self.settings, partner_id=sample["partner_id"], contacts=contacts, digest_id=None
         )
         return letter[1](addresses)
 

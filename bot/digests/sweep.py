@@ -25,7 +25,7 @@ from bot.config import ConfigError, Settings
 from bot.db import as_utc, upsert_insert
 from bot.digests import content, mailing
 from bot.digests import view as partner_view
-from bot.digests.mailing import Addresses, Signer
+from bot.digests.mailing import Addresses
 from bot.digests.view import Names
 from bot.models import Digest, Event, Mail, Partner, PartnerAddress, Referral, utcnow
 from bot.runs import Run, record_failure, record_run
@@ -148,10 +148,9 @@ class Digests:
             found = await partner_view.rows(conn, partner_id=row.id, start=start, end=as_of)
             contacts = await mailing.active_contacts(conn, row.id)
         names = await self.names.names(set().union(*(r.users for r in found)))
-        secret = self.settings.secret_bytes or b"preview: HANDOFF_SECRET unset"
-        signer = Signer(self.settings.partner_mailbox, secret)
-        contact = contacts[0] if contacts else mailing.Contact(0, "contact@partner.example")
-        addresses = signer.addresses(mail_id=0, partner_id=row.id, digest_id=0, contact=contact)
+        addresses = mailing.preview_addresses(
+            self.settings, partner_id=row.id, contacts=contacts, digest_id=0
+        )
         _, zone = schedule(row, self.settings)
         return self._render(row, zone, start, as_of, found, names, addresses)
 

@@ -9,7 +9,6 @@ made the introduction (bot/digests/partner_mail.py): the answer confirms it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -24,6 +23,7 @@ from bot.models import Referral
 from bot.referrals import timeline
 from bot.referrals.acting import Actor, Outcome, Refused, first_time
 from bot.referrals.directory import FREEMAIL, settings_directory
+from bot.referrals.partners import EMAIL
 from bot.vocabulary import (
     ACTION_LABELS,
     ROLE_LABELS,
@@ -35,7 +35,6 @@ from bot.vocabulary import (
 
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 
-_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")
 # What a rep may say the partner did; the intro email is what email intake records itself.
 ACTIONS = tuple(a for a in ActionType if a != ActionType.INTRO_EMAIL)
 CLAIM_ROLES = (Role.SOURCED, Role.INFLUENCED, Role.ASSISTED_CLOSE)
@@ -59,7 +58,7 @@ class Logged:
 def problems(*, email: str, happened_on: date | None, today: date) -> dict[str, str]:
     """What the modal must ask again, by field: the address, the day (not in the future)."""
     found = {}
-    if not _EMAIL.match(email.strip().lower()):
+    if not EMAIL.match(email.strip().lower()):
         found["email"] = "Enter the prospect's email address, e.g. jane@hooli.example."
     if happened_on is None:
         found["when"] = "Pick the day the partner made the introduction."
@@ -81,7 +80,7 @@ async def log_referral(
     if not (actor.may_claim or actor.manager):
         raise Refused("Only reps and partner managers can log partner referrals.")
     email = logged.email.strip().lower()
-    if not _EMAIL.match(email):
+    if not EMAIL.match(email):
         raise Refused(f"{logged.email!r} is not an email address.")
     directory = await settings_directory(engine, settings)
     partner = directory.by_slug.get(logged.partner.strip().lower())

@@ -165,7 +165,7 @@ def find_prospect(
         if address.email not in excluded and _is_prospect(address.email, partner, directory):
             return _prospect(address)
     outer = msg.forwarded
-    for email in _emails_in(outer.text if outer else msg.text):
+    for email in emails_in(outer.text if outer else msg.text):
         if email not in excluded and _is_prospect(email, partner, directory):
             return _prospect(Address(None, email))
     return None
@@ -184,7 +184,8 @@ def _is_prospect(email: str, partner: PartnerInfo, directory: Directory) -> bool
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
-def _emails_in(text: str) -> list[str]:
+def emails_in(text: str) -> list[str]:
+    """The addresses written in a text, in order, each once."""
     return list(dict.fromkeys(m.lower().strip(".") for m in _EMAIL.findall(text[:20000])))
 
 

@@ -9,7 +9,6 @@ lapsing protection is also the partner's "still active?" email (bot/digests/part
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.db import stage_is
 from bot.models import Nudge, Referral
 from bot.nudges.due import Due, To
+from bot.nudges.queries import candidates, nudged
 from bot.referrals import timeline
 from bot.text import day, format_duration
 from bot.vocabulary import CLOSED_STAGES, UNMOVED_STAGES, EventKind, NudgeKind, Role
@@ -26,24 +26,6 @@ nudge: sa.Table = Nudge.__table__  # type: ignore[attr-defined]
 
 EXPIRING = "expiring"
 UNCONFIRMED = "unconfirmed"
-
-
-async def candidates(conn: AsyncConnection, query: sa.Select[Any]) -> list[sa.Row[Any]]:
-    """A sweep's candidate rows, in id order: sorted here, since an ORDER BY id would have
-    SQLite walk the whole table in rowid order rather than the sweep's partial index."""
-    return sorted((await conn.execute(query)).all(), key=lambda row: row.id)
-
-
-def _sent(kind: NudgeKind, cycle: sa.ColumnElement[datetime]) -> sa.Exists:
-    return (
-        sa.exists()
-        .where(
-            nudge.c.kind == str(kind),
-            nudge.c.subject == referral.c.id,
-            nudge.c.cycle_at == cycle,
-        )
-        .correlate(referral)
-    )
 
 
 async def expiring(conn: AsyncConnection, as_of: datetime, notice: timedelta) -> list[Due]:
@@ -56,7 +38,7 @@ async def expiring(conn: AsyncConnection, as_of: datetime, notice: timedelta) ->
         stage_is(referral.c.stage, *UNMOVED_STAGES),  # ix_referral_unmoved
         # The later of two partners' intros protects nobody: it is for a manager to settle.
         sa.or_(referral.c.role.is_(None), referral.c.role != str(Role.DISPUTED)),
-        ~_sent(NudgeKind.EXPIRING, referral.c.protected_until),
+        ~nudged(NudgeKind.EXPIRING, referral.c.protected_until),
     )
     return [
         Due(
@@ -84,7 +66,7 @@ async def unconfirmed(conn: AsyncConnection, as_of: datetime, wait: timedelta) -
         referral.c.confirm_asked_at <= as_of - wait,
         referral.c.confirmed_at.is_(None),
         referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
-        ~_sent(NudgeKind.UNCONFIRMED, referral.c.confirm_asked_at),
+        ~nudged(NudgeKind.UNCONFIRMED, referral.c.confirm_asked_at),
     )
     return [
         Due(
@@ -104,9 +86,6 @@ async def unconfirmed(conn: AsyncConnection, as_of: datetime, wait: timedelta) -
 async def recorded(conn: AsyncConnection, due: Due, as_of: datetime, *, wait: timedelta) -> None:
     """The event that goes with a new nudge of these kinds, in the sweep's transaction."""
     if due.kind == NudgeKind.EXPIRING:
-        await conn.execute(
-            sa.update(referral).where(referral.c.id == due.subject).values(expiry_warned_at=as_of)
-        )
         detail = (
             f"protection ends {day(due.cycle_at.date())} and the stage has not moved: "
             "the owner and the partner were asked whether it is still active"

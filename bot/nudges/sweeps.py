@@ -27,6 +27,7 @@ from bot.models import Event, Nudge, Partner, Referral, utcnow
 from bot.nudges import due as rules
 from bot.nudges import registration
 from bot.nudges.due import Due, To
+from bot.nudges.queries import candidates, nudged
 from bot.nudges.registration import EXPIRING, UNCONFIRMED
 from bot.outbox import INSERT_JOB, job_row
 from bot.runs import Run, record_failure, record_run
@@ -208,7 +209,7 @@ class Sweeper:
         since = sa.func.coalesce(
             released, referral.c.received_at, type_=referral.c.received_at.type
         )
-        escalated = _escalated(NudgeKind.UNCLAIMED, since)
+        escalated = nudged(NudgeKind.UNCLAIMED, since, level=2)  # the managers heard
         sla = self.settings.claim_sla
         query = sa.select(
             referral.c.id, referral.c.ref, referral.c.slack_ts, since.label("since")
@@ -220,7 +221,7 @@ class Sweeper:
             ~escalated,
         )
         dues = []
-        for row in await registration.candidates(conn, query):
+        for row in await candidates(conn, query):
             posted = _ts_time(row.slack_ts)
             dues += rules.unclaimed(
                 subject=row.id, ref=row.ref, since=row.since, posted_at=posted, now=as_of, sla=sla
@@ -234,7 +235,7 @@ class Sweeper:
             referral.c.claimed_at,
             type_=referral.c.claimed_at.type,
         )
-        escalated = _escalated(NudgeKind.FIRST_RESPONSE, cycle)
+        escalated = nudged(NudgeKind.FIRST_RESPONSE, cycle, level=2)  # the managers heard
         query = (
             sa.select(
                 referral.c.id,
@@ -256,7 +257,7 @@ class Sweeper:
         )
         default = self.settings.first_response_sla
         dues = []
-        for row in await registration.candidates(conn, query):
+        for row in await candidates(conn, query):
             sla = default if row.sla is None else timedelta(seconds=row.sla)
             dues += rules.first_response(
                 subject=row.id,
@@ -299,7 +300,7 @@ class Sweeper:
             _OPEN,
             cycle <= as_of - rules.EARLIEST_REMINDER,
         )
-        rows = await registration.candidates(conn, query)
+        rows = await candidates(conn, query)
         zones = await self.people.zones({row.owner for row in rows}) if rows else {}
         fallback = self.settings.tz
         dues = []
@@ -351,20 +352,6 @@ async def quiet_partners(conn: AsyncConnection, threshold: datetime) -> list[dic
                 }
             )
     return quiet
-
-
-def _escalated(kind: NudgeKind, cycle: sa.ColumnElement[Any]) -> sa.Exists:
-    """The referral's chain of this kind and cycle reached its last level (the managers)."""
-    return (
-        sa.exists()
-        .where(
-            nudge.c.kind == str(kind),
-            nudge.c.subject == referral.c.id,
-            nudge.c.cycle_at == cycle,
-            nudge.c.level == 2,
-        )
-        .correlate(referral)
-    )
 
 
 def _ts_time(ts: str | None) -> datetime | None:

@@ -60,7 +60,6 @@ def _referral_json(
         "confirm_message_id": referral.confirm_message_id,
         "meeting_at": _iso(referral.meeting_at),
         "meeting_cancelled_at": _iso(referral.meeting_cancelled_at),
-        "expiry_warned_at": _iso(referral.expiry_warned_at),
     }
 
 

@@ -15,7 +15,7 @@ from bot.text import format_duration, parse_cron, parse_duration, zone_named
 from bot.vocabulary import AddressKind
 from bot.webhooks import emit as webhooks
 
-_EMAIL = re.compile(r"^[^@\s<>,;]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")
+EMAIL = re.compile(r"^[^@\s<>,;]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")
 _DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z0-9-]{2,}$")
 
 
@@ -113,8 +113,8 @@ async def add_partner(
     ):
         raise PartnerError(f"--slack-channel {slack_channel!r} is not a channel id or name")
     wanted = (
-        [(AddressKind.ALIAS, a) for a in _checked(addresses, _EMAIL, "--address")]
-        + [(AddressKind.CONTACT, c) for c in _checked(contacts, _EMAIL, "--contact")]
+        [(AddressKind.ALIAS, a) for a in _checked(addresses, EMAIL, "--address")]
+        + [(AddressKind.CONTACT, c) for c in _checked(contacts, EMAIL, "--contact")]
         + [(AddressKind.DOMAIN, d) for d in _checked(domains, _DOMAIN, "--domain")]
     )
     freemail = [value for kind, value in wanted if kind == AddressKind.DOMAIN and value in FREEMAIL]

@@ -7,7 +7,6 @@ submitted values as a bot.intake.logged.Logged.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,6 +23,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.intake.logged import ACTIONS
+from bot.intake.rules import emails_in
+from bot.referrals.directory import domain_suffixes
 from bot.slack.blocks import fit, one_line
 from bot.vocabulary import ACTION_LABELS, ROLE_LABELS, ActionType, Role
 
@@ -32,13 +34,6 @@ LOG_COMMAND = "/referral"
 LOG_MODAL = "log_referral_modal"
 NOTE_MAX = 2000
 OPTIONS_MAX = 100  # a static select's limit (https://docs.slack.dev/reference/block-kit/)
-_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
-_ACTIONS = (
-    ActionType.INTRO_CALL,
-    ActionType.EVENT,
-    ActionType.SHARED_ACCOUNT,
-    ActionType.CO_SELLING_MEETING,
-)
 _CLAIMS = (Role.SOURCED, Role.INFLUENCED, Role.ASSISTED_CLOSE)
 NO_CLAIM = "none"
 
@@ -54,13 +49,12 @@ class Suggested:
 
 def suggest(text: str, *, internal: frozenset[str], proof_url: str | None = None) -> Suggested:
     """The first outside address in the text as the prospect, the text as the note."""
-    found = None
-    for match in _ADDRESS.finditer(text or ""):
-        address = match.group(0).lower().strip(".")
-        if not any(address.endswith("@" + d) or address.endswith("." + d) for d in internal):
-            found = address
-            break
-    return Suggested(found, fit(text or "", NOTE_MAX), proof_url)
+    outside = (
+        address
+        for address in emails_in(text or "")
+        if not internal.intersection(domain_suffixes(address.rpartition("@")[2]))
+    )
+    return Suggested(next(outside, None), fit(text or "", NOTE_MAX), proof_url)
 
 
 def log_modal(
@@ -74,7 +68,7 @@ def log_modal(
         options=choices[:OPTIONS_MAX],
         initial_option=choices[0] if len(choices) == 1 else None,
     )
-    action_options = [Option(text=ACTION_LABELS[a], value=str(a)) for a in _ACTIONS]
+    action_options = [Option(text=ACTION_LABELS[a], value=str(a)) for a in ACTIONS]
     claim_options = [Option(text="No, leave it for the team", value=NO_CLAIM)] + [
         Option(text=f"Yes, as {ROLE_LABELS[r]}", value=str(r)) for r in _CLAIMS
     ]

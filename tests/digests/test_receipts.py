@@ -42,6 +42,21 @@ async def deliver(world: World) -> list[Delivered]:
     return world.smtp.inbox.received[before:]
 
 
+async def receipts(world: World, *, on: bool) -> None:
+    """`handoff partners add acme --receipts` / `--no-receipts`."""
+    async with session_factory(world.engine)() as session:
+        await add_partner(
+            session=session,
+            slug="acme",
+            name=None,
+            addresses=[],
+            contacts=[],
+            domains=[],
+            receipts=on,
+        )
+        await session.commit()
+
+
 def intro(sender: str = f"Dana Scully <{DANA}>", cc: str = "partners+acme@ours.example") -> bytes:
     return message(
         sender=sender,
@@ -130,30 +145,10 @@ async def test_a_second_partner_hears_the_prospect_was_registered_without_the_fi
 async def test_receipts_follow_the_partner_setting_and_skip_old_backfilled_intros(
     world: World,
 ) -> None:
-    async with session_factory(world.engine)() as session:
-        await add_partner(
-            session=session,
-            slug="acme",
-            name=None,
-            addresses=[],
-            contacts=[],
-            domains=[],
-            receipts=False,
-        )
-        await session.commit()
+    await receipts(world, on=False)
     assert (await world.ingest(intro())).kind == "new_intro"
     assert await deliver(world) == []
-    async with session_factory(world.engine)() as session:
-        await add_partner(
-            session=session,
-            slug="acme",
-            name=None,
-            addresses=[],
-            contacts=[],
-            domains=[],
-            receipts=True,
-        )
-        await session.commit()
+    await receipts(world, on=True)
     # An intro that arrived long ago (a backfill of an old mailbox) is registered silently.
     old = utcnow() - timedelta(days=30)
     result = await world.ingest_at(

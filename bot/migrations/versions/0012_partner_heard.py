@@ -32,7 +32,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("confirm_message_id", sa.String(1000), nullable=True))
         batch.add_column(sa.Column("partner_action_at", _AT, nullable=True))
         batch.add_column(sa.Column("overlap_with_id", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("expiry_warned_at", _AT, nullable=True))
         batch.add_column(sa.Column("meeting_at", _AT, nullable=True))
         batch.add_column(sa.Column("meeting_uid", sa.String(1000), nullable=True))
         batch.add_column(sa.Column("meeting_cancelled_at", _AT, nullable=True))
@@ -59,7 +58,6 @@ def downgrade() -> None:
             "meeting_cancelled_at",
             "meeting_uid",
             "meeting_at",
-            "expiry_warned_at",
             "overlap_with_id",
             "partner_action_at",
             "confirm_message_id",
