@@ -203,18 +203,5 @@ async def test_a_claim_by_a_rep_slack_will_not_name_waits_then_says_the_team_own
 
 
 async def test_a_backfill_without_slack_emails_no_partner(world: World) -> None:
-    from bot.intake.pipeline import Intake
-    from bot.referrals.directory import load_directory
-
-    async with session_factory(world.engine)() as session:
-        directory = await load_directory(
-            session=session,
-            internal_domains=frozenset({"ours.example"}),
-            mailbox="partners@ours.example",
-            secret=world.settings.secret_bytes,
-        )
-    async with Intake.open(
-        engine=world.engine, directory=directory, protection=timedelta(days=90), slack=False
-    ) as intake:
-        assert (await intake.ingest(intro())).kind == "new_intro"
+    assert (await world.ingest_at(intro(), None, slack=False)).kind == "new_intro"
     assert await deliver(world) == []

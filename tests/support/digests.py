@@ -72,8 +72,10 @@ class World:
     async def ingest(self, raw: bytes) -> IngestResult:
         return await self.ingest_at(raw, None)
 
-    async def ingest_at(self, raw: bytes, arrival: datetime | None) -> IngestResult:
-        """Intake of one message that arrived then (None: now)."""
+    async def ingest_at(
+        self, raw: bytes, arrival: datetime | None, *, slack: bool = True
+    ) -> IngestResult:
+        """Intake of one message that arrived then (None: now); slack=False: a backfill."""
         async with session_factory(self.engine)() as session:
             directory = await load_directory(
                 session=session,
@@ -82,7 +84,7 @@ class World:
                 secret=self.settings.secret_bytes,
             )
         async with Intake.open(
-            engine=self.engine, directory=directory, protection=timedelta(days=90)
+            engine=self.engine, directory=directory, protection=timedelta(days=90), slack=slack
         ) as intake:
             return await intake.ingest(raw, arrival_at=arrival)
 
