@@ -83,6 +83,7 @@ class Referral(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("partner_id", "seq", name="uq_referral_partner_seq"),
         sa.Index("ix_referral_partner_received", "partner_id", "received_at"),  # reports
+        sa.Index("ix_referral_partner_action", "partner_action_at"),  # reports: attached lane
         # The sweeps' candidates: partial indexes that hold only what can still be due, so that
         # a sweep's cost follows the open referrals, not the whole history (issue 24).
         *_partial("ix_referral_unclaimed", "received_at", "owner IS NULL AND stage = 'new'"),
@@ -429,3 +430,6 @@ class CrmSync(SQLModel, table=True):
     cursor: datetime | None = Field(default=None, sa_type=UTCDateTime)  # deals modified since
     pulled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+import bot.rollups  # noqa: E402, F401 - the report rollups' tables, in the same metadata

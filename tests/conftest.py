@@ -132,6 +132,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HANDOFF_INTERNAL_DOMAINS", "ours.example")
     monkeypatch.setenv("HANDOFF_PARTNER_MAILBOX", "partners@ours.example")
     monkeypatch.setenv("HANDOFF_PORT", "0")  # /healthz on any free port: tests run side by side
+    # Every summary a test makes is also computed from the referrals directly, and a rollup
+    # that disagrees fails the test (bot/reports/summary.py).
+    monkeypatch.setenv("HANDOFF_REPORT_CHECK", "1")
 
 
 @pytest.fixture

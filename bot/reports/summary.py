@@ -16,7 +16,8 @@ unattributed. The partner's next action moves partner_action_at and so restores 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from bot.db import as_utc
 from bot.models import Event, Partner, Referral
 from bot.referrals import lanes
+from bot.reports import rolled as rolled_up
 from bot.reports.activation import activation
 from bot.reports.periods import Period
 from bot.vocabulary import EventKind, Role, Stage
@@ -287,22 +289,48 @@ async def summary(
     now: datetime,
     partners: Iterable[str] | None = None,
     attached_after: timedelta | None = None,
+    rolled: bool = True,
 ) -> Summary:
     """Each partner's line for the period (all partners, or those named), and the totals.
 
     With `attached_after` (HANDOFF_ATTACHED_AFTER), referrals whose partner did nothing for that
     long before the report's instant count as attached; without it, every stored role as it is.
+    `rolled`: read the rollups (rolled.py); False reads every referral of the period directly,
+    which is the rollups' check (HANDOFF_REPORT_CHECK=1 makes every summary compare the two).
     """
+    found = await _summary(conn, period, now, partners, attached_after, rolled)
+    if rolled and os.environ.get("HANDOFF_REPORT_CHECK"):
+        direct = await _summary(conn, period, now, partners, attached_after, rolled=False)
+        if wrong := rolled_up.differences(found, direct):
+            raise AssertionError(f"the rollups disagree with the referrals: {wrong}")
+    return found
+
+
+async def _summary(
+    conn: AsyncConnection,
+    period: Period,
+    now: datetime,
+    partners: Iterable[str] | None,
+    attached_after: timedelta | None,
+    rolled: bool,
+) -> Summary:
     as_of = min(now, period.end)
     attached_before = None if attached_after is None else as_of - attached_after
     chosen = list(partners) if partners is not None else None
     rows = (await conn.execute(_partners(chosen, as_of))).all()
-    where = in_period(period)
-    if chosen is not None:
-        where = sa.and_(where, referral.c.partner_id.in_([r.id for r in rows]))
-    counts = {r.partner_id: r for r in await conn.execute(_counts(where, attached_before))}
-    medians = {(r.what, r.partner_id): r.seconds for r in await conn.execute(_medians(where))}
-
+    ids = None if chosen is None else [r.id for r in rows]
+    if rolled:
+        counts = await rolled_up.counts(conn, period, ids, attached_before, _counts)
+        medians = await rolled_up.medians(conn, period, ids)
+    else:
+        where = in_period(period)
+        if ids is not None:
+            where = sa.and_(where, referral.c.partner_id.in_(ids))
+        counts = {
+            r.partner_id: dict(r._mapping)
+            for r in await conn.execute(_counts(where, attached_before))
+        }
+        medians = {(r.what, r.partner_id): r.seconds for r in await conn.execute(_medians(where))}
     lines = []
     for row in rows:
         line = Line(
@@ -313,7 +341,7 @@ async def summary(
             last_referral_at=as_utc(row.last),
         )
         counted = counts.get(row.id)
-        if counted is not None:
+        if counted:
             _fill(line, counted)
         line.median_claim_minutes = _scaled(medians.get(("claim", row.id)), 60)
         line.median_first_response_hours = _scaled(medians.get(("response", row.id)), 3600)
@@ -348,18 +376,16 @@ async def summary(
     )
 
 
-def _fill(line: Line, row: sa.Row[Any]) -> None:
+def _fill(line: Line, row: Mapping[str, Any]) -> None:
     for name in COUNTED:
-        if name in row._fields:
-            setattr(line, name, int(getattr(row, name) or 0))
-    line.revenue = float(row.revenue or 0.0)
-    line.role_revenue = {
-        name: float(getattr(row, f"revenue_{name}") or 0.0) for name in (*ROLES, NO_ROLE)
-    }
+        if name in row:
+            setattr(line, name, int(row[name] or 0))
+    line.revenue = float(row["revenue"] or 0.0)
+    line.role_revenue = {name: float(row[f"revenue_{name}"] or 0.0) for name in (*ROLES, NO_ROLE)}
     for lane in ("received", "meetings", "won"):
         line.lanes[lane] = (
-            int(getattr(row, f"{lane}_sourced") or 0),
-            int(getattr(row, f"{lane}_influenced") or 0),
+            int(row[f"{lane}_sourced"] or 0),
+            int(row[f"{lane}_influenced"] or 0),
         )
 
 

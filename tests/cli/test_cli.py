@@ -13,7 +13,7 @@ from tests.support.paths import ROOT
 
 def test_migrate_creates_then_reports_up_to_date(tmp_path: Path, handoff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("HANDOFF_DATABASE_URL", f"sqlite:///{tmp_path}/sub/dir/new.db")
-    assert "database at revision 0013 (was empty)" in handoff("migrate")  # 0013: sweeps
+    assert "database at revision 0014 (was empty)" in handoff("migrate")  # 0014: rollups
     assert "already up to date" in handoff("migrate")
     assert (tmp_path / "sub/dir/new.db").exists()
 
