@@ -90,11 +90,13 @@ metadata = SQLModel.metadata
 report_day = sa.Table(
     "report_day",
     metadata,
-    sa.Column("partner_id", sa.Integer, primary_key=True),
+    # The key begins with the day: a period reads a range of days (all partners, or some).
     sa.Column("day", sa.Date, primary_key=True),  # UTC day of receipt
+    sa.Column("partner_id", sa.Integer, primary_key=True),
     sa.Column("lapse_day", sa.Date, primary_key=True),  # NEVER: cannot lapse
     *(sa.Column(name, sa.Integer, nullable=False) for name in COUNTS),
     *(sa.Column(name, sa.Float, nullable=False) for name in SUMS),
+    sqlite_with_rowid=False,  # rows stored in key order: a period's days are read in a row
 )
 report_span = sa.Table(
     "report_span",
@@ -112,11 +114,12 @@ report_span = sa.Table(
 report_hist = sa.Table(
     "report_hist",
     metadata,
-    sa.Column("partner_id", sa.Integer, primary_key=True),
     sa.Column("month", sa.Date, primary_key=True),  # its first day, UTC
+    sa.Column("partner_id", sa.Integer, primary_key=True),
     sa.Column("what", sa.String(16), primary_key=True),
     sa.Column("bucket", sa.Integer, primary_key=True),
     sa.Column("n", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 
@@ -168,7 +171,7 @@ def _day_upsert(d: Dialect, r: str, sign: str) -> str:
     return (
         f"INSERT INTO report_day (partner_id, day, lapse_day, {', '.join(names)}) "
         f"VALUES ({r}.partner_id, {d.day(f'{r}.received_at')}, {d.lapse_day(r)}, "
-        f"{', '.join(values)}) ON CONFLICT (partner_id, day, lapse_day) DO UPDATE SET "
+        f"{', '.join(values)}) ON CONFLICT (day, partner_id, lapse_day) DO UPDATE SET "
         + ", ".join(f"{n} = report_day.{n} + excluded.{n}" for n in names)
     )
 
@@ -177,7 +180,7 @@ def _hist_add(d: Dialect, referral_id: str, sign: str) -> str:
     return (
         "INSERT INTO report_hist (partner_id, month, what, bucket, n) "
         f"SELECT partner_id, {d.month('received_at')}, what, bucket, {sign}1 FROM report_span "
-        f"WHERE referral_id = {referral_id} ON CONFLICT (partner_id, month, what, bucket) "
+        f"WHERE referral_id = {referral_id} ON CONFLICT (month, partner_id, what, bucket) "
         "DO UPDATE SET n = report_hist.n + excluded.n"
     )
 

@@ -20,11 +20,12 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "report_day",
-        sa.Column("partner_id", sa.Integer(), primary_key=True),
         sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("partner_id", sa.Integer(), primary_key=True),
         sa.Column("lapse_day", sa.Date(), primary_key=True),
         *(sa.Column(name, sa.Integer(), nullable=False) for name in rollups.COUNTS),
         *(sa.Column(name, sa.Float(), nullable=False) for name in rollups.SUMS),
+        sqlite_with_rowid=False,  # SQLite keeps the rows in key order: days read in a row
     )
     op.create_table(
         "report_span",
@@ -39,11 +40,12 @@ def upgrade() -> None:
         op.create_index(index.name, "report_span", [c.name for c in index.columns])
     op.create_table(
         "report_hist",
-        sa.Column("partner_id", sa.Integer(), primary_key=True),
         sa.Column("month", sa.Date(), primary_key=True),
+        sa.Column("partner_id", sa.Integer(), primary_key=True),
         sa.Column("what", sa.String(16), primary_key=True),
         sa.Column("bucket", sa.Integer(), primary_key=True),
         sa.Column("n", sa.Integer(), nullable=False),
+        sqlite_with_rowid=False,
     )
     # The attached lane's boundary day is read by the partner's last action.
     op.create_index("ix_referral_partner_action", "referral", ["partner_action_at"])
