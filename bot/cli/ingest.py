@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
 import sys
 import time
@@ -76,7 +74,6 @@ async def _ingest(
     """Each message's result printed as it comes: (how many of each kind, seconds taken)."""
     from bot.intake.pipeline import Intake
     from bot.intake.sources import batched, read_paths
-    from bot.intake.store import Received, arrived
     from bot.referrals.directory import settings_directory
 
     directory = await settings_directory(engine, settings)
@@ -91,25 +88,8 @@ async def _ingest(
         slack=not args.no_slack,
         worker=True,
     ) as intake:
-        # Reading and parsing the next batch (in a thread) overlaps writing this one: SQLite
-        # works without the GIL. Batches are still written one after another, in order.
-        batches = batched(read_paths(args.paths), BATCH)
-
-        def next_batch() -> list[Received] | None:
-            batch = next(batches, None)
-            return None if batch is None else [arrived(m) for m in batch]
-
-        upcoming = asyncio.ensure_future(asyncio.to_thread(next_batch))
-        while (received := await upcoming) is not None:
-            upcoming = asyncio.ensure_future(asyncio.to_thread(next_batch))
-            try:
-                results = await intake.ingest_parsed(received)
-            except BaseException:
-                upcoming.cancel()
-                with contextlib.suppress(BaseException):
-                    await upcoming  # the thread finishes its batch; nothing of it is written
-                raise
-            for result in results:
+        for batch in batched(read_paths(args.paths), BATCH):
+            for result in await intake.ingest_batch(batch):
                 counts[str(result.kind)] += 1
                 print_result(result, args.json, sys.stdout)
             now = time.monotonic()

@@ -152,11 +152,6 @@ class Intake:
         # Parsing is CPU work (up to a few hundred ms for a hostile 256 KB body): in a thread,
         # so that Slack's acks and /healthz never wait on mail.
         received = await asyncio.to_thread(lambda: [arrived(m) for m in messages])
-        return await self.ingest_parsed(received)
-
-    async def ingest_parsed(self, received: list[Received]) -> list[IngestResult]:
-        """ingest_batch's second half, for a caller that parsed the messages (`arrived`) in a
-        thread of its own while the batch before was being written (`handoff ingest`)."""
         async with self._turn:
             results = await self._batch(received)
         if not self.dry_run:
