@@ -240,12 +240,17 @@ async def test_sweeps_are_timed_and_each_nudge_counted_once(engine: AsyncEngine)
         bot.slack.users["UREP"] = {"id": "UREP", "name": "rep", "tz": "UTC"}
         # Every sweep runs at start, then each second: the second first-response run finds
         # the nudge recorded by the first.
+        # The sweeps start together and finish in no promised order: wait for each one's run.
         after = await scrape_until(
             bot,
-            "two first-response runs",
+            "two first-response runs, and a run of every sweep",
             lambda s: (
                 counter(s, runs, sweep=FIRST_RESPONSE)
                 >= counter(before, runs, sweep=FIRST_RESPONSE) + 2
+                and all(
+                    counter(s, runs, sweep=name) >= counter(before, runs, sweep=name) + 1
+                    for name in SWEEPS
+                )
             ),
         )
         await bot.until("the owner's reminder", lambda: bot.slack.dms("UREP"))
