@@ -88,10 +88,10 @@ async def counts(
     partner_ids: list[int] | None,
     attached_before: datetime | None,
     direct: CountQuery,
+    nothing_later: bool,
 ) -> dict[int, Numbers]:
     """Per partner with referrals in the period, every measure (roles with the lane applied)."""
     start, end = period.start, period.end
-    nothing_later = await _nothing_after(conn, end)
     lo, hi = _midnight(start, up=True), _midnight(end, up=nothing_later)
     chosen = sa.true() if partner_ids is None else referral.c.partner_id.in_(partner_ids)
     out: dict[int, Numbers] = {}
@@ -172,17 +172,19 @@ def _received(a: datetime, b: datetime, chosen: sa.ColumnElement[bool]) -> sa.Co
     return sa.and_(referral.c.received_at >= a, referral.c.received_at < b, chosen)
 
 
-async def _nothing_after(conn: AsyncConnection, end: datetime) -> bool:
+async def nothing_after(conn: AsyncConnection, end: datetime) -> bool:
+    """Whether no referral was received at or after `end` (the period's last day and month
+    then count as whole)."""
     later = sa.select(referral.c.id).where(referral.c.received_at >= end).limit(1)
     return (await conn.execute(later)).first() is None
 
 
 async def medians(
-    conn: AsyncConnection, period: Period, partner_ids: list[int] | None
+    conn: AsyncConnection, period: Period, partner_ids: list[int] | None, nothing_later: bool
 ) -> dict[tuple[str, int | None], float]:
     """(what, partner id or None for all) → the median span in seconds, for claim and response."""
     start, end = period.start, period.end
-    months, ranges = _month_cover(start, end, await _nothing_after(conn, end))
+    months, ranges = _month_cover(start, end, nothing_later)
     # hist[what][partner][bucket] = how many
     hist: dict[str, dict[int, dict[int, int]]] = {w: defaultdict(dict) for w in SPANS}
 
@@ -190,36 +192,21 @@ async def medians(
         buckets = hist[what][partner_id]
         buckets[bucket] = buckets.get(bucket, 0) + n
 
+    bounds = []
     if months is not None:
+        bounds.append((report_hist, report_hist.c.month, months[0], months[1], 1))
+    bounds += [(report_span, report_span.c.received_at, a, b, sign) for a, b, sign in ranges]
+    for table, key, low, high, sign in bounds:
+        how_many = sa.func.sum(table.c.n) if table is report_hist else sa.func.count()
         query = (
-            sa.select(
-                report_hist.c.what,
-                report_hist.c.partner_id,
-                report_hist.c.bucket,
-                sa.func.sum(report_hist.c.n).label("n"),
-            )
-            .where(report_hist.c.month >= months[0], report_hist.c.month < months[1])
-            .group_by(report_hist.c.what, report_hist.c.partner_id, report_hist.c.bucket)
+            sa.select(table.c.what, table.c.partner_id, table.c.bucket, how_many.label("n"))
+            .where(key >= low, key < high)
+            .group_by(table.c.what, table.c.partner_id, table.c.bucket)
         )
         if partner_ids is not None:
-            query = query.where(report_hist.c.partner_id.in_(partner_ids))
+            query = query.where(table.c.partner_id.in_(partner_ids))
         for row in await conn.execute(query):
-            count(row.what, row.partner_id, row.bucket, int(row.n))
-    for a, b, sign in ranges:
-        query = (
-            sa.select(
-                report_span.c.what,
-                report_span.c.partner_id,
-                report_span.c.bucket,
-                sa.func.count().label("n"),
-            )
-            .where(report_span.c.received_at >= a, report_span.c.received_at < b)
-            .group_by(report_span.c.what, report_span.c.partner_id, report_span.c.bucket)
-        )
-        if partner_ids is not None:
-            query = query.where(report_span.c.partner_id.in_(partner_ids))
-        for found in await conn.execute(query):
-            count(found.what, found.partner_id, found.bucket, sign * int(found.n))
+            count(row.what, row.partner_id, row.bucket, sign * int(row.n))
 
     reads: list[str] = []
     wanted: list[tuple[str, int | None]] = []

@@ -320,8 +320,9 @@ async def _summary(
     rows = (await conn.execute(_partners(chosen, as_of))).all()
     ids = None if chosen is None else [r.id for r in rows]
     if rolled:
-        counts = await rolled_up.counts(conn, period, ids, attached_before, _counts)
-        medians = await rolled_up.medians(conn, period, ids)
+        nothing_later = await rolled_up.nothing_after(conn, period.end)
+        counts = await rolled_up.counts(conn, period, ids, attached_before, _counts, nothing_later)
+        medians = await rolled_up.medians(conn, period, ids, nothing_later)
     else:
         where = in_period(period)
         if ids is not None:
