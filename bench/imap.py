@@ -24,22 +24,16 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # also runs as `python bench/imap.py`
 
-from bench.common import emptied, own_settings, scaled  # noqa: E402
-from bench.mbox import INTERNAL_DOMAINS, PARTNER_MAILBOX, PARTNERS, write_mbox  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.db import create_engine, session_factory, upgrade  # noqa: E402
-from bot.email.parse import parse  # noqa: E402
-from bot.intake.sources import read_mbox  # noqa: E402
-from bot.mail import imap as imap_wire  # noqa: E402
-from bot.mail.watcher import FolderWatcher  # noqa: E402
-from bot.referrals.partners import add_partner  # noqa: E402
-from bot.wiring import watch_settings  # noqa: E402
-from tests.support.dovecot import PASSWORD, Dovecot  # noqa: E402
-from tests.support.oauth import TokenStandIn  # noqa: E402
+# The parser process intake starts for a catch-up (bot/intake/parsers.py) begins by importing
+# the main module, as multiprocessing's spawn does: this one imports Handoff inside functions,
+# so that the process is up as soon as it is under `handoff serve`.
+if TYPE_CHECKING:
+    from tests.support.dovecot import Dovecot
 
 USER = "partners@ours.example"
 NEWS: list[float] = []  # when the watcher's connection received each untagged EXISTS
@@ -47,6 +41,8 @@ NEWS: list[float] = []  # when the watcher's connection received each untagged E
 
 def record_exists() -> None:
     """Timestamp every EXISTS the server pushes: the server's share of latency ends there."""
+    from bot.mail import imap as imap_wire
+
     original = imap_wire.ImapConnection._notice_exists
 
     def notice(self: imap_wire.ImapConnection, protocol: object) -> None:
@@ -68,6 +64,9 @@ TARGET_P50_MS, TARGET_P95_MS = 250, 1000
 
 def messages(count: int, seed: int, work: Path) -> list[bytes]:
     path = work / "mix.mbox"
+    from bench.mbox import write_mbox
+    from bot.intake.sources import read_mbox
+
     write_mbox(path, messages=count, seed=seed)
     return [m.raw for m in read_mbox(path)][:count]
 
@@ -76,6 +75,8 @@ class Appender:
     """Another mail client: one IMAP connection of its own, in a thread of its own."""
 
     def __init__(self, server: Dovecot) -> None:
+        from tests.support.dovecot import PASSWORD
+
         self.imap = imaplib.IMAP4("127.0.0.1", server.port)
         self.imap.login(USER, PASSWORD)
         self.lock = threading.Lock()
@@ -94,6 +95,17 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 
 
 async def main() -> int:
+    from bench.common import emptied, own_settings, scaled
+    from bench.mbox import INTERNAL_DOMAINS, PARTNER_MAILBOX, PARTNERS
+    from bot.config import load_settings
+    from bot.db import create_engine, session_factory, upgrade
+    from bot.email.parse import parse
+    from bot.mail.watcher import FolderWatcher
+    from bot.referrals.partners import add_partner
+    from bot.wiring import watch_settings
+    from tests.support.dovecot import Dovecot
+    from tests.support.oauth import TokenStandIn
+
     own_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=int, default=scaled(200), help="messages, one at a time")

@@ -238,14 +238,35 @@ def share_one_cpu() -> int | None:
     if not hasattr(os, "sched_setaffinity"):
         return None
     try:
-        allowed = os.sched_getaffinity(0)
+        allowed = cpus()
         with open("/proc/self/stat", "rb") as stat:
             current = int(stat.read().rsplit(b")", 1)[1].split()[36])  # field 39: processor
         cpu = current if current in allowed else min(allowed)
         os.sched_setaffinity(0, {cpu})
+        _SHARED_CPU[:] = [cpu]
         return cpu
     except (OSError, ValueError, IndexError):
         return None
+
+
+_ALLOWED: set[int] = set()  # the CPUs this process could run on before share_one_cpu
+_SHARED_CPU: list[int] = []  # the one it was kept on
+
+
+def cpus() -> set[int]:
+    """The CPUs this process may use, as it started (share_one_cpu narrows only its threads)."""
+    if not _ALLOWED:
+        try:
+            _ALLOWED.update(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            _ALLOWED.update(range(os.cpu_count() or 1))
+    return set(_ALLOWED)
+
+
+def other_cpus() -> set[int]:
+    """Where a helper process of ours runs: beside the CPU this process was kept on, if any."""
+    allowed = cpus()
+    return allowed - set(_SHARED_CPU) or allowed
 
 
 @overload

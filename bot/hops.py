@@ -7,7 +7,9 @@ five statements a message, so it hands a batch's transaction over once instead:
 
 - `worker_hop`: SQLite through a plain sqlite3 connection in one thread of its own. The event
   loop never waits on the file, nor on another writer's lock; the thread is the only user of
-  its connection.
+  its connection. `shared_worker` is one such thread for the whole process (the IMAP watchers,
+  LMTP and webhook deliveries of `handoff serve`): the process's intake writes queue there
+  instead of each waiting on SQLite's busy handler for another connection's lock.
 - `greenlet_hop`: any database through an AsyncConnection's run_sync (PostgreSQL, and SQLite
   inside `handoff serve`): one greenlet switch for the batch; each statement still goes
   through the async driver.
@@ -20,6 +22,7 @@ to its end without an event loop.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -108,6 +111,7 @@ class _Worker:
         self.dialect = engine.dialect
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="handoff-sqlite")
         self._conn: sa.Connection | None = None
+        self._closed = False
 
     def _run(self, work: Work[T]) -> T:
         if self._conn is None or self._conn.closed:
@@ -123,22 +127,62 @@ class _Worker:
         self.engine.dispose()
 
     async def close(self) -> None:
+        self._closed = True
         await asyncio.get_running_loop().run_in_executor(self._pool, self._close)
         self._pool.shutdown()
 
+    def close_now(self) -> None:
+        """Closed from a thread that cannot await (an engine's dispose): waits for its work."""
+        if not self._closed:
+            self._closed = True
+            self._pool.submit(self._close).result()
+            self._pool.shutdown()
 
-@asynccontextmanager
-async def worker_hop(engine: AsyncEngine) -> AsyncIterator[Hop]:
-    """SQLite work in one thread with a plain sqlite3 connection to `engine`'s file."""
-    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+
+def workable(engine: AsyncEngine) -> bool:
+    """Whether `engine` is a SQLite file, which a worker thread can open beside it."""
+    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+
+def _worker(engine: AsyncEngine) -> _Worker:
+    if not workable(engine):
         raise ValueError("worker_hop: a SQLite file database only")
     from bot.db import sqlite_pragmas
 
     # The same file with the stdlib's driver, tuned as every Handoff connection is.
     sync = sa.create_engine(engine.url.set(drivername="sqlite"), poolclass=sa.pool.NullPool)
     sa.event.listen(sync, "connect", sqlite_pragmas)
-    worker = _Worker(sync)
+    return _Worker(sync)
+
+
+@asynccontextmanager
+async def worker_hop(engine: AsyncEngine) -> AsyncIterator[Hop]:
+    """SQLite work in one thread with a plain sqlite3 connection to `engine`'s file."""
+    worker = _worker(engine)
     try:
         yield worker
     finally:
         await worker.close()
+
+
+_SHARED: weakref.WeakKeyDictionary[sa.Engine, _Worker] = weakref.WeakKeyDictionary()
+
+
+def shared_worker(engine: AsyncEngine) -> Hop:
+    """The process's one worker thread for `engine`'s SQLite file, made at its first use and
+    closed when the engine is disposed. Work that leaves state on the connection between hops
+    (a dry run's outer transaction) takes a `worker_hop` of its own instead."""
+    key = engine.sync_engine
+    return _SHARED.get(key) or _share(key, _worker(engine))
+
+
+def _share(key: sa.Engine, worker: _Worker) -> _Worker:
+    _SHARED[key] = worker
+
+    def disposed(_engine: sa.Engine) -> None:
+        if _SHARED.get(key) is worker:
+            del _SHARED[key]
+        worker.close_now()
+
+    sa.event.listen(key, "engine_disposed", disposed)
+    return worker

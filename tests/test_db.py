@@ -107,6 +107,32 @@ async def test_a_hop_runs_each_transaction_in_one_worker_thread(tmp_path) -> Non
     assert len(threads) == 1 and threading.get_ident() not in threads
 
 
+async def test_serve_writes_intake_through_one_thread_that_ends_with_the_engine(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The IMAP watchers, LMTP and webhook deliveries of one process share a worker thread on
+    SQLite (no two connections of ours wait on each other's lock); disposing of the engine
+    ends it, and a later use starts another."""
+    import threading
+
+    from bot.db import create_engine
+    from bot.hops import shared_worker
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'shared.db'}")
+    where = threading.get_ident
+    try:
+        first, second = shared_worker(engine), shared_worker(engine)
+        assert first is second
+        thread = await first(lambda conn: where())
+        assert thread != where()
+        assert thread in {t.ident for t in threading.enumerate()}
+        await engine.dispose()
+        assert thread not in {t.ident for t in threading.enumerate()}
+        again = shared_worker(engine)
+        assert again is not first
+        assert await again(lambda conn: conn.exec_driver_sql("SELECT 7").scalar_one()) == 7
+    finally:
+        await engine.dispose()
+
+
 def test_work_in_a_hop_may_not_wait_on_the_event_loop() -> None:
     from bot.hops import Waited, finish
 

@@ -80,6 +80,20 @@ async def _ingest(
     counts: Counter[str] = Counter()
     started = last_report = time.monotonic()
     protection = timedelta(days=settings.protection_days)
+
+    def show(results: list[IngestResult]) -> None:
+        """Each result printed and counted; progress on stderr every few seconds."""
+        nonlocal last_report
+        for result in results:
+            counts[str(result.kind)] += 1
+            print_result(result, args.json, sys.stdout)
+        now = time.monotonic()
+        if now - last_report >= PROGRESS_SECONDS:
+            last_report = now
+            total = sum(counts.values())
+            rate = total / (now - started)
+            print(f"handoff: {total:,} messages so far ({rate:,.0f} msg/s)", file=sys.stderr)
+
     async with Intake.open(
         engine=engine,
         directory=directory,
@@ -87,17 +101,17 @@ async def _ingest(
         dry_run=args.dry_run,
         slack=not args.no_slack,
         worker=True,
+        bulk=True,
     ) as intake:
+        # Each batch is read (parsed) while the one before it is written.
+        ahead = None
         for batch in batched(read_paths(args.paths), BATCH):
-            for result in await intake.ingest_batch(batch):
-                counts[str(result.kind)] += 1
-                print_result(result, args.json, sys.stdout)
-            now = time.monotonic()
-            if now - last_report >= PROGRESS_SECONDS:
-                last_report = now
-                total = sum(counts.values())
-                rate = total / (now - started)
-                print(f"handoff: {total:,} messages so far ({rate:,.0f} msg/s)", file=sys.stderr)
+            reading = intake.reading(batch)
+            if ahead is not None:
+                show(await intake.ingest_read(await ahead))
+            ahead = reading
+        if ahead is not None:
+            show(await intake.ingest_read(await ahead))
     return counts, time.monotonic() - started
 
 

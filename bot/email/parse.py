@@ -58,7 +58,7 @@ _MAX_DEPTH = 3  # message/rfc822 nesting followed (flanker's enclosed-endless.em
 _MSGID = re.compile(r"<([^<>\s]+)>")
 # Mail that may carry a calendar (RFC 6047 iMIP: text/calendar, or an .ics attachment): only
 # that is handed to the calendar reader.
-_CALENDAR = re.compile(rb"text/calendar|application/ics|\.ics\b", re.IGNORECASE)
+_ICS_NAME = re.compile(rb"\.ics\b")
 
 
 @dataclass(frozen=True)
@@ -153,12 +153,22 @@ def _parse(raw: bytes) -> ParsedMessage:
     defects = [type(d).__name__ for d in _all_defects(msg)] + cut
     text, html = _body_text(msg)
     parsed = _facts(raw, msg, text, html, _rfc822_forward(msg), defects)
-    if _CALENDAR.search(readable):
+    if _may_hold_calendar(readable):
         from bot.email.calendar import meetings_in  # icalendar: only for calendar mail
 
         meetings = tuple(meetings_in(msg))
         parsed = replace(parsed, meetings=meetings) if meetings else parsed
     return parsed
+
+
+def _may_hold_calendar(raw: bytes) -> bool:
+    """Whether the bytes name text/calendar, application/ics or an .ics file, in any case.
+
+    Lower-cased first, then searched for literals: a case-blind regex alternation over the
+    whole message cost a tenth of all parsing.
+    """
+    low = raw.lower()
+    return b"text/calendar" in low or b"application/ics" in low or _ICS_NAME.search(low) is not None
 
 
 def _first_parts(raw: bytes) -> tuple[bytes, list[str]]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
 from bot.db import first_line, transient
-from bot.hops import Hop, facing, finish, greenlet_hop, worker_hop
+from bot.hops import Hop, facing, finish, greenlet_hop, shared_worker, workable, worker_hop
+from bot.intake import parsers
 from bot.intake.decide import decide
 from bot.intake.sources import Incoming
 from bot.intake.store import IngestResult, Received, arrived, bare, store
@@ -25,6 +27,7 @@ from bot.referrals.directory import Directory
 from bot.vocabulary import Kind
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # Seconds between tries of a message the database failed on for a passing reason (a lost
 # connection, a lock held past the busy timeout); then the caller keeps it for later.
 TRANSIENT_WAITS = (0.05, 0.2, 0.5, 1.0, 2.0)
@@ -38,8 +41,8 @@ class Intake:
     """Ingests messages in order, exactly as the IMAP watcher will.
 
     A message, or a batch of them, is one transaction, handed to the database in one hop
-    (bot/hops.py): `handoff ingest` on SQLite runs it in a thread with a plain sqlite3
-    connection, everything else on the AsyncConnection's own run_sync.
+    (bot/hops.py): on SQLite to a thread with a plain sqlite3 connection, on PostgreSQL to
+    the AsyncConnection's own run_sync.
     """
 
     def __init__(
@@ -48,12 +51,12 @@ class Intake:
         hop: Hop,
         directory: Directory,
         protection: timedelta,
-        conn: AsyncConnection | None = None,
         dry_run: bool = False,
         slack: bool = True,
+        bulk: bool = False,
     ) -> None:
         self.hop = hop
-        self._conn = conn
+        self.parsers = parsers.shared() if bulk else None
         self.slack = slack
         self.directory = directory
         self.protection = protection
@@ -61,12 +64,16 @@ class Intake:
         # One connection runs one transaction at a time: callers sharing an Intake take turns.
         self._turn = asyncio.Lock()
 
-    @property
-    def conn(self) -> AsyncConnection:
-        """The connection intake writes on, for its caller's own bookkeeping (IMAP progress)."""
-        if self._conn is None:
-            raise RuntimeError("this Intake runs in a worker thread and has no AsyncConnection")
-        return self._conn
+    async def write(self, work: Callable[[AsyncConnection], Coroutine[Any, Any, T]]) -> T:
+        """The caller's own bookkeeping (IMAP progress, a refusal kept for triage), run where
+        intake writes, in a transaction of its own."""
+
+        def run(conn: sa.Connection) -> T:
+            with self._transaction(conn):
+                return finish(work(facing(conn)))
+
+        async with self._turn:
+            return await self.hop(run)
 
     @classmethod
     @asynccontextmanager
@@ -79,27 +86,33 @@ class Intake:
         dry_run: bool = False,
         slack: bool = True,
         worker: bool = False,
+        bulk: bool = False,
     ) -> AsyncIterator[Intake]:
         """An Intake on its own connection; a dry run rolls everything back at the end.
 
         With slack=False (a backfill of old mail) nothing it stores is posted to Slack. With
-        worker=True a SQLite file is written from a thread of its own (bot/hops.py), for a
-        command that does nothing else; other databases ignore it.
+        bulk=True (many messages in a row) each batch is parsed ahead in a process of its own,
+        when the machine has a second core (`reading`).
+
+        A SQLite file is written from a worker thread (bot/hops.py): the process's shared one,
+        or with worker=True (a command that does nothing else), a dry run or slack=False, one
+        of its own, since those leave marks on the connection. Other databases write on a
+        connection of the engine's pool.
         """
         async with contextlib.AsyncExitStack() as stack:
-            conn: AsyncConnection | None = None
-            if worker and engine.dialect.name == "sqlite" and engine.url.database != ":memory:":
+            if workable(engine) and (worker or dry_run or not slack):
                 hop = await stack.enter_async_context(worker_hop(engine))
+            elif workable(engine):
+                hop = shared_worker(engine)
             else:
-                conn = await stack.enter_async_context(engine.connect())
-                hop = greenlet_hop(conn)
+                hop = greenlet_hop(await stack.enter_async_context(engine.connect()))
             intake = cls(
                 hop=hop,
-                conn=conn,
                 directory=directory,
                 protection=protection,
                 dry_run=dry_run,
                 slack=slack,
+                bulk=bulk,
             )
             async with intake._kept():
                 yield intake
@@ -149,9 +162,23 @@ class Intake:
         If any of them fails, the whole batch is rolled back and each message is ingested again
         in a transaction of its own, so the others still land and the failing one is kept.
         """
-        # Parsing is CPU work (up to a few hundred ms for a hostile 256 KB body): in a thread,
-        # so that Slack's acks and /healthz never wait on mail.
-        received = await asyncio.to_thread(lambda: [arrived(m) for m in messages])
+        return await self.ingest_read(await self.reading(messages))
+
+    def reading(self, messages: list[Incoming]) -> Coroutine[Any, Any, list[Received]]:
+        """The batch parsed and timed, for `ingest_read`. A bulk Intake's batch is parsed in the
+        parser process from now on, while the caller writes the batch before it
+        (bot/intake/parsers.py); otherwise in a thread when awaited, so that Slack's acks and
+        /healthz never wait on mail (a hostile 256 KB body takes a few hundred ms)."""
+        parsing = (self.parsers or parsers.here).ahead([m.raw for m in messages])
+
+        async def read() -> list[Received]:
+            parsed = await parsing
+            return [arrived(m, p) for m, p in zip(messages, parsed, strict=True)]
+
+        return read()
+
+    async def ingest_read(self, received: list[Received]) -> list[IngestResult]:
+        """`ingest_batch` of messages already read (`reading`)."""
         async with self._turn:
             results = await self._batch(received)
         if not self.dry_run:

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from sqlalchemy import bindparam
 
 from bot.models import Event, InboundMessage, Referral
 from bot.vocabulary import CLOSED_STAGES, TRIAGE_KINDS, Role
 
+
+def _words(values: object) -> list[sa.ColumnElement[str]]:
+    """Our own fixed words (kinds, stages) written into the SQL as literals: a list of bound
+    values is an expanding parameter, which SQLAlchemy renders into the statement again at
+    every execution (a tenth of intake's time in the database thread)."""
+    words = [str(v) for v in values]  # type: ignore[attr-defined]
+    if not all(_WORD.fullmatch(w) for w in words):
+        raise ValueError(f"not plain words: {words!r}")
+    return [sa.literal_column(f"'{w}'") for w in words]
+
+
+_WORD = re.compile(r"[a-z_]+")
 inbound: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
 referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 event: sa.Table = Event.__table__  # type: ignore[attr-defined]
@@ -59,7 +73,7 @@ _PRIOR = (
         # Triage is tried again; an applied digest reply (one with a referral) is not, nor
         # one a person marked done.
         sa.or_(
-            inbound.c.kind.not_in([str(k) for k in TRIAGE_KINDS]),
+            inbound.c.kind.not_in(_words(TRIAGE_KINDS)),
             inbound.c.referral_id.is_not(None),
             inbound.c.dismissed_at.is_not(None),
         ),
@@ -72,7 +86,7 @@ _THREAD = (
 )
 _OPEN = sa.select(sa.literal("open"), referral.c.id, *_REFERRAL_FACTS).where(
     referral.c.prospect_email == bindparam("email"),
-    referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
+    referral.c.stage.not_in(_words(CLOSED_STAGES)),
     referral.c.received_at >= bindparam("since"),
     referral.c.received_at <= bindparam("until"),
 )
@@ -81,7 +95,7 @@ _OPEN = sa.select(sa.literal("open"), referral.c.id, *_REFERRAL_FACTS).where(
 _COMPANY = sa.select(sa.literal("company"), referral.c.id, *_REFERRAL_FACTS).where(
     referral.c.prospect_domain == bindparam("domain"),
     referral.c.prospect_email != bindparam("email"),
-    referral.c.stage.not_in([str(s) for s in CLOSED_STAGES]),
+    referral.c.stage.not_in(_words(CLOSED_STAGES)),
     referral.c.received_at >= bindparam("since"),
     referral.c.received_at <= bindparam("until"),
 )
@@ -100,7 +114,7 @@ _TRIED = sa.select(
     _NO_TIME,
 ).where(
     inbound.c.dedupe_key == bindparam("key"),
-    inbound.c.kind.in_([str(k) for k in TRIAGE_KINDS]),
+    inbound.c.kind.in_(_words(TRIAGE_KINDS)),
     inbound.c.referral_id.is_(None),
     inbound.c.dismissed_at.is_(None),
     inbound.c.size == bindparam("size"),

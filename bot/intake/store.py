@@ -76,12 +76,13 @@ class Received:
     checkpoint: Checkpoint | None = None
 
 
-def arrived(incoming: Incoming) -> Received:
-    """Parsed, and timed: the time of ingest is the arrival when the source records none."""
+def arrived(incoming: Incoming, parsed: ParsedMessage | None = None) -> Received:
+    """Parsed (unless it was already), and timed: the time of ingest is the arrival when the
+    source records none."""
     arrival = incoming.arrival_at or utcnow()
     return Received(
         incoming.raw,
-        parse(incoming.raw),  # never raises
+        parse(incoming.raw) if parsed is None else parsed,  # never raises
         arrival,
         incoming.source[:1000],
         incoming.checkpoint,

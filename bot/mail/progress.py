@@ -1,18 +1,23 @@
 """A folder's progress: the last processed UID under its UIDVALIDITY (RFC 3501 section
-2.3.1.1), advanced in the transaction that stores each message; fetch batches; reconnect backoff.
+2.3.1.1), advanced in the transaction that stores each message; fetch batches, each read while
+the one before it is written; reconnect backoff.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.intake.pipeline import Superseded
-from bot.mail.imap_wire import FolderStatus
+from bot.intake.store import Received
+from bot.mail.imap_errors import FetchFailed
+from bot.mail.imap_wire import Fetched, FolderStatus
 from bot.models import ImapFolder, utcnow
 
 log = logging.getLogger("bot.mail.watcher")
@@ -74,16 +79,22 @@ async def folder_state(
     return FolderState(status.uidvalidity, 0, resync_until)
 
 
+# Run once a message: built once (a statement built per call is keyed for the cache each time).
+_ADVANCE = (
+    sa.update(FOLDERS)
+    .where(
+        FOLDERS.c.key == sa.bindparam("b_key"),
+        FOLDERS.c.uidvalidity == sa.bindparam("b_validity"),
+        FOLDERS.c.last_uid < sa.bindparam("b_uid"),
+    )
+    .values(last_uid=sa.bindparam("b_uid"), updated_at=sa.bindparam("b_at"))
+)
+
+
 async def advance(conn: AsyncConnection, key: str, uid: int, uidvalidity: int) -> None:
     """Record `uid` as processed, in the caller's transaction; refuse to go backwards."""
     result = await conn.execute(
-        sa.update(FOLDERS)
-        .where(
-            FOLDERS.c.key == key,
-            FOLDERS.c.uidvalidity == uidvalidity,
-            FOLDERS.c.last_uid < uid,
-        )
-        .values(last_uid=uid, updated_at=utcnow())
+        _ADVANCE, {"b_key": key, "b_validity": uidvalidity, "b_uid": uid, "b_at": utcnow()}
     )
     if result.rowcount != 1:
         raise Superseded(f"UID {uid} was already processed by another watcher")
@@ -103,3 +114,31 @@ def batches(sizes: list[tuple[int, int]]) -> list[list[int]]:
     if current:
         batches.append(current)
     return batches
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A message the server would not hand over, and its words."""
+
+    uid: int
+    words: str
+
+
+# A batch in order: messages being read (bot/intake/parsers.py), and those that need a look first.
+Steps = list["Coroutine[Any, Any, list[Received]] | Fetched | Refusal"]
+# A batch fetched (its messages, the error to raise after them, its steps), or why not.
+Fetch = tuple[list["Fetched | Refusal"], "FetchFailed | None", Steps] | Exception
+
+
+def taken(fetch: Fetch | None) -> tuple[list[Fetched | Refusal], FetchFailed | None, Steps]:
+    if fetch is None or isinstance(fetch, Exception):
+        raise fetch or RuntimeError("no batch fetched")
+    return fetch
+
+
+def abandon(fetch: Fetch | None) -> None:
+    """Stop reading a batch that will not be written now."""
+    if isinstance(fetch, tuple):
+        for step in fetch[2]:
+            if not isinstance(step, Refusal | Fetched):
+                step.close()

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -32,10 +33,15 @@ from bot.mail.imap_wire import Fetched
 from bot.mail.progress import (
     BATCH_MESSAGES,
     Backoff,
+    Fetch,
     FolderState,
+    Refusal,
+    Steps,
+    abandon,
     advance,
     batches,
     folder_state,
+    taken,
 )
 from bot.models import ImapFolder, InboundMessage
 from bot.referrals.directory import Directory, load_directory
@@ -64,14 +70,6 @@ class WatchSettings:
     backoff_max: float = 300.0
     authserv_id: str | None = None  # HANDOFF_TRUSTED_AUTHSERV_ID
     unfetchable_retry_seconds: float = 3600.0  # how often a message the server refused is tried
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A message the server would not hand over, and its words."""
-
-    uid: int
-    words: str
 
 
 class FolderWatcher:
@@ -202,27 +200,51 @@ class FolderWatcher:
         if total > BATCH_MESSAGES:
             log.info("%s: catching up %d messages", self.name, total)
         kinds: Counter[str] = Counter()
-        for batch in batches(sizes):
-            items, lost = await self._fetch(conn, batch)
-            results = await self._ingest(items, state, directory)
-            self._progress += 1
-            kinds.update(str(r.kind) for r in results)
-            fetched = [m.uid for m in items if isinstance(m, Fetched)]
-            if move_to:
-                await conn.move(fetched, move_to)
-            if self.observer is not None:
-                self.observer(results)
-            if lost is not None:
-                self._narrow.difference_update(m.uid for m in items)
-                raise lost  # the server hung up after refusing one: reconnect, go on after it
-            self._narrow.difference_update(batch)
-            done += len(batch)
-            if total > BATCH_MESSAGES and time.monotonic() - said >= PROGRESS_SECONDS:
-                log.info("%s: %d/%d messages", self.name, done, total)
-                said = time.monotonic()
+        async with Intake.open(
+            engine=self.engine, directory=directory, protection=self.settings.protection, bulk=True
+        ) as intake:
+            # Each batch is fetched and being parsed (bot/intake/parsers.py) while the one
+            # before it is written; an error fetching it waits until that one is written.
+            todo = batches(sizes)
+            upcoming: Fetch | None = await self._fetched(conn, intake, todo[0], state)
+            try:
+                for n, batch in enumerate(todo):
+                    items, lost, steps = taken(upcoming)
+                    upcoming = None
+                    if lost is None and n + 1 < len(todo):
+                        upcoming = await self._fetched(conn, intake, todo[n + 1], state)
+                    results = await self._write(intake, items, steps, state)
+                    self._progress += 1
+                    kinds.update(str(r.kind) for r in results)
+                    fetched = [m.uid for m in items if isinstance(m, Fetched)]
+                    if move_to:
+                        await conn.move(fetched, move_to)
+                    if self.observer is not None:
+                        self.observer(results)
+                    if lost is not None:
+                        self._narrow.difference_update(m.uid for m in items)
+                        raise lost  # the server hung up after refusing one: reconnect, go on
+                    self._narrow.difference_update(batch)
+                    done += len(batch)
+                    if total > BATCH_MESSAGES and time.monotonic() - said >= PROGRESS_SECONDS:
+                        log.info("%s: %d/%d messages", self.name, done, total)
+                        said = time.monotonic()
+            finally:
+                abandon(upcoming)  # fetched, but the batch before it failed: fetched again
         summary = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
         log.info("%s: %d new (%s)", self.name, total, summary or "already stored")
         return total
+
+    async def _fetched(
+        self, conn: ImapConnection, intake: Intake, batch: list[int], state: FolderState
+    ) -> Fetch:
+        """A batch fetched, its messages being read; or what stopped the fetch, kept to be
+        raised once the batch before it is written."""
+        try:
+            items, lost = await self._fetch(conn, batch)
+        except Exception as exc:  # noqa: BLE001 - raised by _taken, after the write before it
+            return exc
+        return items, lost, self._read(intake, items, state)
 
     async def _fetch(
         self, conn: ImapConnection, batch: list[int]
@@ -281,8 +303,7 @@ class FolderWatcher:
                 engine=self.engine, directory=directory, protection=self.settings.protection
             ) as intake:
                 if not fetched:
-                    async with intake.conn.begin():
-                        await unfetchable.forget(intake.conn, row)
+                    await intake.write(partial(unfetchable.forget, row=row))
                     log.warning("%s: UID %d is gone from the folder, unread", self.name, uid)
                     continue
                 message = fetched[0]
@@ -299,30 +320,44 @@ class FolderWatcher:
             if self.observer is not None:
                 self.observer([result])
 
-    async def _ingest(
-        self, fetched: list[Fetched | Refusal], state: FolderState, directory: Directory
+    def _read(self, intake: Intake, fetched: list[Fetched | Refusal], state: FolderState) -> Steps:
+        """The batch in order: runs of messages being read (parsed) from now on, and alone
+        those that need a look first (refused by the server; maybe stored before the folder's
+        UIDVALIDITY changed)."""
+        steps: Steps = []
+        run: list[Incoming] = []
+        for message in fetched:
+            if isinstance(message, Refusal) or message.uid <= state.resync_until:
+                if run:
+                    steps.append(intake.reading(run))
+                    run = []
+                steps.append(message)
+            else:
+                run.append(self._incoming(message, state))
+        if run:
+            steps.append(intake.reading(run))
+        return steps
+
+    async def _write(
+        self, intake: Intake, fetched: list[Fetched | Refusal], steps: Steps, state: FolderState
     ) -> list[IngestResult]:
+        """The batch's steps in order, each message stored with its progress."""
         results: list[IngestResult] = []
-        async with Intake.open(
-            engine=self.engine, directory=directory, protection=self.settings.protection
-        ) as intake:
-            pending: list[Incoming] = []
-            for message in fetched:
-                if isinstance(message, Refusal):
-                    results += await intake.ingest_batch(pending) if pending else []
-                    pending = []
-                    results.append(await self._keep_refused(intake, message, state))
-                    continue
-                if message.uid <= state.resync_until and await self._stored(intake, message):
-                    # Flush first: progress only ever moves forward.
-                    results += await intake.ingest_batch(pending) if pending else []
-                    pending = []
-                    async with intake.conn.begin():
-                        await advance(intake.conn, self.target.key, message.uid, state.uidvalidity)
-                    continue
-                pending.append(self._incoming(message, state))
-            if pending:
-                results += await intake.ingest_batch(pending)
+        todo = iter(steps)
+        try:
+            for step in todo:
+                if isinstance(step, Refusal):
+                    results.append(await self._keep_refused(intake, step, state))
+                elif isinstance(step, Fetched):
+                    if await self._stored(intake, step):
+                        key, uid, validity = self.target.key, step.uid, state.uidvalidity
+                        await intake.write(partial(advance, key=key, uid=uid, uidvalidity=validity))
+                    else:
+                        results += await intake.ingest_batch([self._incoming(step, state)])
+                else:
+                    results += await intake.ingest_read(await step)
+        finally:
+            abandon(([], None, list(todo)))  # not written (an error stopped it): not read
         state.last_uid = max([state.last_uid] + [m.uid for m in fetched])
         return results
 
@@ -332,9 +367,12 @@ class FolderWatcher:
         """Triage for a message the server would not hand over, and progress past it."""
         source = self._source(state.uidvalidity, refusal.uid)
         reason = _refusal_reason(refusal.uid, refusal.words)
-        async with intake.conn.begin():
-            await unfetchable.keep(intake.conn, source=source, reason=reason)
-            await advance(intake.conn, self.target.key, refusal.uid, state.uidvalidity)
+
+        async def kept(db: AsyncConnection) -> None:
+            await unfetchable.keep(db, source=source, reason=reason)
+            await advance(db, self.target.key, refusal.uid, state.uidvalidity)
+
+        await intake.write(kept)
         self._awaiting_retry = True
         every = timedelta(seconds=self.settings.unfetchable_retry_seconds)
         log.warning("%s: %s; kept in triage, asked again every %s", self.name, reason, every)
@@ -357,8 +395,11 @@ class FolderWatcher:
     async def _stored(self, intake: Intake, message: Fetched) -> bool:
         key = parse(message.raw).dedupe_key
         query = sa.select(INBOUND.c.id).where(INBOUND.c.dedupe_key == key).limit(1)
-        async with intake.conn.begin():
-            return (await intake.conn.execute(query)).first() is not None
+
+        async def stored(db: AsyncConnection) -> bool:
+            return (await db.execute(query)).first() is not None
+
+        return await intake.write(stored)
 
 
 def _refusal_reason(uid: int, words: str) -> str:

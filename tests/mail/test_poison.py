@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.mail.progress import BATCH_MESSAGES
 from tests.support.dovecot import Dovecot
 from tests.support.handoff import Handoff
 from tests.support.imap import intro, serving, until
@@ -81,6 +82,37 @@ async def test_one_unreadable_message_among_fifteen_stops_nothing_and_is_read_wh
         "WHERE r.prospect_email = 'p8@prospect8.example'",
     )
     assert source.endswith(f";UID={uids[7]}")
+
+
+async def test_a_server_hanging_up_on_the_next_batch_costs_the_batch_being_written_nothing(
+    engine: AsyncEngine,
+    scenario: Handoff,
+    dovecot_factory: Callable[..., Dovecot],
+) -> None:
+    """A catch-up fetches each batch while the one before it is written: when the server hangs
+    up on that fetch (an unreadable message in it), the batch before still commits, the
+    unreadable one waits in triage, and every other message is stored once."""
+    server = dovecot_factory(fetch_failure="disconnect-immediately")
+    user = "partners@ours.example"
+    url = server.add_user(user)
+    total = 2 * BATCH_MESSAGES + 30
+    await asyncio.to_thread(server.append_all, user, [intro(n) for n in range(1, total + 1)])
+    bad = BATCH_MESSAGES + 20  # in the second batch
+    server.readable(user, f"p{bad}@prospect{bad}.example".encode(), False)
+
+    async with serving(engine, url, imap_unfetchable_retry_seconds=3600):
+
+        async def all_but_one_and_one_in_triage() -> bool:
+            return len(await rows(engine, "SELECT kind FROM inbound_message")) == total
+
+        await until(
+            all_but_one_and_one_in_triage, f"{total - 1} intros and 1 in triage", seconds=120
+        )
+    kinds = await rows(engine, "SELECT kind, count(*) FROM inbound_message GROUP BY kind")
+    assert dict(kinds) == {"new_intro": total - 1, "unfetchable": 1}  # type: ignore[arg-type]
+    referred = await asyncio.to_thread(scenario.json, "referrals", "list")
+    emails = sorted(r["prospect"]["email"] for r in referred)  # type: ignore[index]
+    assert emails == sorted(f"p{n}@prospect{n}.example" for n in range(1, total + 1) if n != bad)
 
 
 async def test_showing_an_unread_message_says_why_there_is_nothing_to_show(
