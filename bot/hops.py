@@ -10,8 +10,8 @@ five statements a message, so it hands a batch's transaction over once instead:
   its connection. `shared_worker` is one such thread for the whole process (the IMAP watchers,
   LMTP and webhook deliveries of `handoff serve`): the process's intake writes queue there
   instead of each waiting on SQLite's busy handler for another connection's lock.
-- `greenlet_hop`: any database through an AsyncConnection's run_sync (PostgreSQL, and SQLite
-  inside `handoff serve`): one greenlet switch for the batch; each statement still goes
+- `greenlet_hop`: any database through an AsyncConnection's run_sync (PostgreSQL, and an
+  in-memory SQLite database): one greenlet switch for the batch; each statement still goes
   through the async driver.
 
 The intake code between them is written once, as coroutines over an AsyncConnection's face.
