@@ -269,6 +269,11 @@ def other_cpus() -> set[int]:
     return allowed - set(_SHARED_CPU) or allowed
 
 
+def quoted(text: str) -> str:
+    """`text` as a SQL string literal, for SQL that Handoff writes out itself."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 @overload
 def as_utc(value: datetime | str) -> datetime: ...
 @overload

@@ -127,12 +127,11 @@ class _Worker:
         self.engine.dispose()
 
     async def close(self) -> None:
-        self._closed = True
-        await asyncio.get_running_loop().run_in_executor(self._pool, self._close)
-        self._pool.shutdown()
+        await asyncio.to_thread(self.close_now)
 
     def close_now(self) -> None:
-        """Closed from a thread that cannot await (an engine's dispose): waits for its work."""
+        """Closed after the work handed to it, waiting for it (an engine's dispose cannot
+        await); closing twice is closing once."""
         if not self._closed:
             self._closed = True
             self._pool.submit(self._close).result()

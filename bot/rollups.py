@@ -26,6 +26,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+from bot.db import quoted
 from bot.models import UTCDateTime
 from bot.vocabulary import CLOSED_STAGES, Role, Stage
 
@@ -46,17 +47,13 @@ DAY_COLUMNS = (
 SPAN_COLUMNS = ("partner_id", "received_at", "claimed_at", "first_response_at")
 
 
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _when(condition: str, then: str = "1", otherwise: str = "0") -> str:
     return f"CASE WHEN {condition} THEN {then} ELSE {otherwise} END"
 
 
 def measures(r: str) -> dict[str, str]:
     """Each rolled-up column and what one referral (row alias `r`) adds to it, in SQL."""
-    won, met = f"{r}.stage = {_q(str(Stage.WON))}", f"{r}.met_at IS NOT NULL"
+    won, met = f"{r}.stage = {quoted(str(Stage.WON))}", f"{r}.met_at IS NOT NULL"
     amount = f"COALESCE({r}.amount, 0.0)"
     logged = f"{r}.action_type IS NOT NULL"
     out = {
@@ -64,20 +61,20 @@ def measures(r: str) -> dict[str, str]:
         "claimed": _when(f"{r}.claimed_at IS NOT NULL"),
         "responded": _when(f"{r}.first_response_at IS NOT NULL"),
         "meetings": _when(met),
-        **{role: _when(f"{r}.role = {_q(role)}") for role in ROLES},
+        **{role: _when(f"{r}.role = {quoted(role)}") for role in ROLES},
         "overridden": _when(f"{r}.role_overridden_at IS NOT NULL"),
         "opportunities": _when(f"{r}.opportunity_at IS NOT NULL"),
         "won": _when(won),
-        "lost": _when(f"{r}.stage = {_q(str(Stage.LOST))}"),
+        "lost": _when(f"{r}.stage = {quoted(str(Stage.LOST))}"),
         "logged": _when(logged),
         "confirmed": _when(f"{logged} AND {r}.confirmed_at IS NOT NULL"),
     }
     for lane, condition in (("received", "1 = 1"), ("meetings", met), ("won", won)):
         for role in (str(Role.SOURCED), str(Role.INFLUENCED)):
-            out[f"{lane}_{role}"] = _when(f"{condition} AND {r}.role = {_q(role)}")
+            out[f"{lane}_{role}"] = _when(f"{condition} AND {r}.role = {quoted(role)}")
     out["revenue"] = _when(won, amount, "0.0")
     for role in ROLES:
-        out[f"revenue_{role}"] = _when(f"{won} AND {r}.role = {_q(role)}", amount, "0.0")
+        out[f"revenue_{role}"] = _when(f"{won} AND {r}.role = {quoted(role)}", amount, "0.0")
     out["revenue_none"] = _when(f"{won} AND {r}.role IS NULL", amount, "0.0")
     return out
 
@@ -151,8 +148,8 @@ class Dialect:
         return f"DATE '{NEVER}'" if self.pg else f"'{NEVER}'"
 
     def lapse_day(self, r: str) -> str:
-        closed = ", ".join(_q(str(s)) for s in sorted(CLOSED_STAGES))
-        lapsing = ", ".join(_q(role) for role in LAPSING)
+        closed = ", ".join(quoted(str(s)) for s in sorted(CLOSED_STAGES))
+        lapsing = ", ".join(quoted(role) for role in LAPSING)
         can_lapse = (
             f"{r}.stage NOT IN ({closed}) AND {r}.role_overridden_at IS NULL "
             f"AND ({r}.role IS NULL OR {r}.role IN ({lapsing}))"
@@ -193,7 +190,7 @@ def _span_inserts(d: Dialect, r: str) -> list[str]:
     for what, column in SPANS.items():
         out.append(
             "INSERT INTO report_span (referral_id, what, partner_id, received_at, seconds, bucket) "
-            f"SELECT {r}.id, {_q(what)}, {r}.partner_id, {r}.received_at, x.s, {bucket('x.s')} "
+            f"SELECT {r}.id, {quoted(what)}, {r}.partner_id, {r}.received_at, x.s, {bucket('x.s')} "
             f"FROM (SELECT {d.seconds(f'{r}.{column}', f'{r}.received_at')} AS s) AS x "
             f"WHERE {r}.{column} IS NOT NULL"
         )
@@ -274,7 +271,7 @@ def fill(dialect_name: str) -> list[str]:
     d = Dialect(dialect_name)
     sums = ", ".join(f"SUM({expr})" for expr in measures("r").values())
     spans = [
-        f"SELECT r.id, {_q(what)}, r.partner_id, r.received_at, x.s, {bucket('x.s')} FROM "
+        f"SELECT r.id, {quoted(what)}, r.partner_id, r.received_at, x.s, {bucket('x.s')} FROM "
         f"(SELECT id, {d.seconds(f'{column}', 'received_at')} AS s FROM referral "
         f"WHERE {column} IS NOT NULL) AS x JOIN referral AS r ON r.id = x.id"
         for what, column in SPANS.items()

@@ -100,7 +100,6 @@ async def _ingest(
         protection=protection,
         dry_run=args.dry_run,
         slack=not args.no_slack,
-        worker=True,
         bulk=True,
     ) as intake:
         # Each batch is read (parsed) while the one before it is written.

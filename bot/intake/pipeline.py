@@ -85,22 +85,21 @@ class Intake:
         protection: timedelta,
         dry_run: bool = False,
         slack: bool = True,
-        worker: bool = False,
         bulk: bool = False,
     ) -> AsyncIterator[Intake]:
-        """An Intake on its own connection; a dry run rolls everything back at the end.
+        """An Intake writing where its database is written best; a dry run rolls everything
+        back at the end.
 
         With slack=False (a backfill of old mail) nothing it stores is posted to Slack. With
         bulk=True (many messages in a row) each batch is parsed ahead in a process of its own,
         when the machine has a second core (`reading`).
 
         A SQLite file is written from a worker thread (bot/hops.py): the process's shared one,
-        or with worker=True (a command that does nothing else), a dry run or slack=False, one
-        of its own, since those leave marks on the connection. Other databases write on a
-        connection of the engine's pool.
+        or for a dry run or slack=False one of its own, since those leave marks on the
+        connection. Other databases write on a connection of the engine's pool.
         """
         async with contextlib.AsyncExitStack() as stack:
-            if workable(engine) and (worker or dry_run or not slack):
+            if workable(engine) and (dry_run or not slack):
                 hop = await stack.enter_async_context(worker_hop(engine))
             elif workable(engine):
                 hop = shared_worker(engine)

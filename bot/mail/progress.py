@@ -131,14 +131,14 @@ Fetch = tuple[list["Fetched | Refusal"], "FetchFailed | None", Steps] | Exceptio
 
 
 def taken(fetch: Fetch | None) -> tuple[list[Fetched | Refusal], FetchFailed | None, Steps]:
+    """A fetched batch, or the error that stopped its fetch raised now."""
     if fetch is None or isinstance(fetch, Exception):
         raise fetch or RuntimeError("no batch fetched")
     return fetch
 
 
-def abandon(fetch: Fetch | None) -> None:
-    """Stop reading a batch that will not be written now."""
-    if isinstance(fetch, tuple):
-        for step in fetch[2]:
-            if not isinstance(step, Refusal | Fetched):
-                step.close()
+def abandon(steps: Steps) -> None:
+    """Stop reading messages that will not be written now (they are fetched again)."""
+    for step in steps:
+        if not isinstance(step, Refusal | Fetched):
+            step.close()

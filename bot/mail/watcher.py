@@ -230,7 +230,8 @@ class FolderWatcher:
                         log.info("%s: %d/%d messages", self.name, done, total)
                         said = time.monotonic()
             finally:
-                abandon(upcoming)  # fetched, but the batch before it failed: fetched again
+                if isinstance(upcoming, tuple):  # fetched, but the batch before it failed
+                    abandon(upcoming[2])
         summary = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
         log.info("%s: %d new (%s)", self.name, total, summary or "already stored")
         return total
@@ -242,7 +243,7 @@ class FolderWatcher:
         raised once the batch before it is written."""
         try:
             items, lost = await self._fetch(conn, batch)
-        except Exception as exc:  # noqa: BLE001 - raised by _taken, after the write before it
+        except Exception as exc:  # noqa: BLE001 - raised by taken(), after the write before it
             return exc
         return items, lost, self._read(intake, items, state)
 
@@ -357,7 +358,7 @@ class FolderWatcher:
                 else:
                     results += await intake.ingest_read(await step)
         finally:
-            abandon(([], None, list(todo)))  # not written (an error stopped it): not read
+            abandon(list(todo))  # not written (an error stopped the batch): not read either
         state.last_uid = max([state.last_uid] + [m.uid for m in fetched])
         return results
 
