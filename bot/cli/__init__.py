@@ -9,6 +9,7 @@ import little.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from datetime import UTC, datetime
@@ -87,8 +88,26 @@ def instant(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+def run() -> None:
+    """`handoff` and `python -m bot`: main() in a process of its own, which it then leaves.
+
+    Starting a command makes over 100,000 objects (SQLAlchemy, pydantic, the settings) and
+    hardly any garbage, and the cyclic collector would scan them again and again. So the
+    collector stays off while they are made, and main() freezes them (they live as long as the
+    process) before it turns the collector on; at exit they are frozen once more, so that the
+    interpreter's last collections skip them. `handoff referrals list` went from 0.53 s to
+    0.40 s (README, Performance). main() called in-process, as the tests do, leaves the
+    collector alone.
+    """
+    gc.disable()
+    try:
+        main()
+    finally:
+        gc.freeze()
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of `handoff` and `python -m bot`."""
+    """Parse the arguments and run the command; exits with its status (run() is the entry)."""
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         from bot.signals import remember_sigterm
@@ -103,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     from bot.config import ConfigError, load_settings
     from bot.logs import read_log_format, setup_logging
 
+    if not gc.isenabled():  # run() kept it off while the modules loaded: see there
+        gc.freeze()
+        gc.enable()
     try:
         # The log format is read alone: it applies even when another setting is wrong.
         setup_logging(args.command, read_log_format())

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,34 @@ def test_console_script_is_installed() -> None:
     assert done.returncode == 0
     for command in ("migrate", "partners", "ingest", "referrals", "triage", "demo"):
         assert command in done.stdout
+
+
+# A command as `handoff` runs it, with a spy for the command that reports on the collector.
+COLLECTOR_SPY = """
+import gc, sys
+from bot.cli import referrals, run
+async def spy(args, engine, settings):
+    cycle = []
+    cycle.append(cycle)
+    del cycle
+    print(gc.isenabled(), gc.get_freeze_count() > 100_000, gc.collect() >= 1)
+    return 0
+referrals.list_referrals = spy
+sys.argv = ["handoff", "referrals", "list"]
+run()
+"""
+
+
+def test_a_command_runs_with_the_collector_on(tmp_path: Path) -> None:
+    """`handoff` keeps the cyclic collector off while it starts and freezes what it loaded, and
+    a command runs with the collector on: a `serve` that never collected would only grow."""
+    env = {**os.environ, "HANDOFF_DATABASE_URL": f"sqlite:///{tmp_path}/gc.db"}
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_SPY], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    on, frozen, collected = done.stdout.split()
+    assert (on, frozen, collected) == ("True", "True", "True")
 
 
 @pytest.mark.parametrize(
