@@ -5,7 +5,8 @@
 
 Runs the real `handoff ingest` in a child process against a fresh database (SQLite by default)
 and prints messages/second and the peak RSS of the child with its parser process (sampled).
-Target (issue 2): >= 500 msg/s on SQLite with peak RSS under 200 MB on a 2-core machine.
+Targets: >= 500 msg/s (issue 2) and >= 1,000 msg/s (issue 24) on SQLite, with peak RSS under
+200 MB, on a 2-core machine.
 
 On SQLite it then runs the floor, in a child of its own: Handoff's own mbox reader and parser
 and one executemany INSERT of the stored rows per batch, nothing decided (issue 24: ingest
@@ -33,6 +34,7 @@ from bench.common import emptied, own_settings, scaled  # noqa: E402
 from bench.mbox import INTERNAL_DOMAINS, PARTNER_MAILBOX, PARTNERS, write_mbox  # noqa: E402
 
 TARGET_RATE = 500
+TARGET_RATE_SQLITE = 1_000  # issue 24
 TARGET_RSS_MB = 200
 
 
@@ -187,6 +189,8 @@ def main() -> int:
         f"(target >= {TARGET_RATE}), peak RSS {peak_mb:.0f} MB (target < {TARGET_RSS_MB} MB)"
     )
     if not args.database_url:
+        met = "met" if rate >= TARGET_RATE_SQLITE else "NOT met"
+        print(f"issue 24, SQLite: >= {TARGET_RATE_SQLITE:,} msg/s: {met}")
         handoff({**env, "HANDOFF_DATABASE_URL": f"sqlite:///{work / 'floor.db'}"}, "migrate")
         count, seconds = floor(env, mbox, work / "floor.db")
         print(

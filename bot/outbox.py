@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +33,8 @@ INSERT_JOB = sa.insert(outbox)
 # Set on a connection: queue no side effects through enqueue (a backfill): no Slack post or
 # line, no partner email.
 NO_SLACK = "handoff.no_slack"
+# Set on a connection by `gathering`: the jobs enqueue queues, written at the block's end.
+GATHERED = "handoff.gathered_jobs"
 
 MAX_BACKOFF = timedelta(minutes=15)
 POLL_SECONDS = 1.0  # jobs written by other processes (handoff ingest, replicas) wait at most this
@@ -329,7 +331,36 @@ async def enqueue(
     """A Slack side effect of this transaction, carried out by the outbox after the commit."""
     if conn.info.get(NO_SLACK):
         return
-    await conn.execute(INSERT_JOB, job_row(kind, referral_id, event_id=event_id))
+    row = job_row(kind, referral_id, event_id=event_id)
+    gathered = conn.info.get(GATHERED)
+    if gathered is not None:
+        gathered.append(row)
+        return
+    await conn.execute(INSERT_JOB, row)
+
+
+@contextlib.contextmanager
+def gathering(conn: sa.Connection) -> Iterator[None]:
+    """The jobs `enqueue` queues inside the block, written together at its end: one INSERT of
+    many rows instead of one statement each (intake's batches, about 1.5 jobs a message).
+
+    Use it inside the transaction, around all of its work: a job is still written in the
+    transaction that causes it, and an error inside the block writes none of them. Nothing may
+    read the Slack jobs inside the block (nothing does: they are the outbox worker's).
+    """
+    rows: list[dict[str, object]] = []
+    conn.info[GATHERED] = rows
+    try:
+        yield
+    except BaseException:
+        # A connection lost inside the block refuses even its info (the error raised must stay
+        # the loss, which is tried again); the pool clears the info when it connects anew.
+        with contextlib.suppress(Exception):
+            del conn.info[GATHERED]
+        raise
+    del conn.info[GATHERED]
+    if rows:
+        conn.execute(INSERT_JOB, rows)
 
 
 def job_row(

@@ -22,7 +22,7 @@ from bot.intake import parsers
 from bot.intake.decide import decide
 from bot.intake.sources import Incoming
 from bot.intake.store import IngestResult, Received, arrived, bare, store
-from bot.outbox import NO_SLACK
+from bot.outbox import NO_SLACK, gathering
 from bot.referrals.directory import Directory
 from bot.vocabulary import Kind
 
@@ -206,7 +206,7 @@ class Intake:
     @contextmanager
     def _transaction(self, conn: sa.Connection) -> Iterator[None]:
         try:
-            with conn.begin():
+            with conn.begin(), gathering(conn):
                 if not self.slack:
                     # Set again in each transaction: a connection lost and made anew forgets it.
                     conn.info[NO_SLACK] = True

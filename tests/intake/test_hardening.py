@@ -7,6 +7,7 @@ import contextlib
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import create_engine
@@ -14,8 +15,12 @@ from bot.email.html import html_to_text
 from bot.email.parse import parse
 from bot.intake import rules
 from bot.intake.pipeline import Intake
+from bot.models import OutboxJob, Referral
 from bot.referrals.directory import Directory
 from tests.support.messages import message, write
+
+outbox: sa.Table = OutboxJob.__table__  # type: ignore[attr-defined]
+referral: sa.Table = Referral.__table__  # type: ignore[attr-defined]
 
 
 def test_escape_codecs_and_lone_surrogates_do_not_stop_a_run(scenario, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -267,7 +272,7 @@ def test_rep_forwards_the_prospects_own_email(scenario, tmp_path) -> None:  # ty
 
 
 def test_failure_in_intake_keeps_the_message_and_the_run_goes_on(
-    scenario, tmp_path, monkeypatch
+    scenario, tmp_path, monkeypatch, db_url
 ) -> None:  # type: ignore[no-untyped-def]
     real = rules.find_prospect
 
@@ -290,6 +295,29 @@ def test_failure_in_intake_keeps_the_message_and_the_run_goes_on(
     assert "internal error: RuntimeError: boom in a rule" in real_run[1]["reason"]
     [kept] = scenario.json("triage")
     assert kept["subject"] == "boom"
+    # The batch was tried whole first and rolled back: each landed intro's side effects are
+    # queued once, in order, and the rejected message queued none.
+    assert slack_jobs(db_url) == [("ACME-1", "slack_post"), ("ACME-2", "slack_post")]
+
+
+def slack_jobs(db_url: str) -> list[tuple[str, str]]:
+    """(referral, kind) of every Slack job in the outbox, in the order they were queued."""
+
+    async def read() -> list[tuple[str, str]]:
+        engine = create_engine(db_url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    sa.select(referral.c.ref, outbox.c.kind)
+                    .join(referral, referral.c.id == outbox.c.referral_id)
+                    .where(outbox.c.kind.startswith("slack"))
+                    .order_by(outbox.c.id)
+                )
+                return [(ref, kind) for ref, kind in rows]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
 
 
 async def test_two_partners_racing_for_one_prospect(
