@@ -3,7 +3,9 @@ bot/vocabulary.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -14,6 +16,9 @@ from bot.vocabulary import CLOSED_STAGES, DeliveryStatus, MailStatus, Stage
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+_SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # SQLAlchemy's storage format for SQLite
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -29,6 +34,31 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime given where UTC is required")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: sa.Dialect) -> Callable[[datetime | None], Any] | None:
+        """On SQLite, the very text SQLAlchemy's DATETIME stores (`2026-11-16 17:12:30.000000`),
+        made in one step instead of two: intake binds several datetimes a message
+        (tests/test_db.py holds the two equal)."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given where UTC is required")
+            v = value.astimezone(UTC)
+            return _SQLITE_DATETIME % (
+                v.year,
+                v.month,
+                v.day,
+                v.hour,
+                v.minute,
+                v.second,
+                v.microsecond,
+            )
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:

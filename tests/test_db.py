@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import async_url, current_revision, head_revision, open_database, upgrade
-from bot.models import SQLModel
+from bot.models import SQLModel, UTCDateTime
 from tests.support.ports import free_port
 
 
@@ -30,6 +33,30 @@ async def test_migrated_schema_matches_models(engine: AsyncEngine) -> None:
 async def test_upgrade_is_idempotent(engine: AsyncEngine) -> None:
     before, after = await upgrade(engine)
     assert before == after == head_revision()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 11, 16, 17, 12, 30, tzinfo=UTC),
+        datetime(2026, 11, 16, 17, 12, 30, 5, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, 0, 999_999, tzinfo=ZoneInfo("Europe/Berlin")),
+        datetime(2027, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=5, minutes=45))),
+        datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+    ],
+)
+def test_sqlite_stores_utc_datetimes_as_sqlalchemy_writes_them(moment: datetime) -> None:
+    """UTCDateTime writes SQLite's text itself (faster): the very text SQLAlchemy's DATETIME
+    writes for the same instant in UTC, so that rows old and new compare and sort alike."""
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().bind_processor(dialect)
+    stock = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert ours is not None and stock is not None
+    assert ours(moment) == stock(moment.astimezone(UTC).replace(tzinfo=None))
+    assert ours(None) is None
+    with pytest.raises(ValueError, match="naive datetime"):
+        ours(moment.replace(tzinfo=None))
 
 
 def test_url_mapping() -> None:
