@@ -5,6 +5,7 @@ Loaded once per batch (a few hundred rows at most) and read by intake and replie
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -115,6 +116,8 @@ class Directory:
         self.by_contact = {c: p for p in self.partners.values() for c in p.contacts}
         self.by_domain = {d: p for p in self.partners.values() for d in p.domains}
         self.people_domains = frozenset(d for p in self.partners.values() for d in p.people_domains)
+        windows = [p.protection for p in self.partners.values() if p.protection]
+        self._widest = max(windows, default=None)
 
     def is_internal(self, address: str) -> bool:
         return _in_domains(address, self.internal_domains)
@@ -126,7 +129,7 @@ class Directory:
 
     def widest(self, default: timedelta) -> timedelta:
         """The longest window any partner has: how far back intake looks for a rival."""
-        return max([default, *(p.protection for p in self.partners.values() if p.protection)])
+        return default if self._widest is None else max(default, self._widest)
 
     def plus_tag(self, address: str) -> str | None:
         """`partners+acme@ours.example` -> `acme` for the configured partner mailbox."""
@@ -157,13 +160,24 @@ class Directory:
 
 def _in_domains(address: str, domains: frozenset[str]) -> bool:
     """At one of the domains or a subdomain of one: `a@mail.ours.example` is at ours.example."""
-    return any(suffix in domains for suffix in domain_suffixes(address.rpartition("@")[2]))
+    return not domains.isdisjoint(domain_suffixes(address.rpartition("@")[2]))
 
 
-def domain_suffixes(domain: str) -> list[str]:
-    """`mail.ours.example` -> [`mail.ours.example`, `ours.example`, `example`]."""
+def domain_suffixes(domain: str) -> tuple[str, ...]:
+    """`mail.ours.example` -> (`mail.ours.example`, `ours.example`, `example`).
+
+    Remembered, as intake asks it of the same few domains for each address of each message;
+    a name longer than DNS allows (253) is no domain anyone has, and is not kept.
+    """
+    return _suffixes(domain) if len(domain) > 253 else _remembered_suffixes(domain)
+
+
+def _suffixes(domain: str) -> tuple[str, ...]:
     labels = domain.split(".")
-    return [".".join(labels[i:]) for i in range(len(labels))]
+    return tuple(".".join(labels[i:]) for i in range(len(labels)))
+
+
+_remembered_suffixes = functools.lru_cache(maxsize=4096)(_suffixes)
 
 
 async def load_directory(
