@@ -346,7 +346,8 @@ def gathering(conn: sa.Connection) -> Iterator[None]:
 
     Use it inside the transaction, around all of its work: a job is still written in the
     transaction that causes it, and an error inside the block writes none of them. Nothing may
-    read the Slack jobs inside the block (nothing does: they are the outbox worker's).
+    read enqueue's jobs (Slack posts and lines, partner mail) inside the block; nothing does,
+    as only the outbox worker reads them. Other jobs (webhooks, CRM) are written at once.
     """
     rows: list[dict[str, object]] = []
     conn.info[GATHERED] = rows

@@ -95,8 +95,8 @@ def run() -> None:
     hardly any garbage, and the cyclic collector would scan them again and again. So the
     collector stays off while they are made, and main() freezes them (they live as long as the
     process) before it turns the collector on; at exit they are frozen once more, so that the
-    interpreter's last collections skip them. `handoff referrals list` went from 0.53 s to
-    0.40 s (README, Performance). main() called in-process, as the tests do, leaves the
+    interpreter's last collections skip them: `handoff referrals list` starts about 0.14 s
+    sooner (README, Performance). main() called in-process, as the tests do, leaves the
     collector alone.
     """
     gc.disable()
