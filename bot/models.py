@@ -21,6 +21,13 @@ def utcnow() -> datetime:
 _SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # SQLAlchemy's storage format for SQLite
 
 
+def _in_utc(value: datetime) -> datetime:
+    """What UTCDateTime stores of a datetime: the instant in UTC; a naive one is refused."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given where UTC is required")
+    return value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset of its own)."""
 
@@ -30,9 +37,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given where UTC is required")
-        value = value.astimezone(UTC)
+        value = _in_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def bind_processor(self, dialect: sa.Dialect) -> Callable[[datetime | None], Any] | None:
@@ -45,9 +50,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given where UTC is required")
-            v = value.astimezone(UTC)
+            v = _in_utc(value)
             return _SQLITE_DATETIME % (
                 v.year,
                 v.month,
