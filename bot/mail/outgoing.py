@@ -4,7 +4,9 @@ A 4xx, an unreachable server or our relay's refusal is retried with backoff; a 5
 recipient's address is recorded on the mail and on the contact (shown to managers) and never
 retried (bot/digests/mailing.py records the mail and its job in the transaction that decides
 it). A mail is marked `sending` before it is handed over: one found so (the worker died while
-the server was taking it), or one handed over without an answer, is `unknown`, never resent.
+the server was taking it), or one handed over without an answer, is `unknown`, never resent;
+one whose mark could not be confirmed (the database's answer lost) is queued again, as nothing
+was handed over.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import Settings
+from bot.db import first_line
 from bot.digests.mailing import Signer, receives_mail
 from bot.mail.smtp import Mailer, Refused, SmtpError, Unknown
 from bot.models import Mail, PartnerAddress, utcnow
@@ -80,12 +83,20 @@ class Postman:
         mail_id = row.id
 
         async def handing_over() -> None:
-            async with self.engine.begin() as conn:
-                taken = await conn.execute(
-                    sa.update(mail)
-                    .where(mail.c.id == mail_id, mail.c.status == str(MailStatus.QUEUED))
-                    .values(status=str(MailStatus.SENDING))
-                )
+            try:
+                async with self.engine.begin() as conn:
+                    taken = await conn.execute(
+                        sa.update(mail)
+                        .where(mail.c.id == mail_id, mail.c.status == str(MailStatus.QUEUED))
+                        .values(status=str(MailStatus.SENDING))
+                    )
+            except (OSError, sa.exc.SQLAlchemyError) as exc:
+                # Whether the mark was written is not known (the commit's answer may be what
+                # was lost), but nothing was handed over: queued again with the job's retry.
+                raise Retry(
+                    f"mail #{mail_id} not handed over: {first_line(exc)}",
+                    also=lambda conn: _queued_again(conn, mail_id),
+                ) from None
             if taken.rowcount != 1:
                 raise Retry(f"mail #{mail_id} is being sent by another worker")
 
@@ -125,3 +136,12 @@ class Postman:
             values["sent_at"] = utcnow()
         async with self.engine.begin() as conn:
             await conn.execute(sa.update(mail).where(mail.c.id == mail_id).values(**values))
+
+
+async def _queued_again(conn: AsyncConnection, mail_id: int) -> None:
+    """A mail this worker marked `sending` and then did not hand over: queued again."""
+    await conn.execute(
+        sa.update(mail)
+        .where(mail.c.id == mail_id, mail.c.status == str(MailStatus.SENDING))
+        .values(status=str(MailStatus.QUEUED))
+    )

@@ -3,13 +3,19 @@ once; our relay refusing to relay marks no contact; an unknown outcome is never 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.mail.smtp import the_address
+from bot.mail.outgoing import Postman
+from bot.mail.smtp import Mailer, the_address
 from bot.models import utcnow
+from bot.outbox import Outbox
 from tests.support.digests import DANA, LEE, MONDAY_9, World, mail, outbox
 
 
@@ -57,6 +63,56 @@ async def test_a_worker_that_died_while_handing_a_mail_over_does_not_send_it_aga
     await world.deliver()
     assert [d.rcpt_tos for d in world.smtp.inbox.received] == [[DANA]]
     assert (await statuses(world))[LEE][0] == "unknown"
+
+
+class AnswerLost:
+    """The engine, except that the first commit leaving a mail `sending` is written and then
+    answered with a lost connection, as when PostgreSQL's connection dies before its answer."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.lost = False
+
+    def connect(self) -> Any:
+        return self.engine.connect()
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.begin() as conn:
+            yield conn
+        async with self.engine.connect() as conn:
+            sending = await conn.scalar(
+                sa.select(sa.func.count()).where(mail.c.status == "sending")
+            )
+        if sending and not self.lost:
+            self.lost = True
+            raise sa.exc.OperationalError("COMMIT", None, ConnectionResetError("connection lost"))
+
+
+async def test_a_mail_whose_sending_mark_went_unanswered_is_sent_once_on_the_retry(
+    world: World,
+) -> None:
+    await world.digests().sweep(as_of=MONDAY_9 + timedelta(minutes=1))
+    lossy = AnswerLost(world.engine)
+    mailer = Mailer(world.settings.smtp)  # type: ignore[arg-type]
+    postman = Postman(cast(AsyncEngine, lossy), mailer, world.settings)
+    try:
+        await Outbox(world.engine, postman.handlers()).drain(within=20)
+    finally:
+        await mailer.close()
+    assert lossy.lost
+    assert len(world.smtp.inbox.received) == 1  # the other was not handed over
+    shown = await statuses(world)
+    assert sorted(status for status, _ in shown.values()) == ["queued", "sent"]
+    async with world.engine.connect() as conn:
+        errors = list(
+            await conn.scalars(sa.select(outbox.c.last_error).where(outbox.c.done_at.is_(None)))
+        )
+    assert len(errors) == 1 and "not handed over: " in (errors[0] or ""), errors
+    await everything_due_again(world)
+    await world.deliver()
+    assert sorted(d.rcpt_tos[0] for d in world.smtp.inbox.received) == [DANA, LEE]  # once each
+    assert {status for status, _ in (await statuses(world)).values()} == {"sent"}
 
 
 async def test_our_relay_refusing_to_relay_marks_no_contact_and_the_mail_goes_later(
