@@ -86,16 +86,16 @@ class Postman:
             try:
                 async with self.engine.begin() as conn:
                     taken = await conn.execute(
-                        sa.update(mail)
-                        .where(mail.c.id == mail_id, mail.c.status == str(MailStatus.QUEUED))
-                        .values(status=str(MailStatus.SENDING))
+                        _moved(mail_id, MailStatus.QUEUED, MailStatus.SENDING)
                     )
             except (OSError, sa.exc.SQLAlchemyError) as exc:
                 # Whether the mark was written is not known (the commit's answer may be what
                 # was lost), but nothing was handed over: queued again with the job's retry.
+                async def queued_again(conn: AsyncConnection) -> None:
+                    await conn.execute(_moved(mail_id, MailStatus.SENDING, MailStatus.QUEUED))
+
                 raise Retry(
-                    f"mail #{mail_id} not handed over: {first_line(exc)}",
-                    also=lambda conn: _queued_again(conn, mail_id),
+                    f"mail #{mail_id} not handed over: {first_line(exc)}", also=queued_again
                 ) from None
             if taken.rowcount != 1:
                 raise Retry(f"mail #{mail_id} is being sent by another worker")
@@ -138,10 +138,10 @@ class Postman:
             await conn.execute(sa.update(mail).where(mail.c.id == mail_id).values(**values))
 
 
-async def _queued_again(conn: AsyncConnection, mail_id: int) -> None:
-    """A mail this worker marked `sending` and then did not hand over: queued again."""
-    await conn.execute(
+def _moved(mail_id: int, was: MailStatus, to: MailStatus) -> sa.Update:
+    """A compare-and-set of a mail's status: it becomes `to` only if it is still `was`."""
+    return (
         sa.update(mail)
-        .where(mail.c.id == mail_id, mail.c.status == str(MailStatus.SENDING))
-        .values(status=str(MailStatus.QUEUED))
+        .where(mail.c.id == mail_id, mail.c.status == str(was))
+        .values(status=str(to))
     )

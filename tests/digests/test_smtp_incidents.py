@@ -6,16 +6,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.mail.outgoing import Postman
-from bot.mail.smtp import Mailer, the_address
+from bot.mail.smtp import the_address
 from bot.models import utcnow
-from bot.outbox import Outbox
 from tests.support.digests import DANA, LEE, MONDAY_9, World, mail, outbox
 
 
@@ -94,12 +92,7 @@ async def test_a_mail_whose_sending_mark_went_unanswered_is_sent_once_on_the_ret
 ) -> None:
     await world.digests().sweep(as_of=MONDAY_9 + timedelta(minutes=1))
     lossy = AnswerLost(world.engine)
-    mailer = Mailer(world.settings.smtp)  # type: ignore[arg-type]
-    postman = Postman(cast(AsyncEngine, lossy), mailer, world.settings)
-    try:
-        await Outbox(world.engine, postman.handlers()).drain(within=20)
-    finally:
-        await mailer.close()
+    await world.deliver(postman=lossy)
     assert lossy.lost
     assert len(world.smtp.inbox.received) == 1  # the other was not handed over
     shown = await statuses(world)
